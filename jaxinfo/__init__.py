@@ -1,0 +1,33 @@
+"""jaxinfo: differentiable, jit-compiled, shardable information measures for JAX."""
+
+from jaxinfo import kernels
+from jaxinfo._src.matrix import (
+    effective_rank,
+    matrix_conditional_entropy,
+    matrix_joint_entropy,
+    matrix_mutual_information,
+    matrix_renyi_entropy,
+    matrix_renyi_entropy_from_gram,
+    matrix_total_correlation,
+    vendi_score,
+    von_neumann_entropy,
+    von_neumann_entropy_from_covariance,
+    von_neumann_entropy_from_gram,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "effective_rank",
+    "kernels",
+    "matrix_conditional_entropy",
+    "matrix_joint_entropy",
+    "matrix_mutual_information",
+    "matrix_renyi_entropy",
+    "matrix_renyi_entropy_from_gram",
+    "matrix_total_correlation",
+    "vendi_score",
+    "von_neumann_entropy",
+    "von_neumann_entropy_from_covariance",
+    "von_neumann_entropy_from_gram",
+]

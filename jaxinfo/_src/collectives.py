@@ -1,0 +1,59 @@
+"""The only module that talks to devices: gathers, sums and reshards.
+
+Collective APIs move between JAX releases; keeping them here means one place to adapt.
+Convention: with ``axis_name`` set, we are inside ``shard_map`` over the sample axis and each
+device holds a shard of the rows; without it, arrays are global (possibly sharded by ``jit``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec
+
+
+def gather_rows(x: jax.Array | None, axis_name: str | None) -> jax.Array | None:
+    """All rows of a row-sharded array, identical (invariant) on every device.
+
+    Without ``axis_name`` the array is already global; it is replicated if it carries an
+    explicit sharding, because all-pairs code cannot shard both sides of an ``[n, n]`` matrix
+    on the same mesh axis. The all-gather transposes to a reduce-scatter, so gradients with
+    respect to each device's shard are the global gradient's rows.
+    """
+    if x is None:
+        return None
+    if axis_name is None:
+        return replicate(x)
+    return jax.lax.all_gather(x, axis_name, axis=0, tiled=True, to="invarying")
+
+
+def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
+    """Global indices of this device's rows (rows are sharded in contiguous blocks)."""
+    ids = jnp.arange(num_local_rows)
+    if axis_name is None:
+        return ids
+    return ids + jax.lax.axis_index(axis_name).astype(ids.dtype) * num_local_rows
+
+
+def psum(value: jax.Array, axis_name: str | None) -> jax.Array:
+    """Sums per-device partial results (identity when not sharded)."""
+    if axis_name is None:
+        return value
+    return jax.lax.psum(value, axis_name)
+
+
+def replicate(x: jax.Array) -> jax.Array:
+    """Reshards ``x`` to fully replicated when it is sharded along explicit mesh axes.
+
+    Under ``Auto`` mesh axes (or no mesh) this is a no-op and the compiler inserts whatever
+    communication it needs.
+    """
+    sharding = getattr(jax.typeof(x), "sharding", None)
+    spec = getattr(sharding, "spec", None)
+    if not spec or all(entry is None for entry in spec):
+        return x
+    mesh = sharding.mesh
+    axis_types = getattr(mesh, "axis_types", ())
+    if not any(str(t).endswith("Explicit") for t in axis_types):
+        return x
+    return jax.sharding.reshard(x, NamedSharding(mesh, PartitionSpec()))

@@ -1,0 +1,100 @@
+"""Numerically safe primitives and every custom derivative rule in jaxinfo.
+
+Entropies evaluate ``log`` and powers at values that are exactly zero (masked rows, empty
+bins) or slightly negative (round-off in eigenvalues of rank-deficient matrices). Plain
+``jnp.log`` / ``**`` give NaN values or NaN gradients there; the helpers below give the
+limit value and a finite gradient instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+HIGHEST = jax.lax.Precision.HIGHEST
+
+# Eigenvalues below SPECTRAL_FLOOR * eps * lambda_max are treated as exact zeros.
+SPECTRAL_FLOOR = 32.0
+
+
+def safe_sqrt(x: jax.Array) -> jax.Array:
+    """``sqrt(max(x, 0))`` with gradient 0 (not inf/NaN) at ``x <= 0``.
+
+    Used for Euclidean norms of differences, where duplicated points give exactly 0.
+    """
+    positive = x > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
+
+
+def xlogx(p: jax.Array) -> jax.Array:
+    """``p log p`` with the limit 0 at ``p <= 0`` and a zero gradient there.
+
+    The double ``where`` keeps the unused ``log`` branch away from 0, so its backward pass
+    never produces ``0 * inf``.
+    """
+    positive = p > 0
+    return jnp.where(positive, p * jnp.log(jnp.where(positive, p, 1.0)), 0.0)
+
+
+def renyi_entropy_of_probabilities(p: jax.Array, alpha: float, axis: int = -1) -> jax.Array:
+    """Rényi entropy (nats) of probability vectors ``p`` that sum to 1 along ``axis``.
+
+    ``alpha`` is a static Python float. Entries ``<= 0`` count as zero probability. For
+    ``alpha`` near 1 the textbook ``log(sum p**alpha) / (1 - alpha)`` cancels catastrophically
+    (relative error ~ eps / |1 - alpha|); instead we use, with ``sum p = 1``,
+
+        sum p**alpha = 1 + sum p * expm1((alpha - 1) * log p),
+
+    so ``log1p``/``expm1`` keep full precision and the value tends smoothly to the Shannon
+    entropy as ``alpha -> 1``.
+    """
+    if alpha == 1.0:
+        return -jnp.sum(xlogx(p), axis=axis)
+    if math.isinf(alpha):
+        return -jnp.log(jnp.max(p, axis=axis))
+    positive = p > 0
+    log_p = jnp.log(jnp.where(positive, p, 1.0))
+    excess = jnp.where(positive, p * jnp.expm1((alpha - 1.0) * log_p), 0.0)
+    return jnp.log1p(jnp.sum(excess, axis=axis)) / (1.0 - alpha)
+
+
+@jax.custom_jvp
+def eigvalsh(matrix: jax.Array) -> jax.Array:
+    """Eigenvalues (ascending) of symmetric ``[..., m, m]`` matrices, differentiable safely.
+
+    The derivative of an eigenvalue is ``d lambda_i = u_i^T dA u_i`` (Hellmann-Feynman). It
+    has no ``1 / (lambda_i - lambda_j)`` gap term, so gradients of any function of the
+    eigenvalues alone stay finite at repeated eigenvalues (duplicated samples, ``K -> I``).
+    We state the rule explicitly instead of relying on JAX pruning the eigenvector branch.
+    """
+    return jnp.linalg.eigvalsh(matrix)
+
+
+@eigvalsh.defjvp
+def _eigvalsh_jvp(primals, tangents):
+    (matrix,), (tangent,) = primals, tangents
+    values, vectors = jnp.linalg.eigh(matrix)
+    tangent = 0.5 * (tangent + jnp.swapaxes(tangent, -1, -2))
+    d_values = jnp.einsum("...ji,...jk,...ki->...i", vectors, tangent, vectors, precision=HIGHEST)
+    return values, d_values
+
+
+def spectrum_to_probabilities(values: jax.Array) -> jax.Array:
+    """Turns eigenvalues of a unit-trace PSD matrix into a probability vector.
+
+    Round-off leaves the zero eigenvalues of rank-deficient matrices at a few
+    ``eps * lambda_max``; powers and logs of those are meaningless and (for ``alpha <= 1``)
+    have unbounded derivatives. Eigenvalues at or below ``SPECTRAL_FLOOR * eps * lambda_max``
+    are set to exactly zero (zero gradient) and the rest renormalised to sum to 1. So
+    gradients are finite, bounded by the derivative at the floor (e.g. ``log(floor)`` for von
+    Neumann). The floor does not depend on the matrix size, so zero-padding (masking) a
+    matrix does not change which eigenvalues count.
+    """
+    eps = jnp.finfo(values.dtype).eps
+    top = jnp.max(jnp.abs(values), axis=-1, keepdims=True)
+    floor = jax.lax.stop_gradient(SPECTRAL_FLOOR * eps * top)
+    kept = jnp.where(values > floor, values, 0.0)
+    total = jnp.sum(kept, axis=-1, keepdims=True)
+    return kept / jnp.where(total > 0, total, 1.0)

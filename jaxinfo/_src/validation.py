@@ -1,0 +1,152 @@
+"""Trace-time input checks shared by every family.
+
+Every check runs on static facts (shapes, dtypes, Python option values), so it costs nothing
+under ``jit``. Messages follow one pattern: the rule, what was received, and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """Float dtype to compute in: at least float32, float64 kept when x64 is enabled."""
+    dtype = jnp.dtype(dtype)
+    if dtype.itemsize < 4:
+        return jnp.dtype(jnp.float32)
+    return jnp.dtype(jax.dtypes.canonicalize_dtype(dtype))
+
+
+def as_float_array(value, name: str) -> jax.Array:
+    """Converts ``value`` to a floating jax array, refusing integer and boolean data."""
+    arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        raise TypeError(
+            f"`{name}` must be a floating-point array; got dtype {arr.dtype}. "
+            f"Cast it first, e.g. `{name}.astype(jnp.float32)`."
+        )
+    return arr.astype(compute_dtype(arr.dtype))
+
+
+def as_samples(x, name: str = "x", *, min_samples: int = 2) -> jax.Array:
+    """Validates a sample matrix of shape ``[n, d]`` and returns it in the compute dtype."""
+    arr = jnp.asarray(x) if not isinstance(x, jax.Array) else x
+    if arr.ndim != 2:
+        hint = (
+            f" A 1-D array is ambiguous: use `{name}[:, None]` for n scalar samples"
+            f" or `{name}[None, :]` for one d-dimensional sample."
+            if arr.ndim == 1
+            else " Use `jax.vmap` to map over leading batch dimensions."
+        )
+        raise ValueError(
+            f"`{name}` must have shape [n, d] (n samples, d features); "
+            f"got shape {tuple(arr.shape)}.{hint}"
+        )
+    arr = as_float_array(arr, name)
+    if arr.shape[0] < min_samples:
+        raise ValueError(
+            f"`{name}` needs at least {min_samples} samples (rows); got {arr.shape[0]}. "
+            "Pass more samples."
+        )
+    if arr.shape[1] < 1:
+        raise ValueError(f"`{name}` must have at least one feature column; got shape {arr.shape}.")
+    return arr
+
+
+def check_same_num_samples(arrays: Sequence[jax.Array], names: Sequence[str]) -> int:
+    """Requires every array to have the same number of rows and returns that number."""
+    counts = [a.shape[0] for a in arrays]
+    if len(set(counts)) > 1:
+        got = ", ".join(f"`{n}` has {c}" for n, c in zip(names, counts, strict=True))
+        raise ValueError(
+            f"paired samples must have the same number of rows; {got}. "
+            "Pass rows that correspond to the same samples."
+        )
+    return counts[0]
+
+
+def as_square_matrix(matrix, name: str) -> jax.Array:
+    """Validates a (batch of) square matrix ``[..., m, m]``."""
+    arr = as_float_array(matrix, name)
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(
+            f"`{name}` must be a square matrix of shape [..., m, m]; got shape {tuple(arr.shape)}."
+        )
+    if arr.shape[-1] < 1:
+        raise ValueError(f"`{name}` must not be empty; got shape {tuple(arr.shape)}.")
+    return arr
+
+
+def as_mask(where, num_samples: int, name: str = "where") -> jax.Array | None:
+    """Validates an optional boolean row mask of shape ``[n]``."""
+    if where is None:
+        return None
+    mask = jnp.asarray(where)
+    if mask.dtype != jnp.bool_:
+        raise TypeError(
+            f"`{name}` must be a boolean array marking valid rows; got dtype {mask.dtype}. "
+            f"Use `{name}.astype(bool)`."
+        )
+    if mask.shape != (num_samples,):
+        raise ValueError(
+            f"`{name}` must have shape [n] = ({num_samples},) to match the samples; "
+            f"got shape {tuple(mask.shape)}."
+        )
+    return mask
+
+
+def static_number(value, name: str) -> float:
+    """Requires a concrete Python number (for options that change control flow)."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"`{name}` changes which computation runs, so it must be a static Python number; "
+            "got a traced value. Mark it static (e.g. `jax.jit(f, static_argnames=...)`)."
+        )
+    if isinstance(value, bool) or not isinstance(value, Real | np.ndarray | jax.Array):
+        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__}.")
+    return float(value)
+
+
+def check_alpha(alpha, name: str = "alpha", *, allow_inf: bool = True) -> float:
+    """Validates a Rényi order: a static number > 0 (``inf`` allowed where stated)."""
+    value = static_number(alpha, name)
+    if math.isnan(value) or value <= 0 or (math.isinf(value) and not allow_inf):
+        allowed = "a number > 0 (or inf)" if allow_inf else "a finite number > 0"
+        raise ValueError(f"`{name}` must be {allowed}; got {alpha}. Common choices: 1.01, 2.")
+    return value
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """Validates a static integer option such as ``block_size``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"`{name}` must be a Python int; got {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}; got {value}.")
+    return int(value)
+
+
+def log_base_divisor(base) -> float | None:
+    """Returns ``log(base)`` to convert nats, or ``None`` for nats (``base=None``)."""
+    if base is None:
+        return None
+    value = static_number(base, "base")
+    if not value > 0 or value == 1 or math.isinf(value):
+        raise ValueError(
+            f"`base` must be a positive number other than 1 (e.g. 2 for bits); got {base}. "
+            "Use base=None for nats."
+        )
+    return math.log(value)
+
+
+def convert_units(nats: jax.Array, base) -> jax.Array:
+    """Converts a value in nats to the unit of ``base`` (``None`` keeps nats)."""
+    divisor = log_base_divisor(base)
+    if divisor is None:
+        return nats
+    return nats / jnp.asarray(divisor, nats.dtype)

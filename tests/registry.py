@@ -1,0 +1,156 @@
+"""Registry of estimators run through the common battery (tests/test_common.py).
+
+Every family adds its sample-based estimators here. An entry says how to call the estimator
+(positional sample arrays plus keyword options), how to make inputs, and which battery
+features it supports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+import jaxinfo
+from jaxinfo import kernels
+
+ALPHAS = (0.5, 1.0, 1.01, 2.0, 3.0)
+
+# (kernel label, alpha) pairs whose sharding tests cover each code path of the matrix
+# family: eigen path, streamed alpha = 2, bandwidth rule, covariance path, gathered Gram.
+SHARDED_MATRIX = {
+    ("gauss", 1.01), ("gauss", 2.0), ("median", 2.0), ("median", 0.5),
+    ("linear_rankdef", 1.0), ("linear_gram", 3.0), ("mi", 1.01), ("mi", 2.0),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One estimator configuration in the battery.
+
+    Attributes:
+      name: test id.
+      fn: ``fn(*arrays, where=None, axis_name=None) -> scalar``.
+      dims: feature dimension of each positional sample array.
+      supports_where / supports_axis_name / differentiable: battery switches.
+      sharded: run the (compile-heavy) sharding tests; configurations that only vary a
+        number along a code path already covered set it to False to keep CI fast.
+      f32_rtol, f32_atol: tolerance of float32 against float64 (alpha near 1 amplifies
+        round-off; a huge bandwidth makes K = 11^T to float32 resolution).
+    """
+
+    name: str
+    fn: Callable
+    dims: tuple[int, ...]
+    supports_where: bool = True
+    supports_axis_name: bool = True
+    differentiable: bool = True
+    f32_rtol: float = 1e-4
+    f32_atol: float = 1e-5
+    sharded: bool = True
+
+    def make_inputs(self, key, n: int, dtype=jnp.float32) -> tuple[jax.Array, ...]:
+        """Correlated samples: every array is a noisy function of a shared latent."""
+        keys = jax.random.split(key, len(self.dims) + 1)
+        latent = jax.random.normal(keys[0], (n, 1), dtype)
+        arrays = []
+        for k, d in zip(keys[1:], self.dims, strict=True):
+            noise = jax.random.normal(k, (n, d), dtype)
+            arrays.append(jnp.tanh(latent) + 0.5 * noise)
+        return tuple(arrays)
+
+
+def _matrix_entries() -> list[Entry]:
+    gauss = kernels.Gaussian(1.0)
+    entries = []
+    for alpha in ALPHAS:
+        # alpha near 1 amplifies round-off by 1 / |1 - alpha|; alpha < 1 weights eigenvalues
+        # below float32 resolution heavily (lambda ** 0.5), so float32 is coarse there.
+        rtol = 1e-3 if abs(alpha - 1.0) < 0.05 else (5e-3 if alpha < 1 else 1e-4)
+        for label, kernel, dims in [
+            ("gauss", gauss, (3,)),
+            ("median", kernels.Gaussian("median"), (3,)),
+            ("tiny_bw", kernels.Gaussian(1e-3), (3,)),
+            ("huge_bw", kernels.Gaussian(1e3), (3,)),
+            ("linear_rankdef", kernels.Linear(), (3,)),
+            ("linear_gram", kernels.Linear(), (40,)),
+        ]:
+            entries.append(
+                Entry(
+                    f"matrix_renyi_entropy[{label},a={alpha}]",
+                    lambda x, *, kernel=kernel, alpha=alpha, **kw: jaxinfo.matrix_renyi_entropy(
+                        x, alpha=alpha, kernel=kernel, **kw
+                    ),
+                    dims,
+                    f32_rtol=rtol,
+                    f32_atol=(5e-3 if alpha < 1 else 1e-4) if label == "huge_bw" else 1e-5,
+                    sharded=(label, alpha) in SHARDED_MATRIX,
+                )
+            )
+        entries.append(
+            Entry(
+                f"matrix_mutual_information[gauss,a={alpha}]",
+                lambda x, y, *, alpha=alpha, **kw: jaxinfo.matrix_mutual_information(
+                    x, y, alpha=alpha, kernel_x=gauss, kernel_y=gauss, **kw
+                ),
+                (2, 1),
+                f32_rtol=max(rtol, 1e-3),
+                f32_atol=1e-4,
+                sharded=("mi", alpha) in SHARDED_MATRIX,
+            )
+        )
+    for alpha in (1.01, 2.0):
+        entries += [
+            Entry(
+                f"matrix_joint_entropy[a={alpha}]",
+                lambda x, y, z, *, alpha=alpha, **kw: jaxinfo.matrix_joint_entropy(
+                    x, y, z, alpha=alpha, kernels=(gauss, kernels.Laplacian(2.0), gauss), **kw
+                ),
+                (2, 1, 1),
+                sharded=alpha == 2.0,
+            ),
+            Entry(
+                f"matrix_conditional_entropy[a={alpha}]",
+                lambda x, y, *, alpha=alpha, **kw: jaxinfo.matrix_conditional_entropy(
+                    x, y, alpha=alpha, kernel_x=gauss, kernel_y=kernels.Gaussian("silverman"), **kw
+                ),
+                (2, 1),
+                f32_rtol=1e-3,
+                sharded=alpha == 1.01,
+            ),
+            Entry(
+                f"matrix_total_correlation[a={alpha}]",
+                lambda x, y, z, *, alpha=alpha, **kw: jaxinfo.matrix_total_correlation(
+                    x, y, z, alpha=alpha, kernels=kernels.Gaussian("scott"), **kw
+                ),
+                (1, 1, 2),
+                f32_rtol=1e-3,
+                sharded=alpha == 2.0,
+            ),
+        ]
+    entries += [
+        Entry(
+            "matrix_renyi_entropy[blocked,a=2]",
+            lambda x, **kw: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=gauss, block_size=3, **kw),
+            (3,),
+        ),
+        Entry(
+            "von_neumann_entropy[cosine]",
+            lambda x, **kw: jaxinfo.von_neumann_entropy(x, kernel=kernels.Cosine(), **kw),
+            (3,),
+            f32_rtol=1e-3,
+        ),
+        Entry("vendi_score[q=1]", lambda x, **kw: jaxinfo.vendi_score(x, **kw), (3,), f32_rtol=1e-3),
+        Entry(
+            "vendi_score[q=2,gauss]",
+            lambda x, **kw: jaxinfo.vendi_score(x, q=2, kernel=gauss, **kw),
+            (3,),
+        ),
+        Entry("effective_rank", lambda x, **kw: jaxinfo.effective_rank(x, **kw), (3,), f32_rtol=1e-3),
+    ]
+    return entries
+
+
+ENTRIES: list[Entry] = _matrix_entries()

@@ -1,0 +1,146 @@
+"""The common battery, run on every estimator in tests/registry.py."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from registry import ENTRIES
+
+N = 16  # divisible by the 8 test devices
+PARAMS = [pytest.param(e, id=e.name) for e in ENTRIES]
+
+
+def _inputs(entry, key, n=N, dtype=jnp.float32):
+    return entry.make_inputs(key, n, dtype)
+
+
+def _assert_tree_close(actual, expected, rtol, atol=0.0):
+    for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_jit_equals_eager_and_output_is_float_scalar(entry, key):
+    arrays = _inputs(entry, key)
+    eager = entry.fn(*arrays)
+    jitted = jax.jit(entry.fn)(*arrays)
+    assert eager.shape == () and eager.dtype == jnp.float32
+    assert np.isfinite(eager)
+    np.testing.assert_allclose(jitted, eager, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_bfloat16_input_gives_float32_output(entry, key):
+    arrays = tuple(a.astype(jnp.bfloat16) for a in _inputs(entry, key))
+    assert entry.fn(*arrays).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_vmap_equals_loop(entry, key):
+    sets = [_inputs(entry, k) for k in jax.random.split(key, 3)]
+    stacked = tuple(jnp.stack(parts) for parts in zip(*sets, strict=True))
+    batched = jax.vmap(entry.fn)(*stacked)
+    looped = jnp.stack([entry.fn(*s) for s in sets])
+    np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_no_retrace_for_repeated_shape(entry, key):
+    traces = []
+
+    def counted(*arrays):
+        traces.append(None)
+        return entry.fn(*arrays)
+
+    jitted = jax.jit(counted)
+    for k in jax.random.split(key, 3):
+        jitted(*_inputs(entry, k)).block_until_ready()
+    assert len(traces) == 1
+
+
+def _degenerate_inputs(entry, key):
+    arrays = _inputs(entry, key)
+    duplicated = tuple(jnp.concatenate([a[: N // 2], a[: N // 2]]) for a in arrays)
+    constant_block = tuple(a.at[: N // 2].set(a[0]) for a in arrays)
+    two = tuple(a[:2] for a in arrays)
+    return {"duplicated_rows": duplicated, "many_equal_rows": constant_block, "n=2": two}
+
+
+@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
+def test_finite_value_and_gradient_at_degenerate_inputs(entry, key):
+    for label, arrays in _degenerate_inputs(entry, key).items():
+        value, grads = jax.value_and_grad(lambda a: entry.fn(*a))(arrays)
+        assert np.isfinite(value), label
+        for g in grads:
+            assert np.all(np.isfinite(g)), f"non-finite gradient at {label}"
+
+
+@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].supports_where])
+def test_masking_equals_slicing(entry, key, x64):
+    arrays = _inputs(entry, key, dtype=jnp.float64)
+    valid = 11
+    mask = jnp.arange(N) < valid
+    padded = tuple(a.at[valid:].set(jnp.nan) for a in arrays)  # garbage must not leak
+    masked = entry.fn(*padded, where=mask)
+    sliced = entry.fn(*(a[:valid] for a in arrays))
+    # float64; residual differences are eigensolver round-off on different matrix sizes
+    np.testing.assert_allclose(masked, sliced, rtol=1e-7, atol=1e-12)
+    if entry.differentiable:
+        grads = jax.grad(lambda a: entry.fn(*a, where=mask))(padded)
+        sliced_grads = jax.grad(lambda a: entry.fn(*a))(tuple(a[:valid] for a in arrays))
+        for g, s in zip(grads, sliced_grads, strict=True):
+            assert np.all(np.asarray(g[valid:]) == 0)
+            np.testing.assert_allclose(g[:valid], s, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_float32_close_to_float64(entry, key, x64):
+    arrays64 = _inputs(entry, key, dtype=jnp.float64)
+    value64 = entry.fn(*arrays64)
+    value32 = entry.fn(*(a.astype(jnp.float32) for a in arrays64))
+    assert value64.dtype == jnp.float64 and value32.dtype == jnp.float32
+    np.testing.assert_allclose(value32, value64, rtol=entry.f32_rtol, atol=entry.f32_atol)
+
+
+def _value_and_grad(fn, arrays):
+    return jax.value_and_grad(lambda a: fn(*a))(arrays)
+
+
+@pytest.mark.parametrize(
+    "entry", [p for p in PARAMS if p.values[0].supports_axis_name and p.values[0].sharded]
+)
+@pytest.mark.parametrize("masked", [False, True], ids=["full", "masked"])
+def test_shard_map_with_axis_name_equals_unsharded(entry, masked, key, x64):
+    arrays = _inputs(entry, key, dtype=jnp.float64)
+    mask = (jnp.arange(N) % 3 != 1) if masked else None
+    expected_value, expected_grads = _value_and_grad(lambda *a: entry.fn(*a, where=mask), arrays)
+    mesh = jax.make_mesh((8,), ("d",), axis_types=(AxisType.Auto,))
+    specs = (P("d"),) * len(arrays)
+
+    def local(arrs, local_mask):
+        return entry.fn(*arrs, where=local_mask, axis_name="d")
+
+    sharded = jax.shard_map(
+        local, mesh=mesh, in_specs=(specs, P("d") if masked else None), out_specs=P()
+    )
+    value, grads = jax.jit(jax.value_and_grad(sharded))(arrays, mask)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-5, atol=1e-10)
+    _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
+
+
+@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].sharded])
+@pytest.mark.parametrize("axis_type", [AxisType.Auto, AxisType.Explicit], ids=["auto", "explicit"])
+def test_jit_on_row_sharded_inputs_equals_unsharded(entry, axis_type, key, x64):
+    arrays = _inputs(entry, key, dtype=jnp.float64)
+    expected_value, expected_grads = _value_and_grad(entry.fn, arrays)
+    mesh = jax.make_mesh((8,), ("d",), axis_types=(axis_type,))
+    sharded = tuple(jax.device_put(a, NamedSharding(mesh, P("d"))) for a in arrays)
+    with jax.set_mesh(mesh):
+        value, grads = jax.jit(lambda a: _value_and_grad(entry.fn, a))(sharded)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-5, atol=1e-10)
+    _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
