@@ -349,6 +349,13 @@ def von_neumann_entropy(
 def von_neumann_entropy_from_gram(gram, *, base: float | None = None) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)``, ``A = K / tr K``, of a PSD matrix ``[..., n, n]``.
 
+    Args:
+      gram: symmetric positive semi-definite ``[..., n, n]``.
+      base: logarithm base; default nats.
+
+    Returns:
+      Entropy of shape ``gram.shape[:-2]``, in ``[0, log n]``.
+
     Example:
       >>> import jax.numpy as jnp, jaxinfo
       >>> print(f"{jaxinfo.von_neumann_entropy_from_gram(jnp.eye(4), base=2):.4f}")
