@@ -1,6 +1,11 @@
 """jaxinfo: differentiable, jit-compiled, shardable information measures for JAX."""
 
 from jaxinfo import kernels
+from jaxinfo._src.diffusion import (
+    diffusion_reference_bins,
+    diffusion_spectral_entropy,
+    diffusion_spectral_mutual_information,
+)
 from jaxinfo._src.matrix import (
     effective_rank,
     matrix_conditional_entropy,
@@ -18,6 +23,9 @@ from jaxinfo._src.matrix import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "diffusion_reference_bins",
+    "diffusion_spectral_entropy",
+    "diffusion_spectral_mutual_information",
     "effective_rank",
     "kernels",
     "matrix_conditional_entropy",

@@ -35,6 +35,7 @@ class Entry:
       fn: ``fn(*arrays, where=None, axis_name=None) -> scalar``.
       dims: feature dimension of each positional sample array.
       supports_where / supports_axis_name / differentiable: battery switches.
+      min_samples: smallest n the estimator accepts (the degenerate tests use it).
       sharded: run the (compile-heavy) sharding tests; configurations that only vary a
         number along a code path already covered set it to False to keep CI fast.
       f32_rtol, f32_atol: tolerance of float32 against float64 (alpha near 1 amplifies
@@ -50,6 +51,7 @@ class Entry:
     f32_rtol: float = 1e-4
     f32_atol: float = 1e-5
     sharded: bool = True
+    min_samples: int = 2
 
     def make_inputs(self, key, n: int, dtype=jnp.float32) -> tuple[jax.Array, ...]:
         """Correlated samples: every array is a noisy function of a shared latent."""
@@ -153,4 +155,49 @@ def _matrix_entries() -> list[Entry]:
     return entries
 
 
-ENTRIES: list[Entry] = _matrix_entries()
+def _dsmi(x, *, where=None, axis_name=None, **kwargs):
+    """DSMI with labels alternating by row (consistent under slicing and row sharding)."""
+    labels = jnp.arange(x.shape[0]) % 2
+    return jaxinfo.diffusion_spectral_mutual_information(
+        x, labels, num_classes=2, key=jax.random.key(7), where=where, axis_name=axis_name, **kwargs
+    )
+
+
+def _diffusion_entries() -> list[Entry]:
+    return [
+        Entry(
+            "diffusion_spectral_entropy[s=1,t=1]",
+            lambda x, **kw: jaxinfo.diffusion_spectral_entropy(x, bandwidth=1.0, **kw),
+            (3,),
+            f32_rtol=1e-3,
+        ),
+        Entry(
+            "diffusion_spectral_entropy[median,t=2,standardize]",
+            lambda x, **kw: jaxinfo.diffusion_spectral_entropy(
+                x, bandwidth="median", t=2, normalize="standardize", **kw
+            ),
+            (3,),
+            f32_rtol=1e-3,
+        ),
+        Entry(
+            "diffusion_spectral_entropy[adaptive_k=3,t=0.5]",
+            lambda x, **kw: jaxinfo.diffusion_spectral_entropy(x, adaptive_k=3, t=0.5, **kw),
+            (3,),
+            f32_rtol=1e-3,
+            sharded=False,
+            min_samples=4,
+        ),
+        # The random baseline depends on n, so masking != slicing here; see test_diffusion.py.
+        Entry(
+            "diffusion_spectral_mutual_information",
+            lambda x, **kw: _dsmi(x, bandwidth=1.0, **kw),
+            (3,),
+            supports_where=False,
+            f32_rtol=1e-2,
+            f32_atol=1e-3,
+            min_samples=4,
+        ),
+    ]
+
+
+ENTRIES: list[Entry] = _matrix_entries() + _diffusion_entries()

@@ -67,8 +67,12 @@ def _degenerate_inputs(entry, key):
     arrays = _inputs(entry, key)
     duplicated = tuple(jnp.concatenate([a[: N // 2], a[: N // 2]]) for a in arrays)
     constant_block = tuple(a.at[: N // 2].set(a[0]) for a in arrays)
-    two = tuple(a[:2] for a in arrays)
-    return {"duplicated_rows": duplicated, "many_equal_rows": constant_block, "n=2": two}
+    smallest = tuple(a[: entry.min_samples] for a in arrays)
+    return {
+        "duplicated_rows": duplicated,
+        "many_equal_rows": constant_block,
+        f"n={entry.min_samples}": smallest,
+    }
 
 
 @pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
@@ -88,8 +92,9 @@ def test_masking_equals_slicing(entry, key, x64):
     padded = tuple(a.at[valid:].set(jnp.nan) for a in arrays)  # garbage must not leak
     masked = entry.fn(*padded, where=mask)
     sliced = entry.fn(*(a[:valid] for a in arrays))
-    # float64; residual differences are eigensolver round-off on different matrix sizes
-    np.testing.assert_allclose(masked, sliced, rtol=1e-7, atol=1e-12)
+    # float64; residual differences are eigensolver round-off on different matrix sizes,
+    # amplified by alpha = 0.5 on near-singular spectra (huge bandwidth)
+    np.testing.assert_allclose(masked, sliced, rtol=1e-6, atol=1e-12)
     if entry.differentiable:
         grads = jax.grad(lambda a: entry.fn(*a, where=mask))(padded)
         sliced_grads = jax.grad(lambda a: entry.fn(*a))(tuple(a[:valid] for a in arrays))
