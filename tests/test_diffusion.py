@@ -284,3 +284,22 @@ def test_bad_labels_under_jit_give_nan():
         )
     )(labels)
     assert np.isnan(value)
+
+
+def test_max_class_size_gives_the_same_value_under_jit(key, x64):
+    x = jax.random.normal(key, (30, 3), jnp.float64)
+    labels = jnp.arange(30) % 3
+    kwargs = dict(num_classes=3, key=jax.random.key(1), bandwidth=1.5)
+    eager = jaxinfo.diffusion_spectral_mutual_information(x, labels, **kwargs)  # auto: 10
+    traced_full = jax.jit(lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, **kwargs))
+    traced_bound = jax.jit(
+        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, max_class_size=12, **kwargs)
+    )
+    assert abs(traced_full(x, labels) - eager) < 1e-10
+    assert abs(traced_bound(x, labels) - eager) < 1e-10
+    too_small = jax.jit(
+        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, max_class_size=8, **kwargs)
+    )
+    assert np.isnan(too_small(x, labels))
+    with pytest.raises(ValueError, match="max_class_size"):
+        jaxinfo.diffusion_spectral_mutual_information(x, labels, max_class_size=8, **kwargs)

@@ -37,13 +37,15 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.maximum(sq_x[:, None] + sq_y[None, :] - 2.0 * cross, 0.0)
 
 
-def masked_feature_stats(x: jax.Array, mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
-    """Number of valid rows and mean per-feature standard deviation (for bandwidth rules)."""
-    weights = jnp.ones(x.shape[0], x.dtype) if mask is None else mask.astype(x.dtype)
+def masked_moments(x: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Count of valid rows, per-feature mean and (n - 1)-normalised standard deviation.
+
+    ``weights`` is 1 for valid rows and 0 for masked ones.
+    """
     count = jnp.sum(weights)
     mean = jnp.sum(weights[:, None] * x, axis=0) / count
     var = jnp.sum(weights[:, None] * (x - mean) ** 2, axis=0) / jnp.maximum(count - 1.0, 1.0)
-    return count, jnp.mean(jnp.sqrt(var))
+    return count, mean, numerics.safe_sqrt(var)
 
 
 def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.Array:
@@ -66,7 +68,9 @@ def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.
             valid = valid & mask[:, None] & mask[None, :]
         value = jnp.sqrt(jnp.nanmedian(jnp.where(valid, sq, jnp.nan)))
     else:
-        count, spread = masked_feature_stats(x, mask)
+        weights = jnp.ones(x.shape[0], x.dtype) if mask is None else mask.astype(x.dtype)
+        count, _, std = masked_moments(x, weights)
+        spread = jnp.mean(std)
         d = x.shape[1]
         factor = (4.0 / (d + 2.0)) ** (1.0 / (d + 4.0)) if rule == "silverman" else 1.0
         value = factor * count ** (-1.0 / (d + 4.0)) * spread

@@ -12,29 +12,9 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxinfo._src import collectives, numerics, spectral, validation
 from jaxinfo._src.kernels import Cosine, Kernel, as_kernel
-
-
-def _prepare_samples(
-    xs: Sequence, names: Sequence[str], where, axis_name: str | None
-) -> tuple[tuple[jax.Array, ...], jax.Array | None]:
-    """Validates paired sample matrices and the mask; zeroes masked rows.
-
-    Zeroing masked rows keeps padding garbage (even NaN) out of the result; masked rows are
-    then excluded by weights, so masking equals slicing.
-    """
-    min_samples = 1 if axis_name is not None else 2
-    arrays = [validation.as_samples(x, n, min_samples=min_samples) for x, n in zip(xs, names, strict=True)]
-    num = validation.check_same_num_samples(arrays, names)
-    dtype = np.result_type(*[a.dtype for a in arrays])
-    arrays = [a.astype(dtype) for a in arrays]
-    mask = validation.as_mask(where, num)
-    if mask is not None:
-        arrays = [jnp.where(mask[:, None], a, jnp.zeros((), dtype)) for a in arrays]
-    return tuple(arrays), mask
 
 
 def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Kernel, ...]:
@@ -53,7 +33,7 @@ def _entropy(xs, names, kernels, alpha, base, where, axis_name, block_size):
     validation.log_base_divisor(base)
     if block_size is not None:
         validation.check_positive_int(block_size, "block_size")
-    arrays, mask = _prepare_samples(xs, names, where, axis_name)
+    arrays, mask = validation.paired_samples(xs, names, where, axis_name)
     nats = spectral.sample_entropy(arrays, kernels, alpha, mask, axis_name, block_size)
     return validation.convert_units(nats, base)
 
@@ -455,7 +435,7 @@ def effective_rank(x, *, where=None, axis_name: str | None = None) -> jax.Array:
     References:
       Roy & Vetterli, "The effective rank: a measure of effective dimensionality", EUSIPCO 2007.
     """
-    (x,), _ = _prepare_samples((x,), ("x",), where, axis_name)  # masked rows are zeroed
+    (x,), _ = validation.paired_samples((x,), ("x",), where, axis_name)  # masked rows are zeroed
     full = collectives.gather_rows(x, axis_name)
     if x.shape[1] <= full.shape[0]:
         local = x if axis_name is not None else full

@@ -150,3 +150,24 @@ def convert_units(nats: jax.Array, base) -> jax.Array:
     if divisor is None:
         return nats
     return nats / jnp.asarray(divisor, nats.dtype)
+
+
+def paired_samples(
+    xs: Sequence, names: Sequence[str], where, axis_name: str | None
+) -> tuple[tuple[jax.Array, ...], jax.Array | None]:
+    """Validates paired sample matrices and the row mask; zeroes masked rows.
+
+    Arrays are cast to one common compute dtype. Zeroing masked rows keeps padding garbage
+    (even NaN) out of values and gradients; masked rows are then excluded by weights, so
+    masking equals slicing. With ``axis_name`` the arrays are per-device shards, which may
+    hold a single row.
+    """
+    min_samples = 1 if axis_name is not None else 2
+    arrays = [as_samples(x, n, min_samples=min_samples) for x, n in zip(xs, names, strict=True)]
+    num = check_same_num_samples(arrays, names)
+    dtype = np.result_type(*[a.dtype for a in arrays])
+    arrays = [a.astype(dtype) for a in arrays]
+    mask = as_mask(where, num)
+    if mask is not None:
+        arrays = [jnp.where(mask[:, None], a, jnp.zeros((), dtype)) for a in arrays]
+    return tuple(arrays), mask
