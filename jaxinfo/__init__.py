@@ -1,6 +1,10 @@
 """jaxinfo: differentiable, jit-compiled, shardable information measures for JAX."""
 
 from jaxinfo import kernels
+from jaxinfo._src.cauchy_schwarz import (
+    cauchy_schwarz_divergence,
+    cauchy_schwarz_mutual_information,
+)
 from jaxinfo._src.diffusion import (
     diffusion_reference_bins,
     diffusion_spectral_entropy,
@@ -23,6 +27,8 @@ from jaxinfo._src.matrix import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "cauchy_schwarz_divergence",
+    "cauchy_schwarz_mutual_information",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",

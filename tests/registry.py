@@ -200,4 +200,46 @@ def _diffusion_entries() -> list[Entry]:
     ]
 
 
-ENTRIES: list[Entry] = _matrix_entries() + _diffusion_entries()
+def _cs_entries() -> list[Entry]:
+    gauss = kernels.Gaussian(1.0)
+
+    def divergence(x, y, *, where=None, axis_name=None, **kw):
+        # Two samples of different distributions sharing the row mask (and row sharding).
+        return jaxinfo.cauchy_schwarz_divergence(
+            x, y + 0.5, where_x=where, where_y=where, axis_name=axis_name, **kw
+        )
+
+    return [
+        Entry("cauchy_schwarz_divergence[gauss]", lambda x, y, **kw: divergence(x, y, kernel=gauss, **kw), (2, 2)),
+        Entry(
+            "cauchy_schwarz_divergence[laplacian,blocked]",
+            lambda x, y, **kw: divergence(x, y, kernel=kernels.Laplacian(1.0), block_size=3, **kw),
+            (2, 2),
+        ),
+        Entry(
+            "cauchy_schwarz_divergence[tiny_bw]",
+            lambda x, y, **kw: divergence(x, y, kernel=kernels.Gaussian(1e-3), **kw),
+            (2, 2),
+            f32_rtol=1e-3,
+            sharded=False,
+        ),
+        Entry(
+            "cauchy_schwarz_mutual_information[gauss]",
+            lambda x, y, **kw: jaxinfo.cauchy_schwarz_mutual_information(
+                x, y, kernel_x=gauss, kernel_y=gauss, **kw
+            ),
+            (3, 1),
+            f32_rtol=1e-3,
+        ),
+        Entry(
+            "cauchy_schwarz_mutual_information[median,normalized,blocked]",
+            lambda x, y, **kw: jaxinfo.cauchy_schwarz_mutual_information(
+                x, y, normalized=True, block_size=5, **kw
+            ),
+            (3, 1),
+            f32_rtol=1e-3,
+        ),
+    ]
+
+
+ENTRIES: list[Entry] = _matrix_entries() + _diffusion_entries() + _cs_entries()

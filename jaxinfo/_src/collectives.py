@@ -42,6 +42,14 @@ def psum(value: jax.Array, axis_name: str | None) -> jax.Array:
     return jax.lax.psum(value, axis_name)
 
 
+def logsumexp(value: jax.Array, axis_name: str | None) -> jax.Array:
+    """``log sum_devices exp(value)`` elementwise, stable (identity when not sharded)."""
+    if axis_name is None:
+        return value
+    top = jax.lax.pmax(jax.lax.stop_gradient(value), axis_name)
+    return top + jnp.log(jax.lax.psum(jnp.exp(value - top), axis_name))
+
+
 def replicate(x: jax.Array) -> jax.Array:
     """Reshards ``x`` to fully replicated when it is sharded along explicit mesh axes.
 

@@ -94,6 +94,14 @@ class Kernel:
         """``k(x_i, x_i)`` for every row, shape ``[n]``."""
         raise NotImplementedError
 
+    def log_gram(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+        """``log k`` ``[n, m]`` without forming ``k``: sums of tiny kernel values stay finite
+        through ``logsumexp``. Only for strictly positive kernels."""
+        raise TypeError(
+            f"{type(self).__name__} can be zero or negative, so it has no log-domain Gram; "
+            "use a Gaussian or Laplacian kernel."
+        )
+
     def features(self, x: jax.Array) -> jax.Array:
         """Explicit feature map ``phi(x)`` with ``k(a, b) = phi(a) . phi(b)``."""
         raise NotImplementedError(f"{type(self).__name__} has no finite feature map.")
@@ -172,10 +180,13 @@ class Gaussian(_BandwidthKernel):
       0.6065
     """
 
-    def gram(self, x, y=None):
+    def log_gram(self, x, y=None):
         y = x if y is None else y
         sigma = self._sigma(x)
-        return jnp.exp(-squared_distances(x, y) / (2.0 * sigma * sigma))
+        return -squared_distances(x, y) / (2.0 * sigma * sigma)
+
+    def gram(self, x, y=None):
+        return jnp.exp(self.log_gram(x, y))
 
 
 @jax.tree_util.register_pytree_node_class
@@ -192,10 +203,13 @@ class Laplacian(_BandwidthKernel):
       0.3679
     """
 
-    def gram(self, x, y=None):
+    def log_gram(self, x, y=None):
         y = x if y is None else y
         sigma = self._sigma(x)
-        return jnp.exp(-numerics.safe_sqrt(squared_distances(x, y)) / sigma)
+        return -numerics.safe_sqrt(squared_distances(x, y)) / sigma
+
+    def gram(self, x, y=None):
+        return jnp.exp(self.log_gram(x, y))
 
 
 @jax.tree_util.register_pytree_node_class
@@ -262,6 +276,16 @@ class Cosine(Linear):
         return jnp.sum(self.features(x) ** 2, axis=-1)
 
 
+def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
+    """``log sum exp(logits)`` over entries where ``mask`` is true.
+
+    Excluded entries get a large finite negative value rather than ``-inf``, so an all-masked
+    block gives a huge negative number (which vanishes when combined) and finite gradients.
+    """
+    fill = jnp.asarray(jnp.finfo(logits.dtype).min / 4, logits.dtype)
+    return jax.nn.logsumexp(jnp.where(mask, logits, fill), axis=axis)
+
+
 def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | None = None) -> Kernel:
     """Validates a kernel argument; ``None`` selects ``default`` (Gaussian, median rule)."""
     if kernel is None:
@@ -279,8 +303,14 @@ def blocked_row_sums(
     rows: tuple[jax.Array, ...],
     row_weights: jax.Array,
     block_size: int | None,
+    *,
+    log_domain: bool = False,
 ) -> jax.Array:
     """Sums ``block_fn(row_block, weight_block)`` (a vector of partial sums) over row blocks.
+
+    With ``log_domain=True`` the partial results are logs of sums and are combined with
+    ``logsumexp`` (the online softmax of memory-efficient attention), so kernel sums that
+    underflow in the linear domain stay finite.
 
     ``block_fn`` receives a block of rows of each array in ``rows`` and their weights (0 for
     masked or padding rows) and returns a vector of partial sums, typically reductions of a
@@ -303,4 +333,6 @@ def blocked_row_sums(
     weights = split(row_weights)
     body = jax.checkpoint(lambda args: block_fn(*args), prevent_cse=False)
     partial_sums = jax.lax.map(body, (blocks, weights))
+    if log_domain:
+        return jax.nn.logsumexp(partial_sums, axis=0)
     return jnp.sum(partial_sums, axis=0)

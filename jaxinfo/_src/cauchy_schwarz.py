@@ -1,0 +1,229 @@
+"""Cauchy–Schwarz divergence and Cauchy–Schwarz quadratic mutual information.
+
+Kernel (Parzen) plug-in estimators. Every term is a log of a kernel sum, accumulated in the
+log domain row block by row block (``logsumexp``), so a small bandwidth never gives
+``log 0``, memory is O(n * block) with ``block_size``, and with ``axis_name`` each device
+reduces its own rows against the all-gathered ``[n, d]`` inputs, followed by one stacked
+cross-device log-sum-exp (no ``[n, n]`` matrix is ever gathered).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxinfo._src import collectives, validation
+from jaxinfo._src.kernels import Kernel, as_kernel, blocked_row_sums, masked_logsumexp
+
+
+def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
+    """``log k(rows, cols)``; with ``row_ids`` (indices of ``rows`` in ``cols``) self-pairs get
+    the exact ``log k(x, x)`` instead of the distance expansion's round-off."""
+    log_k = kernel.log_gram(rows, cols)
+    if row_ids is None:
+        return log_k
+    self_pairs = row_ids[:, None] == jnp.arange(cols.shape[0])[None, :]
+    return jnp.where(self_pairs, jnp.log(kernel.diagonal(rows))[:, None], log_k)
+
+
+def _weights(mask, n, dtype):
+    return jnp.ones(n, dtype) if mask is None else mask.astype(dtype)
+
+
+def cauchy_schwarz_divergence(
+    x,
+    y,
+    *,
+    kernel: Kernel | None = None,
+    base: float | None = None,
+    where_x=None,
+    where_y=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Cauchy–Schwarz divergence between the distributions of two samples.
+
+    .. math::
+       \hat D_{CS}(p \| q) = \log \frac{1}{m^2}\sum_{ij} k(x_i, x_j)
+       + \log \frac{1}{n^2}\sum_{ij} k(y_i, y_j) - 2 \log \frac{1}{mn}\sum_{ij} k(x_i, y_j),
+
+    the kernel plug-in estimator of :math:`-\log\frac{(\int pq)^2}{\int p^2 \int q^2}`
+    (symmetric, ``>= 0``, ``0`` for identical sample sets). The normalising constants cancel,
+    so ``m != n`` is fine. Every sum is a log-sum-exp: with a tiny bandwidth the naive
+    estimator returns ``inf``, this one a finite value.
+
+    Args:
+      x: samples ``[m, d]`` from ``p``.
+      y: samples ``[n, d]`` from ``q``.
+      kernel: a positive kernel with a log-domain Gram (``Gaussian``, ``Laplacian``);
+        default ``Gaussian(bandwidth="median")`` resolved on the pooled samples.
+      base: logarithm base; default nats (the reference codes use nats).
+      where_x, where_y: boolean row masks ``[m]`` and ``[n]``.
+      axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
+      block_size: rows per block; memory O((m + n) * block) for value and gradient.
+
+    Returns:
+      Scalar divergence.
+
+    Raises:
+      ValueError: ``x``/``y`` not ``[n, d]`` or with different feature dimensions.
+      TypeError: a kernel without a log-domain Gram (linear, cosine).
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> kx, ky = jax.random.split(jax.random.key(0))
+      >>> x = jax.random.normal(kx, (200, 2))
+      >>> y = jax.random.normal(ky, (150, 2)) + 1.0
+      >>> g = jaxinfo.kernels.Gaussian(1.0)
+      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y, kernel=g):.4f}")
+      0.5427
+
+    References:
+      Jenssen, Príncipe, Erdogmus & Eltoft, "The Cauchy–Schwarz divergence and Parzen
+      windowing", J. Franklin Inst. 343(6), 2006.
+    """
+    validation.log_base_divisor(base)
+    (x,), mask_x = validation.paired_samples((x,), ("x",), where_x, axis_name)
+    (y,), mask_y = validation.paired_samples((y,), ("y",), where_y, axis_name)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"`x` and `y` must have the same number of features; got {x.shape[1]} and {y.shape[1]}."
+        )
+    dtype = jnp.result_type(x.dtype, y.dtype)
+    x, y = x.astype(dtype), y.astype(dtype)
+    x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
+    mx_all, my_all = collectives.gather_rows(mask_x, axis_name), collectives.gather_rows(mask_y, axis_name)
+    wx_all = _weights(mx_all, x_all.shape[0], dtype)
+    wy_all = _weights(my_all, y_all.shape[0], dtype)
+    pooled_mask = jnp.concatenate([wx_all, wy_all]) > 0
+    kernel = as_kernel(kernel).resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
+
+    def local(rows, mask, all_rows, all_weights):
+        rows = rows if axis_name is not None else all_rows
+        weights = _weights(mask, rows.shape[0], dtype) if axis_name is not None else all_weights
+        return rows, weights, collectives.global_row_ids(rows.shape[0], axis_name)
+
+    x_loc, wx_loc, ids_x = local(x, mask_x, x_all, wx_all)
+    y_loc, wy_loc, ids_y = local(y, mask_y, y_all, wy_all)
+
+    def x_block(rows, w):
+        rows, ids = rows
+        pairs_xx = (w[:, None] > 0) & (wx_all[None, :] > 0)
+        pairs_xy = (w[:, None] > 0) & (wy_all[None, :] > 0)
+        return jnp.stack([
+            masked_logsumexp(_log_kernel(kernel, rows, x_all, ids), pairs_xx),
+            masked_logsumexp(_log_kernel(kernel, rows, y_all), pairs_xy),
+        ])
+
+    def y_block(rows, w):
+        rows, ids = rows
+        pairs = (w[:, None] > 0) & (wy_all[None, :] > 0)
+        return masked_logsumexp(_log_kernel(kernel, rows, y_all, ids), pairs)[None]
+
+    terms = jnp.concatenate([
+        blocked_row_sums(x_block, (x_loc, ids_x), wx_loc, block_size, log_domain=True),
+        blocked_row_sums(y_block, (y_loc, ids_y), wy_loc, block_size, log_domain=True),
+    ])
+    log_xx, log_xy, log_yy = collectives.logsumexp(terms, axis_name)
+    # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
+    return validation.convert_units(log_xx + log_yy - 2.0 * log_xy, base)
+
+
+def _qmi_nats(x, y, kernel_x, kernel_y, mask, axis_name, block_size):
+    """CS-QMI (nats) of validated paired samples; see cauchy_schwarz_mutual_information."""
+    dtype = x.dtype
+    x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
+    mask_all = collectives.gather_rows(mask, axis_name)
+    w_all = _weights(mask_all, x_all.shape[0], dtype)
+    kernel_x = kernel_x.resolve(x_all, mask_all)
+    kernel_y = kernel_y.resolve(y_all, mask_all)
+    if axis_name is not None:
+        x_loc, y_loc, w_loc = x, y, _weights(mask, x.shape[0], dtype)
+    else:
+        x_loc, y_loc, w_loc = x_all, y_all, w_all
+    ids = collectives.global_row_ids(x_loc.shape[0], axis_name)
+
+    def block(rows, w):
+        xr, yr, row_ids = rows
+        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
+        log_q = _log_kernel(kernel_y, yr, y_all, row_ids)
+        pairs = (w[:, None] > 0) & (w_all[None, :] > 0)
+        row_k = masked_logsumexp(log_k, pairs, axis=1)
+        row_q = masked_logsumexp(log_q, pairs, axis=1)
+        return jnp.stack([
+            masked_logsumexp(log_k + log_q, pairs),  # sum_ij K_ij Q_ij
+            masked_logsumexp(log_k, pairs),  # sum_ij K_ij
+            masked_logsumexp(log_q, pairs),  # sum_ij Q_ij
+            masked_logsumexp(row_k + row_q, w > 0),  # sum_i (K 1)_i (Q 1)_i
+        ])
+
+    terms = blocked_row_sums(block, (x_loc, y_loc, ids), w_loc, block_size, log_domain=True)
+    joint, marg_x, marg_y, cross = collectives.logsumexp(terms, axis_name)
+    # Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0, so they cancel.
+    return joint + marg_x + marg_y - 2.0 * cross
+
+
+def cauchy_schwarz_mutual_information(
+    x,
+    y,
+    *,
+    kernel_x: Kernel | None = None,
+    kernel_y: Kernel | None = None,
+    normalized: bool = False,
+    base: float | None = None,
+    where=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Cauchy–Schwarz quadratic mutual information (CS-QMI).
+
+    .. math::
+       \hat I_{CS}(X; Y) = \log\frac{\operatorname{tr}(KQ)}{n^2}
+       + \log\frac{\mathbf 1^\top K \mathbf 1\,\mathbf 1^\top Q \mathbf 1}{n^4}
+       - 2\log\frac{\mathbf 1^\top K Q \mathbf 1}{n^3},
+
+    the CS divergence between the joint density and the product of the marginals
+    (``>= 0`` by the Cauchy–Schwarz inequality, ``~0`` for independent samples as ``n`` grows).
+    Computed in O(n^2) time (no ``n^3`` matrix products) from log-domain row sums.
+    ``normalized=True`` returns ``I(X; Y) / sqrt(I(X; X) I(Y; Y))``, the compression term
+    of the CS information bottleneck (unitless; ``base`` is then ignored).
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      kernel_x, kernel_y: positive kernels (``Gaussian``, ``Laplacian``); default
+        ``Gaussian(bandwidth="median")`` on each variable.
+      normalized: return the normalised CS-QMI.
+      base: logarithm base; default nats (the CS-IB reference reports bits: ``base=2``).
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      block_size: rows per block; memory O(n * block) for value and gradient.
+
+    Returns:
+      Scalar CS-QMI.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> kx, kn = jax.random.split(jax.random.key(0))
+      >>> x = jax.random.normal(kx, (200, 1))
+      >>> y = x + 0.3 * jax.random.normal(kn, (200, 1))
+      >>> g = jaxinfo.kernels.Gaussian(1.0)
+      >>> print(f"{jaxinfo.cauchy_schwarz_mutual_information(x, y, kernel_x=g, kernel_y=g):.4f}")
+      0.2519
+
+    References:
+      Príncipe, "Information Theoretic Learning", Springer 2010, ch. 2; Yu, Yu, Principe et
+      al., "Cauchy–Schwarz divergence information bottleneck for regression", ICLR 2024.
+    """
+    validation.log_base_divisor(base)
+    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
+    kernel_x = as_kernel(kernel_x, "kernel_x")
+    kernel_y = as_kernel(kernel_y, "kernel_y")
+    args = (mask, axis_name, block_size)
+    value = _qmi_nats(x, y, kernel_x, kernel_y, *args)
+    if not normalized:
+        return validation.convert_units(value, base)
+    self_x = _qmi_nats(x, x, kernel_x, kernel_x, *args)
+    self_y = _qmi_nats(y, y, kernel_y, kernel_y, *args)
+    denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
+    return jnp.where(denominator > 0, value / jnp.where(denominator > 0, denominator, 1.0), 0.0)

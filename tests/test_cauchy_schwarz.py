@@ -1,0 +1,140 @@
+"""Cauchy–Schwarz divergence and CS-QMI: golden values of the reference codes, properties."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxinfo
+from jaxinfo import kernels
+
+DATA = pathlib.Path(__file__).parent / "data"
+GOLDEN = json.loads((DATA / "golden.json").read_text())
+G1, G2 = kernels.Gaussian(1.0), kernels.Gaussian(2.0)
+
+
+def _load(name):
+    return np.load(DATA / f"{name}.npy")
+
+
+P, Q, X, T = _load("P"), _load("Q"), _load("X"), _load("T")
+
+
+def test_golden_divergence(x64):
+    ref = GOLDEN["cs_div_two_sample"]  # nats
+    assert abs(jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G1) - ref["csadv_CS"]) < 1e-10
+    assert abs(jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G2) - ref["csadv_CS_sigma_eq_2"]) < 1e-10
+    assert abs(jaxinfo.cauchy_schwarz_divergence(P, P, kernel=G1)) < 1e-12
+    blocked = jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G1, block_size=7)
+    assert abs(blocked - ref["csadv_CS"]) < 1e-10
+
+
+def test_golden_divergence_float32():
+    value = jaxinfo.cauchy_schwarz_divergence(P.astype(np.float32), Q.astype(np.float32), kernel=G1)
+    np.testing.assert_allclose(value, GOLDEN["cs_div_two_sample"]["csadv_CS"], rtol=1e-4)
+
+
+def test_golden_mutual_information(x64):
+    ref = GOLDEN["cs_qmi"]  # bits
+    mi = jaxinfo.cauchy_schwarz_mutual_information
+    assert abs(mi(X, T, kernel_x=G1, kernel_y=G1, base=2) - ref["csib_CS_QMI_sigma1"]) < 1e-10
+    assert abs(mi(X, T, kernel_x=G2, kernel_y=G2, base=2) - ref["csib_CS_QMI_sigma2"]) < 1e-10
+    assert abs(mi(X, X, kernel_x=G1, kernel_y=G1, base=2) - ref["csib_CS_QMI_X_X_sigma1"]) < 1e-10
+    normalized = mi(X, T, kernel_x=G1, kernel_y=G1, normalized=True)
+    assert abs(normalized - ref["csib_CS_QMI_normalized_sigma1"]) < 1e-10
+    # The reference heuristic: sigma = 10 x median squared distance (degenerate, K ~ 11^T).
+    sx, st = 10 * ref["csib_sigma_estimation_x"], 10 * ref["csib_sigma_estimation_t"]
+    wide = mi(X, T, kernel_x=kernels.Gaussian(sx), kernel_y=kernels.Gaussian(st), base=2)
+    assert abs(wide - ref["csib_CS_QMI_sigmaNone_median_heuristic"]) < 1e-12
+    np.testing.assert_allclose(
+        mi(X.astype(np.float32), T.astype(np.float32), kernel_x=G1, kernel_y=G1, base=2),
+        ref["csib_CS_QMI_sigma1"], rtol=1e-4,
+    )
+
+
+def test_golden_mutual_information_gradient(x64):
+    expected = _load("grad_CSQMI_X_T_wrt_T")
+    grad = jax.grad(
+        lambda t: jaxinfo.cauchy_schwarz_mutual_information(X, t, kernel_x=G1, kernel_y=G1, base=2)
+    )(jnp.asarray(T))
+    assert np.abs(np.asarray(grad) - expected).max() < 1e-12
+
+
+def test_divergence_properties(key, x64):
+    kx, ky = jax.random.split(key)
+    x = jax.random.normal(kx, (80, 2), jnp.float64)
+    y = jax.random.normal(ky, (60, 2), jnp.float64) * 1.5 + 0.5
+    for kernel in (G1, kernels.Laplacian(1.0), kernels.Gaussian("median")):
+        d_xy = jaxinfo.cauchy_schwarz_divergence(x, y, kernel=kernel)
+        d_yx = jaxinfo.cauchy_schwarz_divergence(y, x, kernel=kernel)
+        assert d_xy > 0 and abs(d_xy - d_yx) < 1e-12
+        # Laplacian: sqrt of the distance expansion's ~eps round-off on coinciding points
+        # perturbs those cross entries by ~1e-8 relative
+        assert abs(jaxinfo.cauchy_schwarz_divergence(x, x[::-1], kernel=kernel)) < 1e-9
+
+
+def test_tiny_bandwidth_stays_finite(x64):
+    far = jaxinfo.cauchy_schwarz_divergence(P, P + 3.0, kernel=kernels.Gaussian(0.02))
+    assert np.isfinite(far) and far > 50  # a naive estimator returns inf here
+    grad = jax.grad(lambda q: jaxinfo.cauchy_schwarz_divergence(P, q, kernel=kernels.Gaussian(0.02)))(P + 3.0)
+    assert np.all(np.isfinite(grad))
+
+
+def test_mutual_information_independence_and_dependence(key, x64):
+    kx, ky, kn = jax.random.split(key, 3)
+    x = jax.random.normal(kx, (1500, 1), jnp.float64)
+    independent = jax.random.normal(ky, (1500, 1), jnp.float64)
+    dependent = x + 0.3 * jax.random.normal(kn, (1500, 1), jnp.float64)
+    low = jaxinfo.cauchy_schwarz_mutual_information(x, independent, kernel_x=G1, kernel_y=G1)
+    high = jaxinfo.cauchy_schwarz_mutual_information(x, dependent, kernel_x=G1, kernel_y=G1)
+    assert 0 <= low < 0.01 and high > 0.1
+    normalized = jaxinfo.cauchy_schwarz_mutual_information(x, x, kernel_x=G1, kernel_y=G1, normalized=True)
+    assert abs(normalized - 1.0) < 1e-12
+
+
+def test_blocked_memory_is_linear_in_n(key):
+    n, block = 8192, 128
+    x = jax.random.normal(key, (n, 4))
+
+    def loss(v):
+        return jaxinfo.cauchy_schwarz_divergence(v, v[::-1] + 0.1, kernel=G1, block_size=block)
+
+    temp = jax.jit(jax.grad(loss)).lower(x).compile().memory_analysis().temp_size_in_bytes
+    assert temp < 8 * n * block * 4, f"{temp / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 3))), ValueError, "features"),
+        (lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones(5), jnp.ones((5, 1))), ValueError, r"\[n, d\]"),
+        (
+            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 2)), kernel=kernels.Linear()),
+            TypeError,
+            "log-domain",
+        ),
+        (
+            lambda: jaxinfo.cauchy_schwarz_mutual_information(jnp.ones((5, 2)), jnp.ones((4, 2))),
+            ValueError,
+            "same number of rows",
+        ),
+        (
+            lambda: jaxinfo.cauchy_schwarz_mutual_information(jnp.ones((5, 2), jnp.int32), jnp.ones((5, 2))),
+            TypeError,
+            "floating-point",
+        ),
+        (
+            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 2)), where_x=jnp.ones(4, bool)),
+            ValueError,
+            "where",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_error(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
