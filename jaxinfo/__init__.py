@@ -4,6 +4,8 @@ from jaxinfo import kernels
 from jaxinfo._src.cauchy_schwarz import (
     cauchy_schwarz_divergence,
     cauchy_schwarz_mutual_information,
+    conditional_cauchy_schwarz_divergence,
+    conditional_cauchy_schwarz_divergence_two_sample,
 )
 from jaxinfo._src.diffusion import (
     diffusion_reference_bins,
@@ -29,6 +31,8 @@ __version__ = "0.1.0"
 __all__ = [
     "cauchy_schwarz_divergence",
     "cauchy_schwarz_mutual_information",
+    "conditional_cauchy_schwarz_divergence",
+    "conditional_cauchy_schwarz_divergence_two_sample",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",

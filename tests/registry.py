@@ -215,6 +215,7 @@ def _cs_entries() -> list[Entry]:
             "cauchy_schwarz_divergence[laplacian,blocked]",
             lambda x, y, **kw: divergence(x, y, kernel=kernels.Laplacian(1.0), block_size=3, **kw),
             (2, 2),
+            sharded=False,
         ),
         Entry(
             "cauchy_schwarz_divergence[tiny_bw]",
@@ -238,6 +239,35 @@ def _cs_entries() -> list[Entry]:
             ),
             (3, 1),
             f32_rtol=1e-3,
+            sharded=False,
+        ),
+        Entry(
+            "conditional_cauchy_schwarz_divergence[symmetric]",
+            lambda x, y, z, **kw: jaxinfo.conditional_cauchy_schwarz_divergence(
+                x, y, z, kernel_x=gauss, kernel_y=gauss, **kw
+            ),
+            (2, 1, 1),
+            f32_rtol=1e-3,
+            f32_atol=1e-4,
+        ),
+        Entry(
+            "conditional_cauchy_schwarz_divergence[single_cross,blocked]",
+            lambda x, y, z, **kw: jaxinfo.conditional_cauchy_schwarz_divergence(
+                x, y, z, estimator="single_cross", block_size=5, **kw
+            ),
+            (2, 1, 1),
+            f32_rtol=1e-3,
+            f32_atol=1e-4,
+            sharded=False,
+        ),
+        Entry(
+            "conditional_cauchy_schwarz_divergence_two_sample",
+            lambda a, b, c, d, *, where=None, **kw: jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
+                a, b, c, d + 0.3, kernel_x=gauss, kernel_y=gauss, where_p=where, where_q=where, **kw
+            ),
+            (2, 1, 2, 1),
+            f32_rtol=1e-3,
+            f32_atol=1e-4,
         ),
     ]
 

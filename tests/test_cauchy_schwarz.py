@@ -108,6 +108,39 @@ def test_blocked_memory_is_linear_in_n(key):
     assert temp < 8 * n * block * 4, f"{temp / 2**20:.1f} MiB"
 
 
+def test_golden_conditional_divergence(x64):
+    ref = GOLDEN["cond_cs_div"]
+    y, y_hat = _load("yreg"), _load("yhat")
+    cond = jaxinfo.conditional_cauchy_schwarz_divergence
+    g05 = kernels.Gaussian(0.5)
+    cases = [
+        (cond(X, y, y_hat, kernel_x=G1, kernel_y=G1), ref["csadv_CondCSD_nats"]),
+        (cond(X, y, y_hat, kernel_x=g05, kernel_y=g05), ref["csadv_CondCSD_nats_sigma0.5"]),
+        (cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, block_size=9), ref["csadv_CondCSD_nats"]),
+        (
+            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="single_cross"),
+            GOLDEN["numpy_crosscheck"]["cond_cs_CSIB_paper_Prop1_nats_sigma1"],
+        ),
+        (cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="csib_code", base=2), ref["csib_CS_Div_bits"]),
+        (
+            cond(X, y, y_hat, kernel_x=g05, kernel_y=g05, estimator="csib_code", base=2),
+            ref["csib_CS_Div_bits_sigma0.5"],
+        ),
+        (
+            jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
+                X[:64], y[:64], X[64:], y_hat[64:], kernel_x=G1, kernel_y=G1
+            ),
+            ref["csadv_CondCSD_two_sets_nats"],
+        ),
+    ]
+    for value, expected in cases:
+        assert abs(float(value) - expected) < 1e-10
+    for estimator in ("symmetric", "single_cross", "csib_code"):
+        assert abs(cond(X, y, y, kernel_x=G1, kernel_y=G1, estimator=estimator)) < 1e-12
+    symmetric = cond(X, y_hat, y, kernel_x=G1, kernel_y=G1)
+    assert abs(symmetric - ref["csadv_CondCSD_nats"]) < 1e-12  # y <-> y_pred
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
@@ -132,6 +165,17 @@ def test_blocked_memory_is_linear_in_n(key):
             lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 2)), where_x=jnp.ones(4, bool)),
             ValueError,
             "where",
+        ),
+        (
+            lambda: jaxinfo.conditional_cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones(5), jnp.ones(5)),
+            ValueError,
+            r"y\[:, None\]",
+        ),
+        (
+            lambda: jaxinfo.conditional_cauchy_schwarz_divergence(
+                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((5, 1)), estimator="tpami"),
+            ValueError,
+            "estimator",
         ),
     ],
 )

@@ -13,7 +13,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import collectives, validation
-from jaxinfo._src.kernels import Kernel, as_kernel, blocked_row_sums, masked_logsumexp
+from jaxinfo._src.kernels import (
+    Kernel,
+    as_kernel,
+    blocked_row_sums,
+    masked_logsumexp,
+    self_pairs,
+)
 
 
 def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
@@ -22,8 +28,8 @@ def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
     log_k = kernel.log_gram(rows, cols)
     if row_ids is None:
         return log_k
-    self_pairs = row_ids[:, None] == jnp.arange(cols.shape[0])[None, :]
-    return jnp.where(self_pairs, jnp.log(kernel.diagonal(rows))[:, None], log_k)
+    same = self_pairs(row_ids, cols.shape[0])
+    return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
 
 
 def _weights(mask, n, dtype):
@@ -227,3 +233,208 @@ def cauchy_schwarz_mutual_information(
     self_y = _qmi_nats(y, y, kernel_y, kernel_y, *args)
     denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
     return jnp.where(denominator > 0, value / jnp.where(denominator > 0, denominator, 1.0), 0.0)
+
+
+CONDITIONAL_ESTIMATORS = ("symmetric", "single_cross", "csib_code")
+
+
+def _conditional_log_terms(p, q, kernel_x, kernel_y, code_weights, axis_name, block_size):
+    """``log s_p, log s_q, log c_pq, log c_qp`` of the resubstitution conditional CS estimator.
+
+    ``p`` and ``q`` are ``(x, y, mask)`` triples of local rows. For a row ``j`` of ``p``:
+    ``s_p += sum_i K^p_ji L^p_ji / (sum_i K^p_ji)^2`` and
+    ``c_pq += sum_i K^pq_ji L^pq_ji / (sum_i K^p_ji sum_i K^pq_ji)``; symmetrically for ``q``.
+    ``code_weights`` replaces every denominator by ``sum_i (K_ji)^2`` (CS-IB reference code).
+    """
+    dtype = p[0].dtype
+    gathered = []
+    for x, y, mask in (p, q):
+        x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
+        mask_all = collectives.gather_rows(mask, axis_name)
+        gathered.append((x_all, y_all, _weights(mask_all, x_all.shape[0], dtype)))
+    (xp_all, yp_all, wp_all), (xq_all, yq_all, wq_all) = gathered
+    pooled = jnp.concatenate([wp_all, wq_all]) > 0
+    kernel_x = kernel_x.resolve(jnp.concatenate([xp_all, xq_all]), pooled)
+    kernel_y = kernel_y.resolve(jnp.concatenate([yp_all, yq_all]), pooled)
+
+    def side(local, own, other):
+        x, y, mask = local
+        own_x, own_y, own_w = own
+        other_x, other_y, other_w = other
+        if axis_name is None:
+            x, y, w = own_x, own_y, own_w
+        else:
+            w = _weights(mask, x.shape[0], dtype)
+        ids = collectives.global_row_ids(x.shape[0], axis_name)
+
+        def block(rows, row_w):
+            xr, yr, row_ids = rows
+            valid = row_w > 0
+            own_pairs = valid[:, None] & (own_w[None, :] > 0)
+            other_pairs = valid[:, None] & (other_w[None, :] > 0)
+            log_k = _log_kernel(kernel_x, xr, own_x, row_ids)
+            log_l = _log_kernel(kernel_y, yr, own_y, row_ids)
+            log_k_cross = _log_kernel(kernel_x, xr, other_x)
+            log_l_cross = _log_kernel(kernel_y, yr, other_y)
+            if code_weights:
+                own_den = masked_logsumexp(2.0 * log_k, own_pairs, axis=1)
+                cross_den = own_den
+            else:
+                row_k = masked_logsumexp(log_k, own_pairs, axis=1)
+                own_den = 2.0 * row_k
+                cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
+            own_num = masked_logsumexp(log_k + log_l, own_pairs, axis=1)
+            cross_num = masked_logsumexp(log_k_cross + log_l_cross, other_pairs, axis=1)
+            return jnp.stack([
+                masked_logsumexp(own_num - own_den, valid),
+                masked_logsumexp(cross_num - cross_den, valid),
+            ])
+
+        return blocked_row_sums(block, (x, y, ids), w, block_size, log_domain=True)
+
+    terms = jnp.concatenate([side(p, gathered[0], gathered[1]), side(q, gathered[1], gathered[0])])
+    s_p, c_pq, s_q, c_qp = collectives.logsumexp(terms, axis_name)
+    return s_p, s_q, c_pq, c_qp
+
+
+def conditional_cauchy_schwarz_divergence(
+    x,
+    y,
+    y_pred,
+    *,
+    kernel_x: Kernel | None = None,
+    kernel_y: Kernel | None = None,
+    estimator: str = "symmetric",
+    base: float | None = None,
+    where=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Conditional CS divergence ``D_CS(p(y|x) || q(y_pred|x))`` with shared inputs ``x``.
+
+    The CS information bottleneck's prediction term: ``y`` are targets, ``y_pred`` a model's
+    predictions for the same inputs. Resubstitution estimators, with ``K = k_x(x_j, x_i)``,
+    ``L = k_y(y_j, y_i)``, ``L' = k_y(y_pred_j, y_pred_i)`` and ``w_j = (sum_i K_ji)^2``:
+
+    - ``"symmetric"`` (default; Yu et al. TPAMI 2025, = ``CondCSD`` of the UAI'24 code with
+      ``x_1 = x_2``): ``log s + log s' - log c - log c'`` with both cross terms
+      ``c = sum_j sum_i K_ji k(y_j, y_pred_i) / w_j`` and ``c'`` (``y`` and ``y_pred`` swapped).
+      Symmetric in ``y`` and ``y_pred``.
+    - ``"single_cross"`` (CS-IB slides, Prop. 1): ``log s + log s' - 2 log c'``.
+    - ``"csib_code"`` (the released CS-IB ``loss_cs.CS_Div``): ``"single_cross"`` with
+      weights ``sum_i K_ji^2``; only for parity with that code.
+
+    All are 0 when ``y_pred == y``. Targets must be ``[n, d_y]``: reshape 1-D targets with
+    ``y[:, None]`` (the released CS-IB script passes 1-D tensors, which silently turns its
+    loss into a sum of squared errors).
+
+    Args:
+      x: inputs ``[n, d_x]``.
+      y: targets ``[n, d_y]``.
+      y_pred: predictions ``[n, d_y]``.
+      kernel_x, kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``
+        (the y kernel is resolved on targets and predictions pooled).
+      estimator: ``"symmetric"``, ``"single_cross"`` or ``"csib_code"`` (static).
+      base, where, axis_name, block_size: as in :func:`cauchy_schwarz_divergence`.
+
+    Returns:
+      Scalar divergence.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> kx, kn = jax.random.split(jax.random.key(0))
+      >>> x = jax.random.normal(kx, (128, 3))
+      >>> y = jax.numpy.sin(x[:, :1])
+      >>> y_pred = y + 0.3 * jax.random.normal(kn, (128, 1))
+      >>> g = jaxinfo.kernels.Gaussian(1.0)
+      >>> d = jaxinfo.conditional_cauchy_schwarz_divergence(x, y, y_pred, kernel_x=g, kernel_y=g)
+      >>> print(f"{d:.4f}")
+      0.0104
+
+    References:
+      Yu, Li, Løkse, Jenssen & Príncipe, "The conditional Cauchy–Schwarz divergence with
+      applications to time-series data and sequential decision making", IEEE TPAMI 2025.
+    """
+    if estimator not in CONDITIONAL_ESTIMATORS:
+        raise ValueError(f"`estimator` must be one of {CONDITIONAL_ESTIMATORS}; got {estimator!r}.")
+    validation.log_base_divisor(base)
+    (x, y, y_pred), mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
+    if y.shape[1] != y_pred.shape[1]:
+        raise ValueError(
+            f"`y` and `y_pred` must have the same number of columns; got {y.shape[1]} and {y_pred.shape[1]}."
+        )
+    kernels_xy = as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y")
+    s_p, s_q, c_pq, c_qp = _conditional_log_terms(
+        (x, y, mask), (x, y_pred, mask), *kernels_xy, estimator == "csib_code", axis_name, block_size
+    )
+    if estimator == "symmetric":
+        value = s_p + s_q - c_pq - c_qp
+    else:
+        value = s_p + s_q - 2.0 * c_qp
+    return validation.convert_units(value, base)
+
+
+def conditional_cauchy_schwarz_divergence_two_sample(
+    x_p,
+    y_p,
+    x_q,
+    y_q,
+    *,
+    kernel_x: Kernel | None = None,
+    kernel_y: Kernel | None = None,
+    base: float | None = None,
+    where_p=None,
+    where_q=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Conditional CS divergence ``D_CS(p(y|x) || q(y|x))`` from two paired sample sets.
+
+    .. math::
+       \hat D = \log s_p + \log s_q - \log c_{pq} - \log c_{qp},
+
+    with ``s_p = sum_j (sum_i K^p_ji L^p_ji) / (sum_i K^p_ji)^2`` over the ``p`` rows,
+    ``c_pq = sum_j (sum_i K^pq_ji L^pq_ji) / (sum_i K^p_ji sum_i K^pq_ji)`` and symmetrically
+    for ``q`` (Yu et al. TPAMI 2025; equal to ``CSutils.CondCSD`` of the UAI'24 code).
+
+    Args:
+      x_p, y_p: paired samples ``[m, d_x]``, ``[m, d_y]`` from ``p``.
+      x_q, y_q: paired samples ``[n, d_x]``, ``[n, d_y]`` from ``q``.
+      kernel_x, kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``.
+      base, axis_name, block_size: as in :func:`cauchy_schwarz_divergence`.
+      where_p, where_q: boolean row masks of the two sets.
+
+    Returns:
+      Scalar divergence, 0 when the two sets are identical.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> kx, kn = jax.random.split(jax.random.key(0))
+      >>> x = jax.random.normal(kx, (200, 1))
+      >>> noise = jax.random.normal(kn, (200, 1))
+      >>> g = jaxinfo.kernels.Gaussian(1.0)
+      >>> d = jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
+      ...     x[:100], x[:100] + 0.1 * noise[:100], x[100:], -x[100:] + 0.1 * noise[100:],
+      ...     kernel_x=g, kernel_y=g)
+      >>> print(f"{d:.4f}")
+      1.5178
+    """
+    validation.log_base_divisor(base)
+    (x_p, y_p), mask_p = validation.paired_samples((x_p, y_p), ("x_p", "y_p"), where_p, axis_name)
+    (x_q, y_q), mask_q = validation.paired_samples((x_q, y_q), ("x_q", "y_q"), where_q, axis_name)
+    if x_p.shape[1] != x_q.shape[1] or y_p.shape[1] != y_q.shape[1]:
+        raise ValueError(
+            f"the two sets must have the same feature dimensions; got x: {x_p.shape[1]} vs "
+            f"{x_q.shape[1]}, y: {y_p.shape[1]} vs {y_q.shape[1]}."
+        )
+    dtype = jnp.result_type(x_p.dtype, x_q.dtype)
+    s_p, s_q, c_pq, c_qp = _conditional_log_terms(
+        (x_p.astype(dtype), y_p.astype(dtype), mask_p),
+        (x_q.astype(dtype), y_q.astype(dtype), mask_q),
+        as_kernel(kernel_x, "kernel_x"),
+        as_kernel(kernel_y, "kernel_y"),
+        False,
+        axis_name,
+        block_size,
+    )
+    return validation.convert_units(s_p + s_q - c_pq - c_qp, base)

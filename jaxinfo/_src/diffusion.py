@@ -20,6 +20,7 @@ from jaxinfo._src.kernels import (
     Cosine,
     Gaussian,
     masked_moments,
+    self_pairs,
     squared_distances,
 )
 
@@ -71,12 +72,13 @@ def _affinity(x, mask, bandwidth, adaptive_k):
     sq = squared_distances(x, x)
     far = jnp.asarray(jnp.finfo(x.dtype).max, x.dtype)
     candidates = sq if mask is None else jnp.where(mask[None, :], sq, far)
-    candidates = jnp.where(jnp.eye(n, dtype=bool), far, candidates)
+    same = self_pairs(jnp.arange(n), n)
+    candidates = jnp.where(same, far, candidates)
     kth = -jax.lax.top_k(-candidates, adaptive_k)[0][:, -1]
     sigma = jax.lax.stop_gradient(numerics.safe_sqrt(kth))
     sigma = jnp.where(sigma > 0, sigma, 1.0)
     gram = jnp.exp(-sq / (2.0 * sigma[:, None] * sigma[None, :]))
-    return jnp.where(jnp.eye(n, dtype=bool), 1.0, gram)
+    return jnp.where(same, 1.0, gram)
 
 
 def _entropy_from_affinity(affinity, weights, t):

@@ -276,6 +276,16 @@ class Cosine(Linear):
         return jnp.sum(self.features(x) ** 2, axis=-1)
 
 
+def self_pairs(row_ids: jax.Array, num_cols: int) -> jax.Array:
+    """``[rows, cols]`` mask of the entries pairing a sample with itself.
+
+    ``row_ids`` are the indices of a row block within the full column set. Those entries get
+    the exact ``k(x, x)``: the distance expansion leaves round-off of order ``eps |x|^2``
+    there, which a small bandwidth turns into ``K_ii`` far from 1.
+    """
+    return row_ids[:, None] == jnp.arange(num_cols)[None, :]
+
+
 def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
     """``log sum exp(logits)`` over entries where ``mask`` is true.
 

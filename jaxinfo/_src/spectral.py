@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import collectives, numerics
-from jaxinfo._src.kernels import Kernel, blocked_row_sums
+from jaxinfo._src.kernels import Kernel, blocked_row_sums, self_pairs
 
 
 def symmetrize(matrix: jax.Array) -> jax.Array:
@@ -70,14 +70,13 @@ def product_gram(
 ) -> jax.Array:
     """Hadamard product of the kernels' Gram matrices between ``rows`` and ``cols``.
 
-    ``row_ids`` are the global indices of ``rows`` among ``cols``: entries pairing a sample
-    with itself get the exact ``k(x, x)``. The distance expansion leaves round-off of order
-    ``eps |x|^2`` on those entries, which a small bandwidth turns into ``K_ii`` far from 1.
+    ``row_ids`` are the global indices of ``rows`` among ``cols``; self-pairs get the exact
+    ``k(x, x)`` (see :func:`kernels.self_pairs`).
     """
-    self_pairs = row_ids[:, None] == jnp.arange(cols[0].shape[0])[None, :]
+    same = self_pairs(row_ids, cols[0].shape[0])
     gram = None
     for kernel, r, c in zip(kernels, rows, cols, strict=True):
-        factor = jnp.where(self_pairs, kernel.diagonal(r)[:, None], kernel.gram(r, c))
+        factor = jnp.where(same, kernel.diagonal(r)[:, None], kernel.gram(r, c))
         gram = factor if gram is None else gram * factor
     return gram
 
