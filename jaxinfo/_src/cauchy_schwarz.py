@@ -18,6 +18,7 @@ from jaxinfo._src.kernels import (
     as_kernel,
     blocked_row_sums,
     masked_logsumexp,
+    row_weights,
     self_pairs,
 )
 
@@ -30,10 +31,6 @@ def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
         return log_k
     same = self_pairs(row_ids, cols.shape[0])
     return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
-
-
-def _weights(mask, n, dtype):
-    return jnp.ones(n, dtype) if mask is None else mask.astype(dtype)
 
 
 def cauchy_schwarz_divergence(
@@ -99,14 +96,14 @@ def cauchy_schwarz_divergence(
     x, y = x.astype(dtype), y.astype(dtype)
     x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mx_all, my_all = collectives.gather_rows(mask_x, axis_name), collectives.gather_rows(mask_y, axis_name)
-    wx_all = _weights(mx_all, x_all.shape[0], dtype)
-    wy_all = _weights(my_all, y_all.shape[0], dtype)
+    wx_all = row_weights(mx_all, x_all.shape[0], dtype)
+    wy_all = row_weights(my_all, y_all.shape[0], dtype)
     pooled_mask = jnp.concatenate([wx_all, wy_all]) > 0
     kernel = as_kernel(kernel).resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
 
     def local(rows, mask, all_rows, all_weights):
         rows = rows if axis_name is not None else all_rows
-        weights = _weights(mask, rows.shape[0], dtype) if axis_name is not None else all_weights
+        weights = row_weights(mask, rows.shape[0], dtype) if axis_name is not None else all_weights
         return rows, weights, collectives.global_row_ids(rows.shape[0], axis_name)
 
     x_loc, wx_loc, ids_x = local(x, mask_x, x_all, wx_all)
@@ -140,11 +137,11 @@ def _qmi_nats(x, y, kernel_x, kernel_y, mask, axis_name, block_size):
     dtype = x.dtype
     x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask_all = collectives.gather_rows(mask, axis_name)
-    w_all = _weights(mask_all, x_all.shape[0], dtype)
+    w_all = row_weights(mask_all, x_all.shape[0], dtype)
     kernel_x = kernel_x.resolve(x_all, mask_all)
     kernel_y = kernel_y.resolve(y_all, mask_all)
     if axis_name is not None:
-        x_loc, y_loc, w_loc = x, y, _weights(mask, x.shape[0], dtype)
+        x_loc, y_loc, w_loc = x, y, row_weights(mask, x.shape[0], dtype)
     else:
         x_loc, y_loc, w_loc = x_all, y_all, w_all
     ids = collectives.global_row_ids(x_loc.shape[0], axis_name)
@@ -251,7 +248,7 @@ def _conditional_log_terms(p, q, kernel_x, kernel_y, code_weights, axis_name, bl
     for x, y, mask in (p, q):
         x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
         mask_all = collectives.gather_rows(mask, axis_name)
-        gathered.append((x_all, y_all, _weights(mask_all, x_all.shape[0], dtype)))
+        gathered.append((x_all, y_all, row_weights(mask_all, x_all.shape[0], dtype)))
     (xp_all, yp_all, wp_all), (xq_all, yq_all, wq_all) = gathered
     pooled = jnp.concatenate([wp_all, wq_all]) > 0
     kernel_x = kernel_x.resolve(jnp.concatenate([xp_all, xq_all]), pooled)
@@ -264,7 +261,7 @@ def _conditional_log_terms(p, q, kernel_x, kernel_y, code_weights, axis_name, bl
         if axis_name is None:
             x, y, w = own_x, own_y, own_w
         else:
-            w = _weights(mask, x.shape[0], dtype)
+            w = row_weights(mask, x.shape[0], dtype)
         ids = collectives.global_row_ids(x.shape[0], axis_name)
 
         def block(rows, row_w):

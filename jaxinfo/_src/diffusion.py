@@ -20,6 +20,7 @@ from jaxinfo._src.kernels import (
     Cosine,
     Gaussian,
     masked_moments,
+    row_weights,
     self_pairs,
     squared_distances,
 )
@@ -121,7 +122,7 @@ def _prepare(x, where, axis_name, normalize):
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
     x = collectives.gather_rows(x, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
-    weights = jnp.ones(x.shape[0], x.dtype) if mask is None else mask.astype(x.dtype)
+    weights = row_weights(mask, x.shape[0], x.dtype)
     return _normalize_features(x, weights, normalize), mask, weights
 
 

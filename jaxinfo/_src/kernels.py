@@ -37,6 +37,11 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.maximum(sq_x[:, None] + sq_y[None, :] - 2.0 * cross, 0.0)
 
 
+def row_weights(mask: jax.Array | None, num_rows: int, dtype) -> jax.Array:
+    """0/1 weights of the rows (all ones without a mask), used to exclude masked rows."""
+    return jnp.ones(num_rows, dtype) if mask is None else mask.astype(dtype)
+
+
 def masked_moments(x: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Count of valid rows, per-feature mean and (n - 1)-normalised standard deviation.
 
@@ -68,8 +73,7 @@ def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.
             valid = valid & mask[:, None] & mask[None, :]
         value = jnp.sqrt(jnp.nanmedian(jnp.where(valid, sq, jnp.nan)))
     else:
-        weights = jnp.ones(x.shape[0], x.dtype) if mask is None else mask.astype(x.dtype)
-        count, _, std = masked_moments(x, weights)
+        count, _, std = masked_moments(x, row_weights(mask, x.shape[0], x.dtype))
         spread = jnp.mean(std)
         d = x.shape[1]
         factor = (4.0 / (d + 2.0)) ** (1.0 / (d + 4.0)) if rule == "silverman" else 1.0

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import collectives, numerics
-from jaxinfo._src.kernels import Kernel, blocked_row_sums, self_pairs
+from jaxinfo._src.kernels import Kernel, blocked_row_sums, row_weights, self_pairs
 
 
 def symmetrize(matrix: jax.Array) -> jax.Array:
@@ -56,10 +56,6 @@ def _row_features(kernels: Sequence[Kernel], xs: Sequence[jax.Array]) -> jax.Arr
         other = kernel.features(x)
         phi = (phi[:, :, None] * other[:, None, :]).reshape(phi.shape[0], -1)
     return phi
-
-
-def _weights(mask: jax.Array | None, n: int, dtype) -> jax.Array:
-    return jnp.ones(n, dtype) if mask is None else mask.astype(dtype)
 
 
 def product_gram(
@@ -108,17 +104,17 @@ def sample_entropy(
         local = xs if axis_name is not None else all_xs
         local_mask = mask if axis_name is not None else collectives.gather_rows(mask, None)
         phi = _row_features(kernels, local)
-        weights = _weights(local_mask, phi.shape[0], dtype)
+        weights = row_weights(local_mask, phi.shape[0], dtype)
         cov = jnp.matmul((phi * weights[:, None]).T, phi, precision=numerics.HIGHEST)
         return entropy_from_psd(collectives.psum(cov, axis_name), alpha)
 
     all_mask = collectives.gather_rows(mask, axis_name)
     resolved = tuple(k.resolve(x, all_mask) for k, x in zip(kernels, all_xs, strict=True))
-    all_weights = _weights(all_mask, num_samples, dtype)
+    all_weights = row_weights(all_mask, num_samples, dtype)
     if alpha == 2.0:
         local = xs if axis_name is not None else all_xs
         local_mask = mask if axis_name is not None else all_mask
-        local_weights = _weights(local_mask, local[0].shape[0], dtype)
+        local_weights = row_weights(local_mask, local[0].shape[0], dtype)
         row_ids = collectives.global_row_ids(local[0].shape[0], axis_name)
 
         def block_sums(rows, row_weights):
