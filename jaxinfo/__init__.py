@@ -2,7 +2,9 @@
 
 from jaxinfo import kernels
 from jaxinfo._src.cauchy_schwarz import (
+    cauchy_schwarz_conditional_mutual_information,
     cauchy_schwarz_divergence,
+    cauchy_schwarz_information_bottleneck_loss,
     cauchy_schwarz_mutual_information,
     conditional_cauchy_schwarz_divergence,
     conditional_cauchy_schwarz_divergence_two_sample,
@@ -29,7 +31,9 @@ from jaxinfo._src.matrix import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "cauchy_schwarz_conditional_mutual_information",
     "cauchy_schwarz_divergence",
+    "cauchy_schwarz_information_bottleneck_loss",
     "cauchy_schwarz_mutual_information",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",

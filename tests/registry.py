@@ -269,7 +269,42 @@ def _cs_entries() -> list[Entry]:
             f32_rtol=1e-3,
             f32_atol=1e-4,
         ),
+        Entry(
+            "cauchy_schwarz_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.cauchy_schwarz_conditional_mutual_information(
+                x, y, z, kernel_x=gauss, kernel_y=gauss, kernel_z=gauss, **kw
+            ),
+            (2, 1, 1),
+            f32_rtol=1e-3,
+            f32_atol=1e-4,
+        ),
+        Entry(
+            "cauchy_schwarz_information_bottleneck_loss[median,blocked]",
+            lambda x, y, y_pred, t, **kw: jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+                x, y[:, 0], y_pred[:, 0], t, beta=0.1, block_size=5, **kw
+            )[0],
+            (2, 1, 1, 3),
+            f32_rtol=1e-3,
+            f32_atol=1e-4,
+            sharded=False,
+        ),
     ]
 
 
-ENTRIES: list[Entry] = _matrix_entries() + _diffusion_entries() + _cs_entries()
+def _distribution_entries() -> list[Entry]:
+    """Sample-based Gaussian, binned and discrete-from-continuous estimators (issue 3)."""
+    return []
+
+
+def _neighbour_entries() -> list[Entry]:
+    """kNN (Kozachenko-Leonenko, KSG, kNN KL) and KDE estimators (issue 3)."""
+    return []
+
+
+ENTRIES: list[Entry] = (
+    _matrix_entries()
+    + _diffusion_entries()
+    + _cs_entries()
+    + _distribution_entries()
+    + _neighbour_entries()
+)
