@@ -35,6 +35,56 @@ def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
     return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
 
 
+def _rows(arrays, mask, axis_name):
+    """Gathered rows and weights, and the rows this device reduces (with global row ids).
+
+    Returns ``(all_rows, mask_all, w_all, local_rows + (ids,), w_local)``: without
+    ``axis_name`` the local rows are all rows.
+    """
+    dtype = arrays[0].dtype
+    all_rows = tuple(collectives.gather_rows(a, axis_name) for a in arrays)
+    mask_all = collectives.gather_rows(mask, axis_name)
+    w_all = row_weights(mask_all, all_rows[0].shape[0], dtype)
+    if axis_name is None:
+        local, w_local = all_rows, w_all
+    else:
+        local, w_local = tuple(arrays), row_weights(mask, arrays[0].shape[0], dtype)
+    ids = collectives.global_row_ids(local[0].shape[0], axis_name)
+    return all_rows, mask_all, w_all, (*local, ids), w_local
+
+
+def _pairs(w, w_all):
+    """Valid rows of a block and the valid (row, column) pairs."""
+    valid = w > 0
+    return valid, valid[:, None] & (w_all[None, :] > 0)
+
+
+def _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid):
+    """A block's log-sums of CS-QMI: ``sum K o Q``, ``sum K``, ``sum Q``, ``sum_i (K1)_i (Q1)_i``.
+
+    ``row_k``, ``row_q`` are the block's log row sums (reused: the marginal sums need no
+    second pass over the slab).
+    """
+    return jnp.stack([
+        masked_logsumexp(log_k + log_q, pairs),
+        masked_logsumexp(row_k, valid),
+        masked_logsumexp(row_q, valid),
+        masked_logsumexp(row_k + row_q, valid),
+    ])
+
+
+def _qmi_value(terms):
+    # Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0, so they cancel.
+    joint, marg_x, marg_y, cross = terms
+    return joint + marg_x + marg_y - 2.0 * cross
+
+
+def _normalized(value, self_x, self_y):
+    """``I(X;Y) / sqrt(I(X;X) I(Y;Y))`` (0 where a self-information vanishes)."""
+    denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
+    return jnp.where(denominator > 0, value / jnp.where(denominator > 0, denominator, 1.0), 0.0)
+
+
 def cauchy_schwarz_divergence(
     x,
     y,
@@ -95,26 +145,15 @@ def cauchy_schwarz_divergence(
             f"`x` and `y` must have the same number of features; got {x.shape[1]} and {y.shape[1]}."
         )
     dtype = jnp.result_type(x.dtype, y.dtype)
-    x, y = x.astype(dtype), y.astype(dtype)
-    x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
-    mx_all, my_all = collectives.gather_rows(mask_x, axis_name), collectives.gather_rows(mask_y, axis_name)
-    wx_all = row_weights(mx_all, x_all.shape[0], dtype)
-    wy_all = row_weights(my_all, y_all.shape[0], dtype)
+    (x_all,), _, wx_all, x_loc, wx_loc = _rows((x.astype(dtype),), mask_x, axis_name)
+    (y_all,), _, wy_all, y_loc, wy_loc = _rows((y.astype(dtype),), mask_y, axis_name)
     pooled_mask = jnp.concatenate([wx_all, wy_all]) > 0
     kernel = as_kernel(kernel).resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
 
-    def local(rows, mask, all_rows, all_weights):
-        rows = rows if axis_name is not None else all_rows
-        weights = row_weights(mask, rows.shape[0], dtype) if axis_name is not None else all_weights
-        return rows, weights, collectives.global_row_ids(rows.shape[0], axis_name)
-
-    x_loc, wx_loc, ids_x = local(x, mask_x, x_all, wx_all)
-    y_loc, wy_loc, ids_y = local(y, mask_y, y_all, wy_all)
-
     def x_block(rows, w):
         rows, ids = rows
-        pairs_xx = (w[:, None] > 0) & (wx_all[None, :] > 0)
-        pairs_xy = (w[:, None] > 0) & (wy_all[None, :] > 0)
+        _, pairs_xx = _pairs(w, wx_all)
+        _, pairs_xy = _pairs(w, wy_all)
         return jnp.stack([
             masked_logsumexp(_log_kernel(kernel, rows, x_all, ids), pairs_xx),
             masked_logsumexp(_log_kernel(kernel, rows, y_all), pairs_xy),
@@ -122,50 +161,41 @@ def cauchy_schwarz_divergence(
 
     def y_block(rows, w):
         rows, ids = rows
-        pairs = (w[:, None] > 0) & (wy_all[None, :] > 0)
+        _, pairs = _pairs(w, wy_all)
         return masked_logsumexp(_log_kernel(kernel, rows, y_all, ids), pairs)[None]
 
     terms = jnp.concatenate([
-        blocked_row_sums(x_block, (x_loc, ids_x), wx_loc, block_size, log_domain=True),
-        blocked_row_sums(y_block, (y_loc, ids_y), wy_loc, block_size, log_domain=True),
+        blocked_row_sums(x_block, x_loc, wx_loc, block_size, log_domain=True),
+        blocked_row_sums(y_block, y_loc, wy_loc, block_size, log_domain=True),
     ])
     log_xx, log_xy, log_yy = collectives.logsumexp(terms, axis_name)
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
     return validation.convert_units(log_xx + log_yy - 2.0 * log_xy, base)
 
 
-def _qmi_nats(x, y, kernel_x, kernel_y, mask, axis_name, block_size):
-    """CS-QMI (nats) of validated paired samples; see cauchy_schwarz_mutual_information."""
-    dtype = x.dtype
-    x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
-    mask_all = collectives.gather_rows(mask, axis_name)
-    w_all = row_weights(mask_all, x_all.shape[0], dtype)
+def _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, with_self):
+    """Log-sums of CS-QMI(x, y) (and, with ``with_self``, of CS-QMI(x, x) and (y, y)) in one pass."""
+    (x_all, y_all), mask_all, w_all, local, w_local = _rows((x, y), mask, axis_name)
     kernel_x = kernel_x.resolve(x_all, mask_all)
     kernel_y = kernel_y.resolve(y_all, mask_all)
-    if axis_name is not None:
-        x_loc, y_loc, w_loc = x, y, row_weights(mask, x.shape[0], dtype)
-    else:
-        x_loc, y_loc, w_loc = x_all, y_all, w_all
-    ids = collectives.global_row_ids(x_loc.shape[0], axis_name)
 
     def block(rows, w):
         xr, yr, row_ids = rows
+        valid, pairs = _pairs(w, w_all)
         log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
         log_q = _log_kernel(kernel_y, yr, y_all, row_ids)
-        pairs = (w[:, None] > 0) & (w_all[None, :] > 0)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         row_q = masked_logsumexp(log_q, pairs, axis=1)
-        return jnp.stack([
-            masked_logsumexp(log_k + log_q, pairs),  # sum_ij K_ij Q_ij
-            masked_logsumexp(log_k, pairs),  # sum_ij K_ij
-            masked_logsumexp(log_q, pairs),  # sum_ij Q_ij
-            masked_logsumexp(row_k + row_q, w > 0),  # sum_i (K 1)_i (Q 1)_i
-        ])
+        terms = [_qmi_terms(log_k, log_q, row_k, row_q, pairs, valid)]
+        if with_self:
+            terms += [
+                _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
+                _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
+            ]
+        return jnp.concatenate(terms)
 
-    terms = blocked_row_sums(block, (x_loc, y_loc, ids), w_loc, block_size, log_domain=True)
-    joint, marg_x, marg_y, cross = collectives.logsumexp(terms, axis_name)
-    # Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0, so they cancel.
-    return joint + marg_x + marg_y - 2.0 * cross
+    terms = blocked_row_sums(block, local, w_local, block_size, log_domain=True)
+    return collectives.logsumexp(terms, axis_name)
 
 
 def cauchy_schwarz_mutual_information(
@@ -224,76 +254,103 @@ def cauchy_schwarz_mutual_information(
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
     kernel_x = as_kernel(kernel_x, "kernel_x")
     kernel_y = as_kernel(kernel_y, "kernel_y")
-    args = (mask, axis_name, block_size)
-    value = _qmi_nats(x, y, kernel_x, kernel_y, *args)
+    terms = _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, normalized)
     if not normalized:
-        return validation.convert_units(value, base)
-    self_x = _qmi_nats(x, x, kernel_x, kernel_x, *args)
-    self_y = _qmi_nats(y, y, kernel_y, kernel_y, *args)
-    denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
-    return jnp.where(denominator > 0, value / jnp.where(denominator > 0, denominator, 1.0), 0.0)
+        return validation.convert_units(_qmi_value(terms), base)
+    return _normalized(*(_qmi_value(terms[i : i + 4]) for i in (0, 4, 8)))
 
 
 CONDITIONAL_ESTIMATORS = ("symmetric", "single_cross", "csib_code")
 
 
-def _conditional_log_terms(p, q, kernel_x, kernel_y, code_weights, axis_name, block_size):
-    """``log s_p, log s_q, log c_pq, log c_qp`` of the resubstitution conditional CS estimator.
+def _conditional_log_terms(p, q, kernel_x, kernel_y, axis_name, block_size):
+    """``log s_p, log s_q, log c_pq, log c_qp`` of the two-sample conditional CS estimator.
 
     ``p`` and ``q`` are ``(x, y, mask)`` triples of local rows. For a row ``j`` of ``p``:
     ``s_p += sum_i K^p_ji L^p_ji / (sum_i K^p_ji)^2`` and
     ``c_pq += sum_i K^pq_ji L^pq_ji / (sum_i K^p_ji sum_i K^pq_ji)``; symmetrically for ``q``.
-    ``code_weights`` replaces every denominator by ``sum_i (K_ji)^2`` (CS-IB reference code).
     """
-    dtype = p[0].dtype
-    gathered = []
-    for x, y, mask in (p, q):
-        x_all, y_all = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
-        mask_all = collectives.gather_rows(mask, axis_name)
-        gathered.append((x_all, y_all, row_weights(mask_all, x_all.shape[0], dtype)))
-    (xp_all, yp_all, wp_all), (xq_all, yq_all, wq_all) = gathered
+    prepared = [_rows((x, y), mask, axis_name) for x, y, mask in (p, q)]
+    ((xp_all, yp_all), _, wp_all, _, _), ((xq_all, yq_all), _, wq_all, _, _) = prepared
     pooled = jnp.concatenate([wp_all, wq_all]) > 0
     kernel_x = kernel_x.resolve(jnp.concatenate([xp_all, xq_all]), pooled)
     kernel_y = kernel_y.resolve(jnp.concatenate([yp_all, yq_all]), pooled)
 
-    def side(local, own, other):
-        x, y, mask = local
-        own_x, own_y, own_w = own
-        other_x, other_y, other_w = other
-        if axis_name is None:
-            x, y, w = own_x, own_y, own_w
-        else:
-            w = row_weights(mask, x.shape[0], dtype)
-        ids = collectives.global_row_ids(x.shape[0], axis_name)
+    def side(own, other):
+        (own_x, own_y), _, own_w, local, w_local = own
+        (other_x, other_y), _, other_w, _, _ = other
 
-        def block(rows, row_w):
+        def block(rows, w):
             xr, yr, row_ids = rows
-            valid = row_w > 0
-            own_pairs = valid[:, None] & (own_w[None, :] > 0)
-            other_pairs = valid[:, None] & (other_w[None, :] > 0)
+            valid, own_pairs = _pairs(w, own_w)
+            _, other_pairs = _pairs(w, other_w)
             log_k = _log_kernel(kernel_x, xr, own_x, row_ids)
-            log_l = _log_kernel(kernel_y, yr, own_y, row_ids)
             log_k_cross = _log_kernel(kernel_x, xr, other_x)
-            log_l_cross = _log_kernel(kernel_y, yr, other_y)
-            if code_weights:
-                own_den = masked_logsumexp(2.0 * log_k, own_pairs, axis=1)
-                cross_den = own_den
-            else:
-                row_k = masked_logsumexp(log_k, own_pairs, axis=1)
-                own_den = 2.0 * row_k
-                cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
-            own_num = masked_logsumexp(log_k + log_l, own_pairs, axis=1)
-            cross_num = masked_logsumexp(log_k_cross + log_l_cross, other_pairs, axis=1)
+            row_k = masked_logsumexp(log_k, own_pairs, axis=1)
+            own_num = masked_logsumexp(log_k + _log_kernel(kernel_y, yr, own_y, row_ids), own_pairs, axis=1)
+            cross_num = masked_logsumexp(log_k_cross + _log_kernel(kernel_y, yr, other_y), other_pairs, axis=1)
+            cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
             return jnp.stack([
-                masked_logsumexp(own_num - own_den, valid),
+                masked_logsumexp(own_num - 2.0 * row_k, valid),
                 masked_logsumexp(cross_num - cross_den, valid),
             ])
 
-        return blocked_row_sums(block, (x, y, ids), w, block_size, log_domain=True)
+        return blocked_row_sums(block, local, w_local, block_size, log_domain=True)
 
-    terms = jnp.concatenate([side(p, gathered[0], gathered[1]), side(q, gathered[1], gathered[0])])
+    terms = jnp.concatenate([side(prepared[0], prepared[1]), side(prepared[1], prepared[0])])
     s_p, c_pq, s_q, c_qp = collectives.logsumexp(terms, axis_name)
     return s_p, s_q, c_pq, c_qp
+
+
+def _shared_conditional_setup(x, y, y_pred, mask, kernel_x, kernel_y, extra, axis_name):
+    """Rows and resolved kernels of a shared-x conditional divergence (plus ``extra`` arrays).
+
+    The y kernel is resolved on targets and predictions pooled.
+    """
+    all_rows, mask_all, w_all, local, w_local = _rows((x, y, y_pred, *extra), mask, axis_name)
+    x_all, y_all, p_all = all_rows[:3]
+    pooled = jnp.concatenate([w_all, w_all]) > 0
+    kernel_x = kernel_x.resolve(x_all, mask_all)
+    kernel_y = kernel_y.resolve(jnp.concatenate([y_all, p_all]), pooled)
+    return all_rows, mask_all, w_all, local, w_local, kernel_x, kernel_y
+
+
+def _shared_conditional_terms(kernel_y, log_k, row_k, rows, cols, row_ids, pairs, valid, code_weights):
+    """A block's ``log s_p, log s_q, log c_pq, log c_qp`` when both sides share the inputs x.
+
+    With one x, ``K^p = K^q = K^pq`` and every weight is ``(sum_i K_ji)^2`` (or
+    ``sum_i K_ji^2`` for the CS-IB code), so a single x-Gram slab serves all four sums.
+    """
+    y_rows, p_rows = rows
+    y_all, p_all = cols
+    den = masked_logsumexp(2.0 * log_k, pairs, axis=1) if code_weights else 2.0 * row_k
+
+    def term(log_l):
+        return masked_logsumexp(masked_logsumexp(log_k + log_l, pairs, axis=1) - den, valid)
+
+    return jnp.stack([
+        term(_log_kernel(kernel_y, y_rows, y_all, row_ids)),
+        term(_log_kernel(kernel_y, p_rows, p_all, row_ids)),
+        term(_log_kernel(kernel_y, y_rows, p_all)),
+        term(_log_kernel(kernel_y, p_rows, y_all)),
+    ])
+
+
+def _conditional_value(terms, estimator):
+    s_p, s_q, c_pq, c_qp = terms
+    if estimator == "symmetric":
+        return s_p + s_q - c_pq - c_qp
+    return s_p + s_q - 2.0 * c_qp
+
+
+def _check_conditional_args(y, y_pred, estimator):
+    if estimator not in CONDITIONAL_ESTIMATORS:
+        raise ValueError(f"`estimator` must be one of {CONDITIONAL_ESTIMATORS}; got {estimator!r}.")
+    if y.shape[1] != y_pred.shape[1]:
+        raise ValueError(
+            f"`y` and `y_pred` must have the same number of columns; got {y.shape[1]} and "
+            f"{y_pred.shape[1]}."
+        )
 
 
 def conditional_cauchy_schwarz_divergence(
@@ -354,23 +411,27 @@ def conditional_cauchy_schwarz_divergence(
       Yu, Li, Løkse, Jenssen & Príncipe, "The conditional Cauchy–Schwarz divergence with
       applications to time-series data and sequential decision making", IEEE TPAMI 2025.
     """
-    if estimator not in CONDITIONAL_ESTIMATORS:
-        raise ValueError(f"`estimator` must be one of {CONDITIONAL_ESTIMATORS}; got {estimator!r}.")
     validation.log_base_divisor(base)
-    (x, y, y_pred), mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
-    if y.shape[1] != y_pred.shape[1]:
-        raise ValueError(
-            f"`y` and `y_pred` must have the same number of columns; got {y.shape[1]} and {y_pred.shape[1]}."
-        )
-    kernels_xy = as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y")
-    s_p, s_q, c_pq, c_qp = _conditional_log_terms(
-        (x, y, mask), (x, y_pred, mask), *kernels_xy, estimator == "csib_code", axis_name, block_size
+    arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
+    _check_conditional_args(arrays[1], arrays[2], estimator)
+    (x_all, y_all, p_all), _, w_all, local, w_local, kernel_x, kernel_y = _shared_conditional_setup(
+        *arrays, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (), axis_name
     )
-    if estimator == "symmetric":
-        value = s_p + s_q - c_pq - c_qp
-    else:
-        value = s_p + s_q - 2.0 * c_qp
-    return validation.convert_units(value, base)
+
+    def block(rows, w):
+        xr, yr, pr, row_ids = rows
+        valid, pairs = _pairs(w, w_all)
+        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
+        row_k = masked_logsumexp(log_k, pairs, axis=1)
+        return _shared_conditional_terms(
+            kernel_y, log_k, row_k, (yr, pr), (y_all, p_all), row_ids, pairs, valid,
+            estimator == "csib_code",
+        )
+
+    terms = collectives.logsumexp(
+        blocked_row_sums(block, local, w_local, block_size, log_domain=True), axis_name
+    )
+    return validation.convert_units(_conditional_value(terms, estimator), base)
 
 
 def conditional_cauchy_schwarz_divergence_two_sample(
@@ -432,7 +493,6 @@ def conditional_cauchy_schwarz_divergence_two_sample(
         (x_q.astype(dtype), y_q.astype(dtype), mask_q),
         as_kernel(kernel_x, "kernel_x"),
         as_kernel(kernel_y, "kernel_y"),
-        False,
         axis_name,
         block_size,
     )
@@ -499,24 +559,15 @@ def cauchy_schwarz_conditional_mutual_information(
     (x, y, z), mask = validation.paired_samples((x, y, z), ("x", "y", "z"), where, axis_name)
     names = ("kernel_x", "kernel_y", "kernel_z")
     kernels_xyz = [as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)]
-    dtype = x.dtype
-    all_rows = [collectives.gather_rows(a, axis_name) for a in (x, y, z)]
-    mask_all = collectives.gather_rows(mask, axis_name)
-    w_all = row_weights(mask_all, all_rows[0].shape[0], dtype)
+    all_rows, mask_all, w_all, local, w_local = _rows((x, y, z), mask, axis_name)
     kernels_xyz = [k.resolve(a, mask_all) for k, a in zip(kernels_xyz, all_rows, strict=True)]
-    if axis_name is not None:
-        local_rows, w_loc = (x, y, z), row_weights(mask, x.shape[0], dtype)
-    else:
-        local_rows, w_loc = tuple(all_rows), w_all
-    ids = collectives.global_row_ids(local_rows[0].shape[0], axis_name)
 
     def block(rows, w):
         *blocks, row_ids = rows
         log_k, log_l, log_m = (
             _log_kernel(kern, r, a, row_ids) for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
         )
-        valid = w > 0
-        pairs = valid[:, None] & (w_all[None, :] > 0)
+        valid, pairs = _pairs(w, w_all)
         m = masked_logsumexp(log_m, pairs, axis=1)
         km = masked_logsumexp(log_k + log_m, pairs, axis=1)
         lm = masked_logsumexp(log_l + log_m, pairs, axis=1)
@@ -527,7 +578,7 @@ def cauchy_schwarz_conditional_mutual_information(
             masked_logsumexp(m + km + lm, valid),
         ])
 
-    terms = blocked_row_sums(block, (*local_rows, ids), w_loc, block_size, log_domain=True)
+    terms = blocked_row_sums(block, local, w_local, block_size, log_domain=True)
     self_joint, self_product, cross = collectives.logsumexp(terms, axis_name)
     # Each sum is of degree 3 in row sums, so the 1/n normalisations cancel.
     return validation.convert_units(self_joint + self_product - 2.0 * cross, base)
@@ -608,12 +659,39 @@ def cauchy_schwarz_information_bottleneck_loss(
         )
     if isinstance(beta, Real) and beta < 0:
         raise ValueError(f"`beta` must be >= 0; got {float(beta)}.")
-    common = {"where": where, "axis_name": axis_name, "block_size": block_size}
-    prediction = conditional_cauchy_schwarz_divergence(
-        x, y, y_pred, kernel_x=kernel_x, kernel_y=kernel_y, estimator=estimator, base=base, **common
+    validation.log_base_divisor(base)
+    names = ("x", "y", "y_pred", "t")
+    (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
+    _check_conditional_args(y, y_pred, estimator)
+    all_rows, mask_all, w_all, local, w_local, kernel_x, kernel_y = _shared_conditional_setup(
+        x, y, y_pred, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (t,),
+        axis_name,
     )
-    compression = cauchy_schwarz_mutual_information(
-        x, t, kernel_x=kernel_x, kernel_y=kernel_t, normalized=True, **common
+    x_all, y_all, p_all, t_all = all_rows
+    kernel_t = as_kernel(kernel_t, "kernel_t").resolve(t_all, mask_all)
+
+    def block(rows, w):
+        # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
+        xr, yr, pr, tr, row_ids = rows
+        valid, pairs = _pairs(w, w_all)
+        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
+        log_q = _log_kernel(kernel_t, tr, t_all, row_ids)
+        row_k = masked_logsumexp(log_k, pairs, axis=1)
+        row_q = masked_logsumexp(log_q, pairs, axis=1)
+        return jnp.concatenate([
+            _shared_conditional_terms(
+                kernel_y, log_k, row_k, (yr, pr), (y_all, p_all), row_ids, pairs, valid,
+                estimator == "csib_code",
+            ),
+            _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid),
+            _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
+            _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
+        ])
+
+    terms = collectives.logsumexp(
+        blocked_row_sums(block, local, w_local, block_size, log_domain=True), axis_name
     )
+    prediction = validation.convert_units(_conditional_value(terms[:4], estimator), base)
+    compression = _normalized(*(_qmi_value(terms[i : i + 4]) for i in (4, 8, 12)))
     beta = jnp.asarray(beta, prediction.dtype)
     return prediction + beta * compression, {"prediction": prediction, "compression": compression}
