@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-import _harness  # noqa: F401  (pins threads before JAX / NumPy load)
+import _harness  # pins threads before JAX / NumPy load
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -4,7 +4,8 @@ Trains the same Flax NNX regressor (encoder -> representation T -> decoder) with
 
 - the MSE baseline, and
 - the CS-IB loss  D_CS(p(y|x) || q(y_hat|x)) + beta * I_CS_normalised(X; T)
-  (``jaxinfo.cauchy_schwarz_information_bottleneck_loss``) over a beta sweep,
+  (``jaxinfo.cauchy_schwarz_information_bottleneck_loss``) over a beta sweep (beta = 0 is
+  the conditional CS prediction term alone),
 
 selects every model's epoch, and the best beta, on a validation split (never on test), and
 reports test RMSE, the compression term I(X; T) on the test set, and test RMSE under FGSM
@@ -19,7 +20,7 @@ cyclic hour / weekday / month, day index, holiday, working day, weather (one-hot
 temperature, felt temperature, humidity, wind speed. Kernels: Gaussian, sigma = 1, on
 standardised x, y and T (the published recipe).
 
-Run: python examples/cs_ib_regression.py [--epochs 40] [--betas 0.001 0.01 0.1 1]
+Run: python examples/cs_ib_regression.py [--epochs 40] [--betas 0 0.001 0.01 0.1 1]
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def main(argv=None):
     parser.add_argument("--data", help="path to Bikeshare.csv (default: from the ISLP package)")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--betas", type=float, nargs="+", default=[0.001, 0.01, 0.1, 1.0])
+    parser.add_argument("--betas", type=float, nargs="+", default=[0.0, 0.001, 0.01, 0.1, 1.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"))
     args = parser.parse_args(argv)

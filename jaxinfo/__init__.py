@@ -1,6 +1,7 @@
 """jaxinfo: differentiable, jit-compiled, shardable information measures for JAX."""
 
 from jaxinfo import kernels
+from jaxinfo import testing as testing  # public submodule, not a flat function
 from jaxinfo._src.cauchy_schwarz import (
     cauchy_schwarz_conditional_mutual_information,
     cauchy_schwarz_divergence,
@@ -14,6 +15,25 @@ from jaxinfo._src.diffusion import (
     diffusion_spectral_entropy,
     diffusion_spectral_mutual_information,
 )
+from jaxinfo._src.discrete import (
+    binned_mutual_information,
+    discrete_mutual_information,
+    miller_madow_entropy,
+    plugin_entropy,
+)
+from jaxinfo._src.distributions import (
+    js_divergence,
+    kl_divergence,
+    renyi_entropy,
+    shannon_entropy,
+    shannon_entropy_from_logits,
+)
+from jaxinfo._src.gaussian import (
+    gaussian_copula_mutual_information,
+    gaussian_entropy,
+    gaussian_mutual_information,
+)
+from jaxinfo._src.kde import gaussian_noise_mutual_information_bound, kde_entropy
 from jaxinfo._src.matrix import (
     effective_rank,
     matrix_conditional_entropy,
@@ -27,10 +47,12 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_covariance,
     von_neumann_entropy_from_gram,
 )
+from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
     "cauchy_schwarz_divergence",
     "cauchy_schwarz_information_bottleneck_loss",
@@ -40,14 +62,30 @@ __all__ = [
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
+    "discrete_mutual_information",
     "effective_rank",
+    "gaussian_copula_mutual_information",
+    "gaussian_entropy",
+    "gaussian_mutual_information",
+    "gaussian_noise_mutual_information_bound",
+    "js_divergence",
+    "kde_entropy",
     "kernels",
+    "kl_divergence",
+    "knn_entropy",
+    "knn_kl_divergence",
+    "ksg_mutual_information",
     "matrix_conditional_entropy",
     "matrix_joint_entropy",
     "matrix_mutual_information",
     "matrix_renyi_entropy",
     "matrix_renyi_entropy_from_gram",
     "matrix_total_correlation",
+    "miller_madow_entropy",
+    "plugin_entropy",
+    "renyi_entropy",
+    "shannon_entropy",
+    "shannon_entropy_from_logits",
     "vendi_score",
     "von_neumann_entropy",
     "von_neumann_entropy_from_covariance",

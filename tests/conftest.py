@@ -3,12 +3,16 @@
 import os
 
 # Must happen before JAX initialises its backend so the sharding tests see 8 devices.
+# The test programs are tiny and compile-bound: skipping LLVM's expensive optimisation
+# passes cuts the run by about a fifth (runtime speed is irrelevant at n = 16).
 os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_force_host_platform_device_count=8"
+    + " --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 ).strip()
 
-import jax  # noqa: E402
-import pytest  # noqa: E402
+import jax
+import pytest
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
-
 from registry import ENTRIES
 
 N = 16  # divisible by the 8 test devices
-PARAMS = [pytest.param(e, id=e.name) for e in ENTRIES]
+PARAMS = [
+    pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else [])
+    for e in ENTRIES
+]
 
 
 def _inputs(entry, key, n=N, dtype=jnp.float32):
@@ -77,8 +79,9 @@ def _degenerate_inputs(entry, key):
 
 @pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
 def test_finite_value_and_gradient_at_degenerate_inputs(entry, key):
+    value_and_grad = jax.jit(jax.value_and_grad(lambda a: entry.fn(*a)))
     for label, arrays in _degenerate_inputs(entry, key).items():
-        value, grads = jax.value_and_grad(lambda a: entry.fn(*a))(arrays)
+        value, grads = value_and_grad(arrays)
         assert np.isfinite(value), label
         for g in grads:
             assert np.all(np.isfinite(g)), f"non-finite gradient at {label}"
@@ -90,24 +93,26 @@ def test_masking_equals_slicing(entry, key, x64):
     valid = 11
     mask = jnp.arange(N) < valid
     padded = tuple(a.at[valid:].set(jnp.nan) for a in arrays)  # garbage must not leak
-    masked = entry.fn(*padded, where=mask)
-    sliced = entry.fn(*(a[:valid] for a in arrays))
+    # Jitted value and gradient together: one compilation per shape (eager float64
+    # dispatch of these programs costs several times more).
+    value_and_grad = jax.jit(jax.value_and_grad(lambda a, m: entry.fn(*a, where=m)))
+    masked, grads = value_and_grad(padded, mask)
+    sliced, sliced_grads = value_and_grad(tuple(a[:valid] for a in arrays), None)
     # float64; residual differences are eigensolver round-off on different matrix sizes,
     # amplified by alpha = 0.5 on near-singular spectra (huge bandwidth)
     np.testing.assert_allclose(masked, sliced, rtol=1e-6, atol=1e-12)
-    if entry.differentiable:
-        grads = jax.grad(lambda a: entry.fn(*a, where=mask))(padded)
-        sliced_grads = jax.grad(lambda a: entry.fn(*a))(tuple(a[:valid] for a in arrays))
-        for g, s in zip(grads, sliced_grads, strict=True):
-            assert np.all(np.asarray(g[valid:]) == 0)
+    for g, s in zip(grads, sliced_grads, strict=True):
+        assert np.all(np.asarray(g[valid:]) == 0)
+        if entry.differentiable:
             np.testing.assert_allclose(g[:valid], s, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("entry", PARAMS)
 def test_float32_close_to_float64(entry, key, x64):
     arrays64 = _inputs(entry, key, dtype=jnp.float64)
-    value64 = entry.fn(*arrays64)
-    value32 = entry.fn(*(a.astype(jnp.float32) for a in arrays64))
+    fn = jax.jit(entry.fn)
+    value64 = fn(*arrays64)
+    value32 = fn(*(a.astype(jnp.float32) for a in arrays64))
     assert value64.dtype == jnp.float64 and value32.dtype == jnp.float32
     np.testing.assert_allclose(value32, value64, rtol=entry.f32_rtol, atol=entry.f32_atol)
 
@@ -123,7 +128,9 @@ def _value_and_grad(fn, arrays):
 def test_shard_map_with_axis_name_equals_unsharded(entry, masked, key, x64):
     arrays = _inputs(entry, key, dtype=jnp.float64)
     mask = (jnp.arange(N) % 3 != 1) if masked else None
-    expected_value, expected_grads = _value_and_grad(lambda *a: entry.fn(*a, where=mask), arrays)
+    expected_value, expected_grads = jax.jit(
+        lambda a, m: _value_and_grad(lambda *b: entry.fn(*b, where=m), a)
+    )(arrays, mask)
     mesh = jax.make_mesh((8,), ("d",), axis_types=(AxisType.Auto,))
     specs = (P("d"),) * len(arrays)
 
@@ -142,7 +149,7 @@ def test_shard_map_with_axis_name_equals_unsharded(entry, masked, key, x64):
 @pytest.mark.parametrize("axis_type", [AxisType.Auto, AxisType.Explicit], ids=["auto", "explicit"])
 def test_jit_on_row_sharded_inputs_equals_unsharded(entry, axis_type, key, x64):
     arrays = _inputs(entry, key, dtype=jnp.float64)
-    expected_value, expected_grads = _value_and_grad(entry.fn, arrays)
+    expected_value, expected_grads = jax.jit(lambda a: _value_and_grad(entry.fn, a))(arrays)
     mesh = jax.make_mesh((8,), ("d",), axis_types=(axis_type,))
     sharded = tuple(jax.device_put(a, NamedSharding(mesh, P("d"))) for a in arrays)
     with jax.set_mesh(mesh):

@@ -19,38 +19,10 @@ from jaxinfo._src.kernels import (
     Kernel,
     as_kernel,
     blocked_row_sums,
+    gather_samples,
+    log_gram_exact_self,
     masked_logsumexp,
-    row_weights,
-    self_pairs,
 )
-
-
-def _log_kernel(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
-    """``log k(rows, cols)``; with ``row_ids`` (indices of ``rows`` in ``cols``) self-pairs get
-    the exact ``log k(x, x)`` instead of the distance expansion's round-off."""
-    log_k = kernel.log_gram(rows, cols)
-    if row_ids is None:
-        return log_k
-    same = self_pairs(row_ids, cols.shape[0])
-    return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
-
-
-def _rows(arrays, mask, axis_name):
-    """Gathered rows and weights, and the rows this device reduces (with global row ids).
-
-    Returns ``(all_rows, mask_all, w_all, local_rows + (ids,), w_local)``: without
-    ``axis_name`` the local rows are all rows.
-    """
-    dtype = arrays[0].dtype
-    all_rows = tuple(collectives.gather_rows(a, axis_name) for a in arrays)
-    mask_all = collectives.gather_rows(mask, axis_name)
-    w_all = row_weights(mask_all, all_rows[0].shape[0], dtype)
-    if axis_name is None:
-        local, w_local = all_rows, w_all
-    else:
-        local, w_local = tuple(arrays), row_weights(mask, arrays[0].shape[0], dtype)
-    ids = collectives.global_row_ids(local[0].shape[0], axis_name)
-    return all_rows, mask_all, w_all, (*local, ids), w_local
 
 
 def _pairs(w, w_all):
@@ -138,15 +110,10 @@ def cauchy_schwarz_divergence(
       windowing", J. Franklin Inst. 343(6), 2006.
     """
     validation.log_base_divisor(base)
-    (x,), mask_x = validation.paired_samples((x,), ("x",), where_x, axis_name)
-    (y,), mask_y = validation.paired_samples((y,), ("y",), where_y, axis_name)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"`x` and `y` must have the same number of features; got {x.shape[1]} and {y.shape[1]}."
-        )
-    dtype = jnp.result_type(x.dtype, y.dtype)
-    (x_all,), _, wx_all, x_loc, wx_loc = _rows((x.astype(dtype),), mask_x, axis_name)
-    (y_all,), _, wy_all, y_loc, wy_loc = _rows((y.astype(dtype),), mask_y, axis_name)
+    x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
+    sx = gather_samples((x,), mask_x, axis_name)
+    sy = gather_samples((y,), mask_y, axis_name)
+    (x_all,), (y_all,), wx_all, wy_all = sx.all, sy.all, sx.weights, sy.weights
     pooled_mask = jnp.concatenate([wx_all, wy_all]) > 0
     kernel = as_kernel(kernel).resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
 
@@ -155,18 +122,18 @@ def cauchy_schwarz_divergence(
         _, pairs_xx = _pairs(w, wx_all)
         _, pairs_xy = _pairs(w, wy_all)
         return jnp.stack([
-            masked_logsumexp(_log_kernel(kernel, rows, x_all, ids), pairs_xx),
-            masked_logsumexp(_log_kernel(kernel, rows, y_all), pairs_xy),
+            masked_logsumexp(log_gram_exact_self(kernel, rows, x_all, ids), pairs_xx),
+            masked_logsumexp(log_gram_exact_self(kernel, rows, y_all), pairs_xy),
         ])
 
     def y_block(rows, w):
         rows, ids = rows
         _, pairs = _pairs(w, wy_all)
-        return masked_logsumexp(_log_kernel(kernel, rows, y_all, ids), pairs)[None]
+        return masked_logsumexp(log_gram_exact_self(kernel, rows, y_all, ids), pairs)[None]
 
     terms = jnp.concatenate([
-        blocked_row_sums(x_block, x_loc, wx_loc, block_size, log_domain=True),
-        blocked_row_sums(y_block, y_loc, wy_loc, block_size, log_domain=True),
+        blocked_row_sums(x_block, sx.local_rows, sx.local_weights, block_size, log_domain=True),
+        blocked_row_sums(y_block, sy.local_rows, sy.local_weights, block_size, log_domain=True),
     ])
     log_xx, log_xy, log_yy = collectives.logsumexp(terms, axis_name)
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
@@ -175,15 +142,16 @@ def cauchy_schwarz_divergence(
 
 def _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, with_self):
     """Log-sums of CS-QMI(x, y) (and, with ``with_self``, of CS-QMI(x, x) and (y, y)) in one pass."""
-    (x_all, y_all), mask_all, w_all, local, w_local = _rows((x, y), mask, axis_name)
-    kernel_x = kernel_x.resolve(x_all, mask_all)
-    kernel_y = kernel_y.resolve(y_all, mask_all)
+    s = gather_samples((x, y), mask, axis_name)
+    (x_all, y_all), w_all = s.all, s.weights
+    kernel_x = kernel_x.resolve(x_all, s.mask)
+    kernel_y = kernel_y.resolve(y_all, s.mask)
 
     def block(rows, w):
         xr, yr, row_ids = rows
         valid, pairs = _pairs(w, w_all)
-        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
-        log_q = _log_kernel(kernel_y, yr, y_all, row_ids)
+        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
+        log_q = log_gram_exact_self(kernel_y, yr, y_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         row_q = masked_logsumexp(log_q, pairs, axis=1)
         terms = [_qmi_terms(log_k, log_q, row_k, row_q, pairs, valid)]
@@ -194,7 +162,7 @@ def _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, with_s
             ]
         return jnp.concatenate(terms)
 
-    terms = blocked_row_sums(block, local, w_local, block_size, log_domain=True)
+    terms = blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True)
     return collectives.logsumexp(terms, axis_name)
 
 
@@ -270,34 +238,33 @@ def _conditional_log_terms(p, q, kernel_x, kernel_y, axis_name, block_size):
     ``s_p += sum_i K^p_ji L^p_ji / (sum_i K^p_ji)^2`` and
     ``c_pq += sum_i K^pq_ji L^pq_ji / (sum_i K^p_ji sum_i K^pq_ji)``; symmetrically for ``q``.
     """
-    prepared = [_rows((x, y), mask, axis_name) for x, y, mask in (p, q)]
-    ((xp_all, yp_all), _, wp_all, _, _), ((xq_all, yq_all), _, wq_all, _, _) = prepared
-    pooled = jnp.concatenate([wp_all, wq_all]) > 0
-    kernel_x = kernel_x.resolve(jnp.concatenate([xp_all, xq_all]), pooled)
-    kernel_y = kernel_y.resolve(jnp.concatenate([yp_all, yq_all]), pooled)
+    sp, sq = (gather_samples((x, y), mask, axis_name) for x, y, mask in (p, q))
+    pooled = jnp.concatenate([sp.weights, sq.weights]) > 0
+    kernel_x = kernel_x.resolve(jnp.concatenate([sp.all[0], sq.all[0]]), pooled)
+    kernel_y = kernel_y.resolve(jnp.concatenate([sp.all[1], sq.all[1]]), pooled)
 
     def side(own, other):
-        (own_x, own_y), _, own_w, local, w_local = own
-        (other_x, other_y), _, other_w, _, _ = other
+        (own_x, own_y), own_w = own.all, own.weights
+        (other_x, other_y), other_w = other.all, other.weights
 
         def block(rows, w):
             xr, yr, row_ids = rows
             valid, own_pairs = _pairs(w, own_w)
             _, other_pairs = _pairs(w, other_w)
-            log_k = _log_kernel(kernel_x, xr, own_x, row_ids)
-            log_k_cross = _log_kernel(kernel_x, xr, other_x)
+            log_k = log_gram_exact_self(kernel_x, xr, own_x, row_ids)
+            log_k_cross = log_gram_exact_self(kernel_x, xr, other_x)
             row_k = masked_logsumexp(log_k, own_pairs, axis=1)
-            own_num = masked_logsumexp(log_k + _log_kernel(kernel_y, yr, own_y, row_ids), own_pairs, axis=1)
-            cross_num = masked_logsumexp(log_k_cross + _log_kernel(kernel_y, yr, other_y), other_pairs, axis=1)
+            own_num = masked_logsumexp(log_k + log_gram_exact_self(kernel_y, yr, own_y, row_ids), own_pairs, axis=1)
+            cross_num = masked_logsumexp(log_k_cross + log_gram_exact_self(kernel_y, yr, other_y), other_pairs, axis=1)
             cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
             return jnp.stack([
                 masked_logsumexp(own_num - 2.0 * row_k, valid),
                 masked_logsumexp(cross_num - cross_den, valid),
             ])
 
-        return blocked_row_sums(block, local, w_local, block_size, log_domain=True)
+        return blocked_row_sums(block, own.local_rows, own.local_weights, block_size, log_domain=True)
 
-    terms = jnp.concatenate([side(prepared[0], prepared[1]), side(prepared[1], prepared[0])])
+    terms = jnp.concatenate([side(sp, sq), side(sq, sp)])
     s_p, c_pq, s_q, c_qp = collectives.logsumexp(terms, axis_name)
     return s_p, s_q, c_pq, c_qp
 
@@ -307,12 +274,12 @@ def _shared_conditional_setup(x, y, y_pred, mask, kernel_x, kernel_y, extra, axi
 
     The y kernel is resolved on targets and predictions pooled.
     """
-    all_rows, mask_all, w_all, local, w_local = _rows((x, y, y_pred, *extra), mask, axis_name)
-    x_all, y_all, p_all = all_rows[:3]
-    pooled = jnp.concatenate([w_all, w_all]) > 0
-    kernel_x = kernel_x.resolve(x_all, mask_all)
+    s = gather_samples((x, y, y_pred, *extra), mask, axis_name)
+    x_all, y_all, p_all = s.all[:3]
+    pooled = jnp.concatenate([s.weights, s.weights]) > 0
+    kernel_x = kernel_x.resolve(x_all, s.mask)
     kernel_y = kernel_y.resolve(jnp.concatenate([y_all, p_all]), pooled)
-    return all_rows, mask_all, w_all, local, w_local, kernel_x, kernel_y
+    return s, kernel_x, kernel_y
 
 
 def _shared_conditional_terms(kernel_y, log_k, row_k, rows, cols, row_ids, pairs, valid, code_weights):
@@ -329,10 +296,10 @@ def _shared_conditional_terms(kernel_y, log_k, row_k, rows, cols, row_ids, pairs
         return masked_logsumexp(masked_logsumexp(log_k + log_l, pairs, axis=1) - den, valid)
 
     return jnp.stack([
-        term(_log_kernel(kernel_y, y_rows, y_all, row_ids)),
-        term(_log_kernel(kernel_y, p_rows, p_all, row_ids)),
-        term(_log_kernel(kernel_y, y_rows, p_all)),
-        term(_log_kernel(kernel_y, p_rows, y_all)),
+        term(log_gram_exact_self(kernel_y, y_rows, y_all, row_ids)),
+        term(log_gram_exact_self(kernel_y, p_rows, p_all, row_ids)),
+        term(log_gram_exact_self(kernel_y, y_rows, p_all)),
+        term(log_gram_exact_self(kernel_y, p_rows, y_all)),
     ])
 
 
@@ -414,14 +381,15 @@ def conditional_cauchy_schwarz_divergence(
     validation.log_base_divisor(base)
     arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
     _check_conditional_args(arrays[1], arrays[2], estimator)
-    (x_all, y_all, p_all), _, w_all, local, w_local, kernel_x, kernel_y = _shared_conditional_setup(
+    s, kernel_x, kernel_y = _shared_conditional_setup(
         *arrays, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (), axis_name
     )
+    (x_all, y_all, p_all), w_all = s.all, s.weights
 
     def block(rows, w):
         xr, yr, pr, row_ids = rows
         valid, pairs = _pairs(w, w_all)
-        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
+        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         return _shared_conditional_terms(
             kernel_y, log_k, row_k, (yr, pr), (y_all, p_all), row_ids, pairs, valid,
@@ -429,7 +397,8 @@ def conditional_cauchy_schwarz_divergence(
         )
 
     terms = collectives.logsumexp(
-        blocked_row_sums(block, local, w_local, block_size, log_domain=True), axis_name
+        blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True),
+        axis_name,
     )
     return validation.convert_units(_conditional_value(terms, estimator), base)
 
@@ -559,13 +528,14 @@ def cauchy_schwarz_conditional_mutual_information(
     (x, y, z), mask = validation.paired_samples((x, y, z), ("x", "y", "z"), where, axis_name)
     names = ("kernel_x", "kernel_y", "kernel_z")
     kernels_xyz = [as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)]
-    all_rows, mask_all, w_all, local, w_local = _rows((x, y, z), mask, axis_name)
-    kernels_xyz = [k.resolve(a, mask_all) for k, a in zip(kernels_xyz, all_rows, strict=True)]
+    s = gather_samples((x, y, z), mask, axis_name)
+    all_rows, w_all = s.all, s.weights
+    kernels_xyz = [k.resolve(a, s.mask) for k, a in zip(kernels_xyz, all_rows, strict=True)]
 
     def block(rows, w):
         *blocks, row_ids = rows
         log_k, log_l, log_m = (
-            _log_kernel(kern, r, a, row_ids) for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
+            log_gram_exact_self(kern, r, a, row_ids) for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
         )
         valid, pairs = _pairs(w, w_all)
         m = masked_logsumexp(log_m, pairs, axis=1)
@@ -578,7 +548,7 @@ def cauchy_schwarz_conditional_mutual_information(
             masked_logsumexp(m + km + lm, valid),
         ])
 
-    terms = blocked_row_sums(block, local, w_local, block_size, log_domain=True)
+    terms = blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True)
     self_joint, self_product, cross = collectives.logsumexp(terms, axis_name)
     # Each sum is of degree 3 in row sums, so the 1/n normalisations cancel.
     return validation.convert_units(self_joint + self_product - 2.0 * cross, base)
@@ -663,19 +633,19 @@ def cauchy_schwarz_information_bottleneck_loss(
     names = ("x", "y", "y_pred", "t")
     (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
     _check_conditional_args(y, y_pred, estimator)
-    all_rows, mask_all, w_all, local, w_local, kernel_x, kernel_y = _shared_conditional_setup(
+    s, kernel_x, kernel_y = _shared_conditional_setup(
         x, y, y_pred, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (t,),
         axis_name,
     )
-    x_all, y_all, p_all, t_all = all_rows
-    kernel_t = as_kernel(kernel_t, "kernel_t").resolve(t_all, mask_all)
+    (x_all, y_all, p_all, t_all), w_all = s.all, s.weights
+    kernel_t = as_kernel(kernel_t, "kernel_t").resolve(t_all, s.mask)
 
     def block(rows, w):
         # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
         xr, yr, pr, tr, row_ids = rows
         valid, pairs = _pairs(w, w_all)
-        log_k = _log_kernel(kernel_x, xr, x_all, row_ids)
-        log_q = _log_kernel(kernel_t, tr, t_all, row_ids)
+        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
+        log_q = log_gram_exact_self(kernel_t, tr, t_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         row_q = masked_logsumexp(log_q, pairs, axis=1)
         return jnp.concatenate([
@@ -689,7 +659,8 @@ def cauchy_schwarz_information_bottleneck_loss(
         ])
 
     terms = collectives.logsumexp(
-        blocked_row_sums(block, local, w_local, block_size, log_domain=True), axis_name
+        blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True),
+        axis_name,
     )
     prediction = validation.convert_units(_conditional_value(terms[:4], estimator), base)
     compression = _normalized(*(_qmi_value(terms[i : i + 4]) for i in (4, 8, 12)))

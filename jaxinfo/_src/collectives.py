@@ -35,6 +35,13 @@ def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
     return ids + jax.lax.axis_index(axis_name).astype(ids.dtype) * num_local_rows
 
 
+def axis_size(axis_name: str | None) -> int:
+    """Number of devices along ``axis_name`` (1 when not sharded); static at trace time."""
+    if axis_name is None:
+        return 1
+    return int(jax.lax.axis_size(axis_name))
+
+
 def psum(value: jax.Array, axis_name: str | None) -> jax.Array:
     """Sums per-device partial results (identity when not sharded)."""
     if axis_name is None:

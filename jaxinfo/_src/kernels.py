@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinfo._src import numerics, validation
+from jaxinfo._src import collectives, numerics, validation
 
 BANDWIDTH_RULES = ("median", "silverman", "scott")
 
@@ -40,6 +41,38 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
 def row_weights(mask: jax.Array | None, num_rows: int, dtype) -> jax.Array:
     """0/1 weights of the rows (all ones without a mask), used to exclude masked rows."""
     return jnp.ones(num_rows, dtype) if mask is None else mask.astype(dtype)
+
+
+class Samples(NamedTuple):
+    """The rows of a blocked reduction: every row (the columns of each Gram slab) and the
+    rows this device reduces over (the slab rows), with weights and global row ids."""
+
+    all: tuple[jax.Array, ...]  # every row, identical on all devices
+    mask: jax.Array | None  # mask of all rows
+    weights: jax.Array  # 0/1 weights of all rows
+    local: tuple[jax.Array, ...]  # this device's rows (all rows without axis_name)
+    local_weights: jax.Array
+    ids: jax.Array  # global indices of the local rows
+
+    @property
+    def local_rows(self) -> tuple[jax.Array, ...]:
+        """The local arrays and their global row ids: the ``rows`` of ``blocked_row_sums``."""
+        return (*self.local, self.ids)
+
+
+def gather_samples(arrays: tuple[jax.Array, ...], mask, axis_name) -> Samples:
+    """All-gathers validated paired arrays and their mask; without ``axis_name`` the local
+    rows are all rows (replicated first when sharded on an explicit mesh)."""
+    dtype = arrays[0].dtype
+    gathered = tuple(collectives.gather_rows(a, axis_name) for a in arrays)
+    mask_all = collectives.gather_rows(mask, axis_name)
+    weights = row_weights(mask_all, gathered[0].shape[0], dtype)
+    if axis_name is None:
+        local, local_weights = gathered, weights
+    else:
+        local, local_weights = tuple(arrays), row_weights(mask, arrays[0].shape[0], dtype)
+    ids = collectives.global_row_ids(local[0].shape[0], axis_name)
+    return Samples(gathered, mask_all, weights, local, local_weights, ids)
 
 
 def masked_moments(x: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -290,6 +323,16 @@ def self_pairs(row_ids: jax.Array, num_cols: int) -> jax.Array:
     return row_ids[:, None] == jnp.arange(num_cols)[None, :]
 
 
+def log_gram_exact_self(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
+    """``log k(rows, cols)``; with ``row_ids`` (indices of ``rows`` in ``cols``) self-pairs get
+    the exact ``log k(x, x)`` instead of the distance expansion's round-off."""
+    log_k = kernel.log_gram(rows, cols)
+    if row_ids is None:
+        return log_k
+    same = self_pairs(row_ids, cols.shape[0])
+    return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
+
+
 def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
     """``log sum exp(logits)`` over entries where ``mask`` is true.
 
@@ -310,6 +353,17 @@ def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | Non
             f"got {type(kernel).__name__}."
         )
     return kernel
+
+
+AUTO_BLOCK_ROWS = 512
+
+
+def auto_block_size(block_size: int | None, num_rows: int) -> int | None:
+    """``block_size``, or 512 rows when ``None`` and there are more rows: the default of the
+    estimators whose slabs are never worth materialising whole (kNN search, KDE)."""
+    if block_size is not None:
+        return block_size
+    return AUTO_BLOCK_ROWS if num_rows > AUTO_BLOCK_ROWS else None
 
 
 def blocked_row_sums(

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import collectives, numerics
-from jaxinfo._src.kernels import Kernel, blocked_row_sums, row_weights, self_pairs
+from jaxinfo._src.kernels import Kernel, blocked_row_sums, gather_samples, self_pairs
 
 
 def symmetrize(matrix: jax.Array) -> jax.Array:
@@ -96,26 +96,17 @@ def sample_entropy(
 
     ``xs`` are local row shards when ``axis_name`` is given, global arrays otherwise.
     """
-    dtype = xs[0].dtype
     dim = feature_dimension(kernels, xs)
-    all_xs = tuple(collectives.gather_rows(x, axis_name) for x in xs)
+    s = gather_samples(tuple(xs), mask, axis_name)
+    all_xs, all_weights = s.all, s.weights
     num_samples = all_xs[0].shape[0]
     if dim is not None and dim < num_samples:
-        local = xs if axis_name is not None else all_xs
-        local_mask = mask if axis_name is not None else collectives.gather_rows(mask, None)
-        phi = _row_features(kernels, local)
-        weights = row_weights(local_mask, phi.shape[0], dtype)
-        cov = jnp.matmul((phi * weights[:, None]).T, phi, precision=numerics.HIGHEST)
+        phi = _row_features(kernels, s.local)
+        cov = jnp.matmul((phi * s.local_weights[:, None]).T, phi, precision=numerics.HIGHEST)
         return entropy_from_psd(collectives.psum(cov, axis_name), alpha)
 
-    all_mask = collectives.gather_rows(mask, axis_name)
-    resolved = tuple(k.resolve(x, all_mask) for k, x in zip(kernels, all_xs, strict=True))
-    all_weights = row_weights(all_mask, num_samples, dtype)
+    resolved = tuple(k.resolve(x, s.mask) for k, x in zip(kernels, all_xs, strict=True))
     if alpha == 2.0:
-        local = xs if axis_name is not None else all_xs
-        local_mask = mask if axis_name is not None else all_mask
-        local_weights = row_weights(local_mask, local[0].shape[0], dtype)
-        row_ids = collectives.global_row_ids(local[0].shape[0], axis_name)
 
         def block_sums(rows, row_weights):
             *rows, ids = rows
@@ -126,7 +117,7 @@ def sample_entropy(
                 diag = diag * kernel.diagonal(r)
             return jnp.stack([jnp.sum(weighted), jnp.sum(diag)])
 
-        sums = blocked_row_sums(block_sums, (*local, row_ids), local_weights, block_size)
+        sums = blocked_row_sums(block_sums, s.local_rows, s.local_weights, block_size)
         sums = collectives.psum(sums, axis_name)
         return 2.0 * jnp.log(sums[1]) - jnp.log(sums[0])
 

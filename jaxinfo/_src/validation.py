@@ -171,3 +171,18 @@ def paired_samples(
     if mask is not None:
         arrays = [jnp.where(mask[:, None], a, jnp.zeros((), dtype)) for a in arrays]
     return tuple(arrays), mask
+
+
+def two_samples(x, y, where_x, where_y, axis_name: str | None):
+    """Validates two unpaired sample sets of one feature dimension (sizes may differ).
+
+    Returns ``(x, y, mask_x, mask_y)`` with both arrays in one compute dtype.
+    """
+    (x,), mask_x = paired_samples((x,), ("x",), where_x, axis_name)
+    (y,), mask_y = paired_samples((y,), ("y",), where_y, axis_name)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"`x` and `y` must have the same number of features; got {x.shape[1]} and {y.shape[1]}."
+        )
+    dtype = np.result_type(x.dtype, y.dtype)
+    return x.astype(dtype), y.astype(dtype), mask_x, mask_y

@@ -1,0 +1,185 @@
+"""Gaussian kernel density estimates: leave-one-out entropy and the nonlinear-IB bound.
+
+Both are means over rows of ``log sum_j exp(-|x_i - x_j|^2 / (2 s^2))``. Each row's sum is a
+``masked_logsumexp`` over one ``[block, n]`` slab of the Gaussian log-Gram (tiny bandwidths
+stay finite), and the per-row logs are added up block by block with ``blocked_row_sums``
+(O(n * block) memory for value and gradient). With ``axis_name`` each device reduces its own
+rows against the all-gathered rows and the sums are ``psum``'d.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinfo._src import collectives, validation
+from jaxinfo._src.kernels import (
+    Gaussian,
+    auto_block_size,
+    blocked_row_sums,
+    gather_samples,
+    log_gram_exact_self,
+    masked_logsumexp,
+    self_pairs,
+)
+
+
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "leave_one_out"))
+def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_out: bool):
+    """``sum_i log sum_j k(x_i, x_j)`` over valid rows (``j != i`` when ``leave_one_out``),
+    the number of valid rows, and the kernel resolved on the gathered rows."""
+    s = gather_samples((x,), mask, axis_name)
+    (x_all,) = s.all
+    kernel = kernel.resolve(x_all, s.mask)
+    valid = s.weights > 0
+
+    def block(rows, w):
+        xr, ids = rows
+        log_k = log_gram_exact_self(kernel, xr, x_all, ids)
+        pairs = valid[None, :] & (w[:, None] > 0)
+        if leave_one_out:
+            pairs = pairs & ~self_pairs(ids, x_all.shape[0])
+        row = masked_logsumexp(log_k, pairs, axis=1)
+        return jnp.sum(jnp.where(w > 0, row, 0.0))[None]
+
+    total = blocked_row_sums(
+        block, (s.local[0], s.ids), s.local_weights,
+        auto_block_size(block_size, s.local[0].shape[0]),
+    )
+    return collectives.psum(total[0], axis_name), jnp.sum(s.weights), kernel
+
+
+def kde_entropy(
+    x,
+    *,
+    bandwidth: float | str = "silverman",
+    base: float | None = None,
+    where=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Leave-one-out Gaussian kernel density (resubstitution) estimate of entropy.
+
+    .. math::
+       \hat H = -\frac{1}{n}\sum_i \log \frac{1}{n - 1}\sum_{j \ne i}
+       \mathcal N(x_i;\, x_j,\, h^2 I).
+
+    Leaving the sample out of its own density removes the ``log n``-sized bias of plain
+    resubstitution (hoi's ``entropy_kernel``). Sums are taken in the log domain, so a small
+    bandwidth gives a finite value. The rules (``kernels.bandwidth_from_rule``) are constants
+    for ``grad``; a numeric bandwidth may be traced and differentiated.
+
+    Args:
+      x: samples ``[n, d]``.
+      bandwidth: ``h > 0`` or a rule ``"silverman"``, ``"scott"``, ``"median"`` (the median
+        rule builds all ``n^2`` distances; pass a number for very large ``n``).
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      block_size: rows per block (default 512 when n > 512); memory O(n * block) for
+        value and gradient.
+
+    Returns:
+      Scalar entropy estimate.
+
+    Raises:
+      ValueError: ``x`` not ``[n, d]`` or ``n < 2``; an unknown rule or a bandwidth <= 0.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> x = jax.random.normal(jax.random.key(0), (2000, 1))
+      >>> print(f"{jaxinfo.kde_entropy(x):.2f}")  # truth 0.5 log(2 pi e) = 1.42
+      1.43
+
+    References:
+      Beirlant, Dudewicz, Györfi & van der Meulen, "Nonparametric entropy estimation: an
+      overview", Int. J. Math. Stat. Sci. 6(1), 1997 (resubstitution estimates).
+    """
+    validation.log_base_divisor(base)
+    kernel = Gaussian(bandwidth)
+    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    total, n, kernel = _sum_of_row_log_sums(
+        x, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=True
+    )
+    h = jnp.asarray(kernel.bandwidth, x.dtype)
+    log_norm = 0.5 * x.shape[1] * (math.log(2.0 * math.pi) + 2.0 * jnp.log(h))
+    value = -total / n + jnp.log(n - 1.0) + log_norm
+    return validation.convert_units(value, base)
+
+
+def _check_noise_variance(noise_variance, dtype) -> jax.Array:
+    """Validates a concrete noise variance (> 0, finite); traced values pass through."""
+    if not isinstance(noise_variance, jax.core.Tracer):
+        value = np.asarray(noise_variance)
+        if value.shape != () or value.dtype.kind not in "fiu":
+            raise TypeError(f"`noise_variance` must be a scalar number; got {noise_variance!r}.")
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(
+                f"`noise_variance` must be a finite number > 0 (the variance s^2 of the added "
+                f"Gaussian noise); got {noise_variance}."
+            )
+    return jnp.asarray(noise_variance, dtype)
+
+
+def gaussian_noise_mutual_information_bound(
+    h,
+    *,
+    noise_variance,
+    base: float | None = None,
+    where=None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Pairwise-distance upper bound on ``I(X; T)`` for ``T = h(X) + N(0, s^2 I)``.
+
+    .. math::
+       I(X; T) \le -\frac{1}{n}\sum_i \log \frac{1}{n}\sum_j
+       \exp\!\Big(-\frac{\lVert h_i - h_j\rVert^2}{2 s^2}\Big),
+
+    the compression term of the nonlinear information bottleneck: with ``X`` the empirical
+    distribution of the ``n`` inputs, ``T`` is a mixture of Gaussians ``N(h_i, s^2 I)`` and
+    the bound uses the KL divergence ``|h_i - h_j|^2 / (2 s^2)`` between components
+    (Kolchinsky & Tracey 2017). It lies in ``[0, log n]`` (``log n`` when the encodings are
+    far apart relative to the noise) and is differentiable in ``h`` and in a traced
+    ``noise_variance``. Named for what it bounds (the MI of a Gaussian-noise channel) rather
+    than the loss it is used in, so it serves information-plane analysis as well as training.
+
+    Args:
+      h: encodings ``h(x_i)``, shape ``[n, d]`` (the noise-free layer output).
+      noise_variance: ``s^2 > 0``, the per-dimension variance of the added noise.
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      block_size: rows per block (default 512 when n > 512); memory O(n * block) for
+        value and gradient.
+
+    Returns:
+      Scalar upper bound on ``I(X; T)``.
+
+    Raises:
+      ValueError: ``h`` not ``[n, d]``, ``n < 2`` or ``noise_variance <= 0``.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> h = jax.random.normal(jax.random.key(0), (1000, 1))
+      >>> bound = jaxinfo.gaussian_noise_mutual_information_bound(h, noise_variance=0.25)
+      >>> print(f"{bound:.2f}")  # true I(X; T) = 0.5 log(1 + 1 / 0.25) = 0.80
+      1.19
+
+    References:
+      Kolchinsky, Tracey & Wolpert, "Nonlinear information bottleneck", Entropy 21(12),
+      1181, 2019; Kolchinsky & Tracey, "Estimating mixture entropy with pairwise
+      distances", Entropy 19(7), 361, 2017.
+    """
+    validation.log_base_divisor(base)
+    (h,), mask = validation.paired_samples((h,), ("h",), where, axis_name)
+    variance = _check_noise_variance(noise_variance, h.dtype)
+    kernel = Gaussian(jnp.sqrt(variance))
+    total, n, _ = _sum_of_row_log_sums(
+        h, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=False
+    )
+    return validation.convert_units(jnp.log(n) - total / n, base)
