@@ -164,7 +164,7 @@ def large_child(n, d, block):
     print(json.dumps({"value": value, "seconds": seconds, "peak_rss_gib": peak}))
 
 
-def bench_divergence_large(n, d=16, block=1024):
+def bench_divergence_large(n, d=16, block=256):
     out = subprocess.run(
         [sys.executable, __file__, "--large-child", str(n), str(d), str(block)],
         capture_output=True, text=True, check=True,
