@@ -22,13 +22,8 @@ from jaxinfo._src.kernels import (
     gather_samples,
     log_gram_exact_self,
     masked_logsumexp,
+    valid_pairs,
 )
-
-
-def _pairs(w, w_all):
-    """Valid rows of a block and the valid (row, column) pairs."""
-    valid = w > 0
-    return valid, valid[:, None] & (w_all[None, :] > 0)
 
 
 def _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid):
@@ -119,8 +114,8 @@ def cauchy_schwarz_divergence(
 
     def x_block(rows, w):
         rows, ids = rows
-        _, pairs_xx = _pairs(w, wx_all)
-        _, pairs_xy = _pairs(w, wy_all)
+        _, pairs_xx = valid_pairs(w, wx_all)
+        _, pairs_xy = valid_pairs(w, wy_all)
         return jnp.stack([
             masked_logsumexp(log_gram_exact_self(kernel, rows, x_all, ids), pairs_xx),
             masked_logsumexp(log_gram_exact_self(kernel, rows, y_all), pairs_xy),
@@ -128,7 +123,7 @@ def cauchy_schwarz_divergence(
 
     def y_block(rows, w):
         rows, ids = rows
-        _, pairs = _pairs(w, wy_all)
+        _, pairs = valid_pairs(w, wy_all)
         return masked_logsumexp(log_gram_exact_self(kernel, rows, y_all, ids), pairs)[None]
 
     terms = jnp.concatenate([
@@ -149,7 +144,7 @@ def _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, with_s
 
     def block(rows, w):
         xr, yr, row_ids = rows
-        valid, pairs = _pairs(w, w_all)
+        valid, pairs = valid_pairs(w, w_all)
         log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
         log_q = log_gram_exact_self(kernel_y, yr, y_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
@@ -249,8 +244,8 @@ def _conditional_log_terms(p, q, kernel_x, kernel_y, axis_name, block_size):
 
         def block(rows, w):
             xr, yr, row_ids = rows
-            valid, own_pairs = _pairs(w, own_w)
-            _, other_pairs = _pairs(w, other_w)
+            valid, own_pairs = valid_pairs(w, own_w)
+            _, other_pairs = valid_pairs(w, other_w)
             log_k = log_gram_exact_self(kernel_x, xr, own_x, row_ids)
             log_k_cross = log_gram_exact_self(kernel_x, xr, other_x)
             row_k = masked_logsumexp(log_k, own_pairs, axis=1)
@@ -388,7 +383,7 @@ def conditional_cauchy_schwarz_divergence(
 
     def block(rows, w):
         xr, yr, pr, row_ids = rows
-        valid, pairs = _pairs(w, w_all)
+        valid, pairs = valid_pairs(w, w_all)
         log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         return _shared_conditional_terms(
@@ -537,7 +532,7 @@ def cauchy_schwarz_conditional_mutual_information(
         log_k, log_l, log_m = (
             log_gram_exact_self(kern, r, a, row_ids) for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
         )
-        valid, pairs = _pairs(w, w_all)
+        valid, pairs = valid_pairs(w, w_all)
         m = masked_logsumexp(log_m, pairs, axis=1)
         km = masked_logsumexp(log_k + log_m, pairs, axis=1)
         lm = masked_logsumexp(log_l + log_m, pairs, axis=1)
@@ -643,7 +638,7 @@ def cauchy_schwarz_information_bottleneck_loss(
     def block(rows, w):
         # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
         xr, yr, pr, tr, row_ids = rows
-        valid, pairs = _pairs(w, w_all)
+        valid, pairs = valid_pairs(w, w_all)
         log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
         log_q = log_gram_exact_self(kernel_t, tr, t_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)

@@ -357,27 +357,23 @@ def _block_size(max_class_size, sizes, num_samples: int) -> int:
     """Static eigenproblem size for DSMI's class and subset masks."""
     if max_class_size is not None:
         bound = validation.check_positive_int(max_class_size, "max_class_size", minimum=2)
-        try:
-            largest = int(jax.device_get(jnp.max(sizes)))
-        except jax.errors.ConcretizationTypeError:
+        largest = validation.concrete_value(jnp.max(sizes))
+        if largest is None:
             return min(bound, num_samples)
-        if largest > bound:
+        if int(largest) > bound:
             raise ValueError(
-                f"`max_class_size` ({bound}) is smaller than the largest class ({largest}); "
+                f"`max_class_size` ({bound}) is smaller than the largest class ({int(largest)}); "
                 "raise it or leave it as None."
             )
         return min(bound, num_samples)
-    try:
-        return max(int(jax.device_get(jnp.max(sizes))), 2)
-    except jax.errors.ConcretizationTypeError:
-        return num_samples
+    largest = validation.concrete_value(jnp.max(sizes))
+    return num_samples if largest is None else max(int(largest), 2)
 
 
 def _check_concrete_labels(labels, weights, sizes, num_classes, in_range):
     """Raises for bad labels when they are concrete (outside ``jit``)."""
-    try:
-        in_range, sizes = bool(in_range), jax.device_get(sizes)
-    except jax.errors.ConcretizationTypeError:
+    in_range, sizes = validation.concrete_value(in_range), validation.concrete_value(sizes)
+    if in_range is None or sizes is None:
         return
     if not in_range:
         raise ValueError(

@@ -77,11 +77,8 @@ def _as_labels(labels, name: str, min_rows: int) -> jax.Array:
 
 def _check_concrete(in_range: jax.Array, name: str, sizes) -> None:
     """Raises for out-of-range labels when they are concrete (outside ``jit``)."""
-    try:
-        ok = bool(in_range)
-    except jax.errors.ConcretizationTypeError:
-        return
-    if not ok:
+    ok = validation.concrete_value(in_range)
+    if ok is not None and not ok:
         bounds = sizes[0] if len(set(sizes)) == 1 else sizes
         raise ValueError(
             f"`{name}` must lie in [0, num_classes) with num_classes = {bounds}; got values "

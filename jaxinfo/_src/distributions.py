@@ -51,9 +51,8 @@ def _masked(p: jax.Array, mask: jax.Array | None) -> jax.Array:
 
 def _check_distribution(p: jax.Array, name: str) -> None:
     """Opt-in value check (``validate=True``): non-negative rows summing to 1."""
-    try:
-        values = np.asarray(jax.device_get(p))
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+    values = validation.concrete_value(p)
+    if values is None:
         raise TypeError(
             f"`validate=True` inspects the values of `{name}`, so it needs concrete arrays; "
             "call it outside `jit` (or drop validate=True inside jitted code)."

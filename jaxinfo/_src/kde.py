@@ -25,6 +25,7 @@ from jaxinfo._src.kernels import (
     log_gram_exact_self,
     masked_logsumexp,
     self_pairs,
+    valid_pairs,
 )
 
 
@@ -35,12 +36,11 @@ def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_ou
     s = gather_samples((x,), mask, axis_name)
     (x_all,) = s.all
     kernel = kernel.resolve(x_all, s.mask)
-    valid = s.weights > 0
 
     def block(rows, w):
         xr, ids = rows
         log_k = log_gram_exact_self(kernel, xr, x_all, ids)
-        pairs = valid[None, :] & (w[:, None] > 0)
+        _, pairs = valid_pairs(w, s.weights)
         if leave_one_out:
             pairs = pairs & ~self_pairs(ids, x_all.shape[0])
         row = masked_logsumexp(log_k, pairs, axis=1)

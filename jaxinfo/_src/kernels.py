@@ -333,6 +333,12 @@ def log_gram_exact_self(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
     return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
 
 
+def valid_pairs(row_weights: jax.Array, col_weights: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Valid rows of a block and the ``[rows, cols]`` mask of pairs of valid samples."""
+    valid = row_weights > 0
+    return valid, valid[:, None] & (col_weights[None, :] > 0)
+
+
 def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
     """``log sum exp(logits)`` over entries where ``mask`` is true.
 

@@ -186,3 +186,12 @@ def two_samples(x, y, where_x, where_y, axis_name: str | None):
         )
     dtype = np.result_type(x.dtype, y.dtype)
     return x.astype(dtype), y.astype(dtype), mask_x, mask_y
+
+
+def concrete_value(value):
+    """``value`` as a NumPy value when concrete, ``None`` under ``jit`` (traced): checks that
+    need data values run eagerly and are skipped, with documented behaviour, when traced."""
+    try:
+        return np.asarray(jax.device_get(value))
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        return None
