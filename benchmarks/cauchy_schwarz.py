@@ -72,7 +72,9 @@ def torch_csib_step(torch, x, y, y_pred, t):
     y_pred = y_pred.detach().requires_grad_(True)
     t = t.detach().requires_grad_(True)
     k, q = torch_gram(torch, x, x), torch_gram(torch, t, t)
-    compression = torch_qmi(torch, k, q) / torch.sqrt(torch_qmi(torch, k, k) * torch_qmi(torch, q, q))
+    compression = torch_qmi(torch, k, q) / torch.sqrt(
+        torch_qmi(torch, k, k) * torch_qmi(torch, q, q)
+    )
     loss = torch_conditional_cs(torch, x, y, y_pred) + BETA * compression
     loss.backward()
     return loss.detach(), y_pred.grad, t.grad
@@ -119,18 +121,28 @@ def bench_csib(batches):
         _harness.block(jax_csib_step(*j_args))
         compile_s = time.perf_counter() - start
         jax_s = _harness.timeit(jax_csib_step, *j_args, repeats=20, min_time=0.5)
-        torch_s = _harness.timeit(lambda *a: torch_csib_step(torch, *a), *t_args, repeats=20, min_time=0.5)
+        torch_s = _harness.timeit(
+            lambda *a: torch_csib_step(torch, *a), *t_args, repeats=20, min_time=0.5
+        )
         j_loss, (j_gp, j_gt) = jax_csib_step(*j_args)
         t_loss, t_gp, t_gt = torch_csib_step(torch, *t_args)
         grad_diff = max(
             float(np.max(np.abs(np.asarray(j_gp) - t_gp.numpy()))),
             float(np.max(np.abs(np.asarray(j_gt) - t_gt.numpy()))),
         )
-        rows.append({
-            "case": "CS-IB loss+grad (f32)", "n": n, "jaxinfo_s": jax_s, "torch_s": torch_s,
-            "speedup": torch_s / jax_s, "jaxinfo_value": float(j_loss), "torch_value": float(t_loss),
-            "max_grad_diff": grad_diff, "jaxinfo_compile_s": compile_s,
-        })
+        rows.append(
+            {
+                "case": "CS-IB loss+grad (f32)",
+                "n": n,
+                "jaxinfo_s": jax_s,
+                "torch_s": torch_s,
+                "speedup": torch_s / jax_s,
+                "jaxinfo_value": float(j_loss),
+                "torch_value": float(t_loss),
+                "max_grad_diff": grad_diff,
+                "jaxinfo_compile_s": compile_s,
+            }
+        )
     return rows
 
 
@@ -144,12 +156,18 @@ def bench_divergence_medium(n=4096, d=16):
     jax_s = _harness.timeit(fn, jx, jy, repeats=5)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     torch_s = _harness.timeit(lambda a, b: torch_cs_divergence(torch, a, b), tx, ty, repeats=5)
-    return [{
-        "case": "CS divergence value (f32)", "n": n, "jaxinfo_s": jax_s, "torch_s": torch_s,
-        "speedup": torch_s / jax_s, "jaxinfo_value": float(fn(jx, jy)),
-        "torch_value": float(torch_cs_divergence(torch, tx, ty)),
-        "ns_per_pair": 1e9 * jax_s / (3 * n * n),
-    }]
+    return [
+        {
+            "case": "CS divergence value (f32)",
+            "n": n,
+            "jaxinfo_s": jax_s,
+            "torch_s": torch_s,
+            "speedup": torch_s / jax_s,
+            "jaxinfo_value": float(fn(jx, jy)),
+            "torch_value": float(torch_cs_divergence(torch, tx, ty)),
+            "ns_per_pair": 1e9 * jax_s / (3 * n * n),
+        }
+    ]
 
 
 def large_child(n, d, block):
@@ -167,19 +185,28 @@ def large_child(n, d, block):
 def bench_divergence_large(n, d=16, block=256):
     out = subprocess.run(
         [sys.executable, __file__, "--large-child", str(n), str(d), str(block)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
-    return [{
-        "case": f"CS divergence value, block {block} (f32)", "n": n, "jaxinfo_s": result["seconds"],
-        "jaxinfo_value": result["value"], "peak_rss_gib": result["peak_rss_gib"],
-        "ns_per_pair": 1e9 * result["seconds"] / (3 * n * n),
-    }]
+    return [
+        {
+            "case": f"CS divergence value, block {block} (f32)",
+            "n": n,
+            "jaxinfo_s": result["seconds"],
+            "jaxinfo_value": result["value"],
+            "peak_rss_gib": result["peak_rss_gib"],
+            "ns_per_pair": 1e9 * result["seconds"] / (3 * n * n),
+        }
+    ]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (n = 20 000 for the large run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (n = 20 000 for the large run)"
+    )
     parser.add_argument("--large-child", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.large_child:
@@ -189,10 +216,22 @@ def main(argv=None):
     rows += bench_divergence_medium(1024 if args.quick else 4096)
     rows += bench_divergence_large(20_000 if args.quick else 100_000)
     _harness.write_results("cauchy_schwarz" + ("-quick" if args.quick else ""), rows)
-    _harness.print_table(rows, [
-        "case", "n", "jaxinfo_s", "torch_s", "speedup", "jaxinfo_value", "torch_value",
-        "max_grad_diff", "ns_per_pair", "peak_rss_gib", "jaxinfo_compile_s",
-    ])
+    _harness.print_table(
+        rows,
+        [
+            "case",
+            "n",
+            "jaxinfo_s",
+            "torch_s",
+            "speedup",
+            "jaxinfo_value",
+            "torch_value",
+            "max_grad_diff",
+            "ns_per_pair",
+            "peak_rss_gib",
+            "jaxinfo_compile_s",
+        ],
+    )
 
 
 if __name__ == "__main__":

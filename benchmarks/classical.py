@@ -113,17 +113,30 @@ def large_worker(n, d, block_size):
     seconds = time.perf_counter() - start
     assert value == compiled_value
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "case": "KSG MI large", "n": n, "d": d, "block_size": block_size,
-        "true": task.mutual_information, "jaxinfo": value, "jaxinfo_s": seconds,
-        "first_call_s": first, "peak_rss_mib": peak_kib / 1024, "xla_temp_mib": temp / 2**20,
-    }))
+    print(
+        json.dumps(
+            {
+                "case": "KSG MI large",
+                "n": n,
+                "d": d,
+                "block_size": block_size,
+                "true": task.mutual_information,
+                "jaxinfo": value,
+                "jaxinfo_s": seconds,
+                "first_call_s": first,
+                "peak_rss_mib": peak_kib / 1024,
+                "xla_temp_mib": temp / 2**20,
+            }
+        )
+    )
 
 
 def bench_large(n, d, block_size):
     out = subprocess.run(
         [sys.executable, __file__, "--large-worker", str(n), str(d), str(block_size)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     row = json.loads(out.strip().splitlines()[-1])
     print(row, flush=True)
@@ -133,10 +146,15 @@ def bench_large(n, d, block_size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
-    parser.add_argument("--hoi-max-gb", type=float, default=3.0,
-                        help="skip hoi where its [n, n, d] tensor exceeds this (GiB)")
-    parser.add_argument("--large-worker", nargs=3, type=int, metavar=("N", "D", "BLOCK"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--hoi-max-gb",
+        type=float,
+        default=3.0,
+        help="skip hoi where its [n, n, d] tensor exceeds this (GiB)",
+    )
+    parser.add_argument(
+        "--large-worker", nargs=3, type=int, metavar=("N", "D", "BLOCK"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.large_worker:
         large_worker(*args.large_worker)
@@ -147,8 +165,20 @@ def main(argv=None):
     rows += bench_large(large_n, 3, 256)
     path = _harness.write_results("classical" + ("-quick" if args.quick else ""), rows)
     columns = [
-        "case", "n", "d", "true", "jaxinfo", "hoi", "sklearn", "jaxinfo_s", "hoi_s",
-        "sklearn_s", "speedup_hoi", "speedup_sklearn", "peak_rss_mib", "xla_temp_mib",
+        "case",
+        "n",
+        "d",
+        "true",
+        "jaxinfo",
+        "hoi",
+        "sklearn",
+        "jaxinfo_s",
+        "hoi_s",
+        "sklearn_s",
+        "speedup_hoi",
+        "speedup_sklearn",
+        "peak_rss_mib",
+        "xla_temp_mib",
     ]
     _harness.print_table(rows, columns)
     print(f"wrote {path}")

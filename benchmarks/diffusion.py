@@ -35,11 +35,14 @@ def bench_dse(sizes, d=20, sigma=10.0):
         peer_value = float(reference_dse(x, gaussian_kernel_sigma=sigma, t=1))
         x32 = jnp.asarray(x, jnp.float32)
         row = {
-            "case": "DSE sigma=10 t=1", "n": n, "d": d,
+            "case": "DSE sigma=10 t=1",
+            "n": n,
+            "d": d,
             "jaxinfo_f64_s": _harness.timeit(ours, jnp.asarray(x), repeats=3),
             "jaxinfo_f32_s": _harness.timeit(ours, x32, repeats=3),
             "dse_dsmi_s": _harness.timeit(
-                lambda v: reference_dse(v, gaussian_kernel_sigma=sigma, t=1), x,
+                lambda v: reference_dse(v, gaussian_kernel_sigma=sigma, t=1),
+                x,
                 repeats=1 if n > 2000 else 3,
             ),
             "jaxinfo_compile_s": compile_s,
@@ -63,15 +66,20 @@ def bench_dsmi(per_class=200, d=10, sigma=10.0):
     rows = []
     # Static eigenproblem size: the class size (max_class_size) vs the full n (traced labels).
     for label, bound in (("max_class_size=200", per_class), ("traced labels, [n, n] masks", None)):
-        ours = jax.jit(lambda v, lab, bound=bound: jaxinfo.diffusion_spectral_mutual_information(
-            v, lab, num_classes=3, key=key, bandwidth=sigma, base=2, max_class_size=bound))
+        ours = jax.jit(
+            lambda v, lab, bound=bound: jaxinfo.diffusion_spectral_mutual_information(
+                v, lab, num_classes=3, key=key, bandwidth=sigma, base=2, max_class_size=bound
+            )
+        )
 
         def peer(v, lab):
             return reference_dsmi(v, lab, gaussian_kernel_sigma=sigma, t=1)[0]
 
         xj, lj = jnp.asarray(x), jnp.asarray(labels)
         row = {
-            "case": f"DSMI 3 classes, 5 repeats, {label}", "n": 3 * per_class, "d": d,
+            "case": f"DSMI 3 classes, 5 repeats, {label}",
+            "n": 3 * per_class,
+            "d": d,
             "jaxinfo_f64_s": _harness.timeit(ours, xj, lj, repeats=3),
             "dse_dsmi_s": _harness.timeit(peer, x, labels, repeats=3),
             # random subsets differ (JAX key vs Python random): values agree to sampling noise
@@ -90,10 +98,22 @@ def main(argv=None):
     sizes = [500, 1000] if args.quick else [500, 1000, 2000, 4000]
     rows = bench_dse(sizes) + bench_dsmi()
     path = _harness.write_results("diffusion" + ("-quick" if args.quick else ""), rows)
-    _harness.print_table(rows, [
-        "case", "n", "d", "jaxinfo_f64_s", "jaxinfo_f32_s", "dse_dsmi_s", "speedup_f64",
-        "speedup_f32", "abs_diff_bits", "f32_abs_diff_bits", "jaxinfo_compile_s",
-    ])
+    _harness.print_table(
+        rows,
+        [
+            "case",
+            "n",
+            "d",
+            "jaxinfo_f64_s",
+            "jaxinfo_f32_s",
+            "dse_dsmi_s",
+            "speedup_f64",
+            "speedup_f32",
+            "abs_diff_bits",
+            "f32_abs_diff_bits",
+            "jaxinfo_compile_s",
+        ],
+    )
     print(f"wrote {path}")
 
 

@@ -46,7 +46,9 @@ def bench_renyi2(sizes, d=16, sigma=4.0):
         x = np.random.default_rng(n).normal(size=(n, d))
         xj = jnp.asarray(x)
         kernel = kernels.Gaussian(sigma)
-        ours = jax.jit(lambda v, kernel=kernel: jaxinfo.matrix_renyi_entropy(v, alpha=2, kernel=kernel))
+        ours = jax.jit(
+            lambda v, kernel=kernel: jaxinfo.matrix_renyi_entropy(v, alpha=2, kernel=kernel)
+        )
 
         def peer(v):
             return numpy_renyi_from_gram(numpy_gaussian_gram(v, sigma), 2.0)
@@ -54,11 +56,17 @@ def bench_renyi2(sizes, d=16, sigma=4.0):
         ours_value, peer_value = float(ours(xj)), peer(x)
         t_ours = _harness.timeit(ours, xj)
         t_peer = _harness.timeit(peer, x, repeats=3)
-        rows.append({
-            "case": "renyi alpha=2, Gaussian", "n": n, "d": d,
-            "jaxinfo_s": t_ours, "numpy_eigvalsh_s": t_peer, "speedup": t_peer / t_ours,
-            "abs_diff": abs(ours_value - peer_value),
-        })
+        rows.append(
+            {
+                "case": "renyi alpha=2, Gaussian",
+                "n": n,
+                "d": d,
+                "jaxinfo_s": t_ours,
+                "numpy_eigvalsh_s": t_peer,
+                "speedup": t_peer / t_ours,
+                "abs_diff": abs(ours_value - peer_value),
+            }
+        )
         print(rows[-1], flush=True)
     return rows
 
@@ -75,8 +83,12 @@ def bench_linear(n, d):
     t_ours = _harness.timeit(ours, xj)
     t_peer = _harness.timeit(peer, x, repeats=1)
     row = {
-        "case": "von Neumann, linear kernel", "n": n, "d": d,
-        "jaxinfo_s": t_ours, "numpy_eigvalsh_s": t_peer, "speedup": t_peer / t_ours,
+        "case": "von Neumann, linear kernel",
+        "n": n,
+        "d": d,
+        "jaxinfo_s": t_ours,
+        "numpy_eigvalsh_s": t_peer,
+        "speedup": t_peer / t_ours,
         "abs_diff": abs(ours_value - peer_value),
     }
     print(row, flush=True)
@@ -92,11 +104,16 @@ def bench_vendi(n, d):
     for q in (1.0, 2.0):
         ours = jax.jit(lambda v, q=q: jaxinfo.vendi_score(v, q=q))
         ours_value, peer_value = float(ours(xj)), float(vendi.score_dual(x, q=q))
-        rows.append({
-            "case": f"vendi cosine q={q:g} (score_dual)", "n": n, "d": d,
-            "jaxinfo_s": _harness.timeit(ours, xj), "vendi_s": _harness.timeit(vendi.score_dual, x, q),
-            "abs_diff": abs(ours_value - peer_value),
-        })
+        rows.append(
+            {
+                "case": f"vendi cosine q={q:g} (score_dual)",
+                "n": n,
+                "d": d,
+                "jaxinfo_s": _harness.timeit(ours, xj),
+                "vendi_s": _harness.timeit(vendi.score_dual, x, q),
+                "abs_diff": abs(ours_value - peer_value),
+            }
+        )
         rows[-1]["speedup"] = rows[-1]["vendi_s"] / rows[-1]["jaxinfo_s"]
         print(rows[-1], flush=True)
     sigma = 4.0
@@ -108,11 +125,16 @@ def bench_vendi(n, d):
             return float(vendi.score_K(numpy_gaussian_gram(v, sigma), q=q))
 
         ours_value, peer_value = float(ours(xj)), peer(x)
-        rows.append({
-            "case": f"vendi Gaussian q={q:g} (score_K)", "n": n, "d": d,
-            "jaxinfo_s": _harness.timeit(ours, xj), "vendi_s": _harness.timeit(peer, x, repeats=3),
-            "abs_diff": abs(ours_value - peer_value),
-        })
+        rows.append(
+            {
+                "case": f"vendi Gaussian q={q:g} (score_K)",
+                "n": n,
+                "d": d,
+                "jaxinfo_s": _harness.timeit(ours, xj),
+                "vendi_s": _harness.timeit(peer, x, repeats=3),
+                "abs_diff": abs(ours_value - peer_value),
+            }
+        )
         rows[-1]["speedup"] = rows[-1]["vendi_s"] / rows[-1]["jaxinfo_s"]
         print(rows[-1], flush=True)
     return rows

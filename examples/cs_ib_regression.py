@@ -120,8 +120,15 @@ def objective(model, x, y, beta):
     if beta is None:
         return jnp.mean((y_pred - y) ** 2)
     loss, _ = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
-        x, y, y_pred, t, beta=beta,
-        kernel_x=SIGMA_ONE, kernel_y=SIGMA_ONE, kernel_t=SIGMA_ONE, base=2,
+        x,
+        y,
+        y_pred,
+        t,
+        beta=beta,
+        kernel_x=SIGMA_ONE,
+        kernel_y=SIGMA_ONE,
+        kernel_t=SIGMA_ONE,
+        base=2,
     )
     return loss
 
@@ -208,7 +215,9 @@ def plot(results, planes, out: pathlib.Path):
     ax_plane.legend(fontsize=8)
     for label, res in results.items():
         ax_robust.plot(EPSILONS, res["fgsm"], marker="o", label=label)
-    ax_robust.set(xlabel="FGSM epsilon (standardised inputs)", ylabel="test RMSE", title="Robustness")
+    ax_robust.set(
+        xlabel="FGSM epsilon (standardised inputs)", ylabel="test RMSE", title="Robustness"
+    )
     ax_robust.legend(fontsize=8)
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
@@ -227,18 +236,28 @@ def main(argv=None):
 
     start = time.perf_counter()
     x, y, splits = load_bikeshare(bikeshare_path(args.data), args.seed)
-    print(f"Bikeshare: {len(x)} rows, {x.shape[1]} features; train/val/test = "
-          f"{len(splits[0])}/{len(splits[1])}/{len(splits[2])}")
+    print(
+        f"Bikeshare: {len(x)} rows, {x.shape[1]} features; train/val/test = "
+        f"{len(splits[0])}/{len(splits[1])}/{len(splits[2])}"
+    )
     results, planes, selection = {}, {}, {}
     for beta in [None, *args.betas]:
         label = "MSE" if beta is None else f"CS-IB beta={beta:g}"
-        (val_rmse, epoch, model), plane = train(x, y, splits, beta, args.epochs, args.batch, args.seed)
-        results[label] = {"beta": beta, "val_rmse": val_rmse, "epoch": epoch,
-                          **evaluate(model, x, y, splits[2])}
+        (val_rmse, epoch, model), plane = train(
+            x, y, splits, beta, args.epochs, args.batch, args.seed
+        )
+        results[label] = {
+            "beta": beta,
+            "val_rmse": val_rmse,
+            "epoch": epoch,
+            **evaluate(model, x, y, splits[2]),
+        }
         planes[label] = plane
         selection[label] = val_rmse
-        print(f"{label:>18}: best epoch {epoch:3d}, val RMSE {val_rmse:.4f}, "
-              f"test RMSE {results[label]['test_rmse']:.4f}")
+        print(
+            f"{label:>18}: best epoch {epoch:3d}, val RMSE {val_rmse:.4f}, "
+            f"test RMSE {results[label]['test_rmse']:.4f}"
+        )
     cs_labels = [k for k in results if k != "MSE"]
     chosen = min(cs_labels, key=selection.get)
 
@@ -248,11 +267,15 @@ def main(argv=None):
     for label, r in results.items():
         mark = " (selected)" if label == chosen else ""
         f = r["fgsm"]
-        print(f"| {label}{mark} | {r['val_rmse']:.4f} | {r['test_rmse']:.4f} | "
-              f"{r['compression']:.4f} | {f[2]:.4f} | {f[6]:.4f} | {f[12]:.4f} |")
+        print(
+            f"| {label}{mark} | {r['val_rmse']:.4f} | {r['test_rmse']:.4f} | "
+            f"{r['compression']:.4f} | {f[2]:.4f} | {f[6]:.4f} | {f[12]:.4f} |"
+        )
     plot(results, planes, pathlib.Path(args.out))
-    print(f"\nwrote {pathlib.Path(args.out) / 'cs_ib_regression.png'}; "
-          f"total {time.perf_counter() - start:.0f} s")
+    print(
+        f"\nwrote {pathlib.Path(args.out) / 'cs_ib_regression.png'}; "
+        f"total {time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -76,10 +76,17 @@ def run(labels_kind: str, epochs: int, subset: int, seed: int = 0):
         accuracy = jnp.mean(jnp.argmax(logits, -1) == ys)
         _, z = model(xz)
         sigma = math.sqrt(z.shape[1])
-        dse = jaxinfo.diffusion_spectral_entropy(z, bandwidth=sigma, normalize="standardize", base=2)
+        dse = jaxinfo.diffusion_spectral_entropy(
+            z, bandwidth=sigma, normalize="standardize", base=2
+        )
         dsmi = jaxinfo.diffusion_spectral_mutual_information(
-            z, yz, num_classes=10, key=jax.random.key(0), bandwidth=sigma,
-            normalize="standardize", base=2,
+            z,
+            yz,
+            num_classes=10,
+            key=jax.random.key(0),
+            bandwidth=sigma,
+            normalize="standardize",
+            base=2,
         )
         return accuracy, dse, dsmi
 
@@ -95,8 +102,11 @@ def run(labels_kind: str, epochs: int, subset: int, seed: int = 0):
         train_acc, dse, dsmi = evaluate(model, jnp.asarray(x_train), jnp.asarray(y_train), xz, yz)
         test_acc = jnp.mean(jnp.argmax(model(jnp.asarray(x_test))[0], -1) == jnp.asarray(y_test))
         history.append((epoch, float(train_acc), float(test_acc), float(dse), float(dsmi)))
-        print(f"{labels_kind:6s} epoch {epoch:3d}  train {train_acc:.3f}  test {test_acc:.3f}  "
-              f"DSE {dse:.3f} bits  DSMI {dsmi:.3f} bits", flush=True)
+        print(
+            f"{labels_kind:6s} epoch {epoch:3d}  train {train_acc:.3f}  test {test_acc:.3f}  "
+            f"DSE {dse:.3f} bits  DSMI {dsmi:.3f} bits",
+            flush=True,
+        )
     return np.array(history)
 
 
@@ -132,10 +142,14 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "dse_training_dynamics.png"
     plot(real, random, png)
-    print(f"\nDSMI(Z;Y) real labels: {real[0, 4]:.3f} -> {real[-1, 4]:.3f} bits "
-          f"(test accuracy {real[-1, 2]:.3f})")
-    print(f"DSMI(Z;Y) random labels: {random[0, 4]:.3f} -> {random[-1, 4]:.3f} bits "
-          f"(train accuracy {random[-1, 1]:.3f}, test {random[-1, 2]:.3f})")
+    print(
+        f"\nDSMI(Z;Y) real labels: {real[0, 4]:.3f} -> {real[-1, 4]:.3f} bits "
+        f"(test accuracy {real[-1, 2]:.3f})"
+    )
+    print(
+        f"DSMI(Z;Y) random labels: {random[0, 4]:.3f} -> {random[-1, 4]:.3f} bits "
+        f"(train accuracy {random[-1, 1]:.3f}, test {random[-1, 2]:.3f})"
+    )
     print(f"wrote {png}")
     return real, random
 

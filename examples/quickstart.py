@@ -66,9 +66,7 @@ def main(argv=None):
     def loss_fn(model, xb, yb):
         prediction, t = model(xb)
         mse = jnp.mean((prediction - yb) ** 2)
-        mi = jaxinfo.matrix_mutual_information(
-            xb, t, alpha=2, kernel_x=gauss, kernel_y=gauss
-        )
+        mi = jaxinfo.matrix_mutual_information(xb, t, alpha=2, kernel_x=gauss, kernel_y=gauss)
         return mse + args.beta * mi, (mse, mi)
 
     @nnx.jit

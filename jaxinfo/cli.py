@@ -51,7 +51,10 @@ def _measure(args) -> int:
     if data.ndim == 1:
         data = data[:, None]
     if data.ndim != 2:
-        print(f"error: expected a [n, d] array in {args.path}; got shape {data.shape}", file=sys.stderr)
+        print(
+            f"error: expected a [n, d] array in {args.path}; got shape {data.shape}",
+            file=sys.stderr,
+        )
         return 2
     data = data.astype(np.float64 if args.x64 else np.float32)
     kernel = _make_kernel(args.kernel, args.bandwidth)
@@ -85,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--alpha", type=float, default=1.01, help="Renyi order (default 1.01)")
     measure.add_argument("--kernel", choices=KERNELS, default="gaussian")
     measure.add_argument(
-        "--bandwidth", default="median", help="sigma, or median / silverman / scott (default median)"
+        "--bandwidth",
+        default="median",
+        help="sigma, or median / silverman / scott (default median)",
     )
-    measure.add_argument("--base", type=float, default=None, help="log base (2 for bits); default nats")
+    measure.add_argument(
+        "--base", type=float, default=None, help="log base (2 for bits); default nats"
+    )
     measure.add_argument("--x64", action="store_true", help="compute in float64")
     measure.add_argument("--json", action="store_true", help="print JSON")
     measure.set_defaults(func=_measure)

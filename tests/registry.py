@@ -21,8 +21,14 @@ ALPHAS = (0.5, 1.0, 1.01, 2.0, 3.0)
 # (kernel label, alpha) pairs whose sharding tests cover each code path of the matrix
 # family: eigen path, streamed alpha = 2, bandwidth rule, covariance path, gathered Gram.
 SHARDED_MATRIX = {
-    ("gauss", 1.01), ("gauss", 2.0), ("median", 2.0), ("median", 0.5),
-    ("linear_rankdef", 1.0), ("linear_gram", 3.0), ("mi", 1.01), ("mi", 2.0),
+    ("gauss", 1.01),
+    ("gauss", 2.0),
+    ("median", 2.0),
+    ("median", 0.5),
+    ("linear_rankdef", 1.0),
+    ("linear_gram", 3.0),
+    ("mi", 1.01),
+    ("mi", 2.0),
 }
 
 
@@ -143,7 +149,9 @@ def _matrix_entries() -> list[Entry]:
     entries += [
         Entry(
             "matrix_renyi_entropy[blocked,a=2]",
-            lambda x, **kw: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=gauss, block_size=3, **kw),
+            lambda x, **kw: jaxinfo.matrix_renyi_entropy(
+                x, alpha=2, kernel=gauss, block_size=3, **kw
+            ),
             (3,),
         ),
         Entry(
@@ -152,13 +160,17 @@ def _matrix_entries() -> list[Entry]:
             (3,),
             f32_rtol=1e-3,
         ),
-        Entry("vendi_score[q=1]", lambda x, **kw: jaxinfo.vendi_score(x, **kw), (3,), f32_rtol=1e-3),
+        Entry(
+            "vendi_score[q=1]", lambda x, **kw: jaxinfo.vendi_score(x, **kw), (3,), f32_rtol=1e-3
+        ),
         Entry(
             "vendi_score[q=2,gauss]",
             lambda x, **kw: jaxinfo.vendi_score(x, q=2, kernel=gauss, **kw),
             (3,),
         ),
-        Entry("effective_rank", lambda x, **kw: jaxinfo.effective_rank(x, **kw), (3,), f32_rtol=1e-3),
+        Entry(
+            "effective_rank", lambda x, **kw: jaxinfo.effective_rank(x, **kw), (3,), f32_rtol=1e-3
+        ),
     ]
     return entries
 
@@ -218,7 +230,11 @@ def _cs_entries() -> list[Entry]:
         )
 
     return [
-        Entry("cauchy_schwarz_divergence[gauss]", lambda x, y, **kw: divergence(x, y, kernel=gauss, **kw), (2, 2)),
+        Entry(
+            "cauchy_schwarz_divergence[gauss]",
+            lambda x, y, **kw: divergence(x, y, kernel=gauss, **kw),
+            (2, 2),
+        ),
         Entry(
             "cauchy_schwarz_divergence[laplacian,blocked]",
             lambda x, y, **kw: divergence(x, y, kernel=kernels.Laplacian(1.0), block_size=3, **kw),
@@ -270,8 +286,18 @@ def _cs_entries() -> list[Entry]:
         ),
         Entry(
             "conditional_cauchy_schwarz_divergence_two_sample",
-            lambda a, b, c, d, *, where=None, **kw: jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
-                a, b, c, d + 0.3, kernel_x=gauss, kernel_y=gauss, where_p=where, where_q=where, **kw
+            lambda a, b, c, d, *, where=None, **kw: (
+                jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
+                    a,
+                    b,
+                    c,
+                    d + 0.3,
+                    kernel_x=gauss,
+                    kernel_y=gauss,
+                    where_p=where,
+                    where_q=where,
+                    **kw,
+                )
             ),
             (2, 1, 2, 1),
             f32_rtol=1e-3,
@@ -308,7 +334,12 @@ def _distribution_entries() -> list[Entry]:
     cover the all-gather code paths.
     """
     return [
-        Entry("gaussian_entropy", lambda x, **kw: jaxinfo.gaussian_entropy(x, **kw), (3,), sharded=False),
+        Entry(
+            "gaussian_entropy",
+            lambda x, **kw: jaxinfo.gaussian_entropy(x, **kw),
+            (3,),
+            sharded=False,
+        ),
         Entry(
             "gaussian_entropy[shrinkage=0.2,bias_correction]",
             lambda x, **kw: jaxinfo.gaussian_entropy(x, shrinkage=0.2, bias_correction=True, **kw),
@@ -355,7 +386,12 @@ def _neighbour_entries() -> list[Entry]:
         )
 
     return [
-        Entry("knn_entropy[k=3]", lambda x, **kw: jaxinfo.knn_entropy(x, k=3, **kw), (3,), min_samples=4),
+        Entry(
+            "knn_entropy[k=3]",
+            lambda x, **kw: jaxinfo.knn_entropy(x, k=3, **kw),
+            (3,),
+            min_samples=4,
+        ),
         Entry(
             "knn_entropy[k=1,blocked]",
             lambda x, **kw: jaxinfo.knn_entropy(x, k=1, block_size=5, **kw),

@@ -28,7 +28,9 @@ P, Q, X, T = _load("P"), _load("Q"), _load("X"), _load("T")
 def test_golden_divergence(x64):
     ref = GOLDEN["cs_div_two_sample"]  # nats
     assert abs(jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G1) - ref["csadv_CS"]) < 1e-10
-    assert abs(jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G2) - ref["csadv_CS_sigma_eq_2"]) < 1e-10
+    assert (
+        abs(jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G2) - ref["csadv_CS_sigma_eq_2"]) < 1e-10
+    )
     assert abs(jaxinfo.cauchy_schwarz_divergence(P, P, kernel=G1)) < 1e-12
     blocked = jaxinfo.cauchy_schwarz_divergence(P, Q, kernel=G1, block_size=7)
     assert abs(blocked - ref["csadv_CS"]) < 1e-10
@@ -53,7 +55,8 @@ def test_golden_mutual_information(x64):
     assert abs(wide - ref["csib_CS_QMI_sigmaNone_median_heuristic"]) < 1e-12
     np.testing.assert_allclose(
         mi(X.astype(np.float32), T.astype(np.float32), kernel_x=G1, kernel_y=G1, base=2),
-        ref["csib_CS_QMI_sigma1"], rtol=1e-4,
+        ref["csib_CS_QMI_sigma1"],
+        rtol=1e-4,
     )
 
 
@@ -81,7 +84,9 @@ def test_divergence_properties(key, x64):
 def test_tiny_bandwidth_stays_finite(x64):
     far = jaxinfo.cauchy_schwarz_divergence(P, P + 3.0, kernel=kernels.Gaussian(0.02))
     assert np.isfinite(far) and far > 50  # a naive estimator returns inf here
-    grad = jax.grad(lambda q: jaxinfo.cauchy_schwarz_divergence(P, q, kernel=kernels.Gaussian(0.02)))(P + 3.0)
+    grad = jax.grad(
+        lambda q: jaxinfo.cauchy_schwarz_divergence(P, q, kernel=kernels.Gaussian(0.02))
+    )(P + 3.0)
     assert np.all(np.isfinite(grad))
 
 
@@ -93,7 +98,9 @@ def test_mutual_information_independence_and_dependence(key, x64):
     low = jaxinfo.cauchy_schwarz_mutual_information(x, independent, kernel_x=G1, kernel_y=G1)
     high = jaxinfo.cauchy_schwarz_mutual_information(x, dependent, kernel_x=G1, kernel_y=G1)
     assert 0 <= low < 0.01 and high > 0.1
-    normalized = jaxinfo.cauchy_schwarz_mutual_information(x, x, kernel_x=G1, kernel_y=G1, normalized=True)
+    normalized = jaxinfo.cauchy_schwarz_mutual_information(
+        x, x, kernel_x=G1, kernel_y=G1, normalized=True
+    )
     assert abs(normalized - 1.0) < 1e-12
 
 
@@ -121,7 +128,10 @@ def test_golden_conditional_divergence(x64):
             cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="single_cross"),
             GOLDEN["numpy_crosscheck"]["cond_cs_CSIB_paper_Prop1_nats_sigma1"],
         ),
-        (cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="csib_code", base=2), ref["csib_CS_Div_bits"]),
+        (
+            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="csib_code", base=2),
+            ref["csib_CS_Div_bits"],
+        ),
         (
             cond(X, y, y_hat, kernel_x=g05, kernel_y=g05, estimator="csib_code", base=2),
             ref["csib_CS_Div_bits_sigma0.5"],
@@ -144,10 +154,20 @@ def test_golden_conditional_divergence(x64):
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 3))), ValueError, "features"),
-        (lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones(5), jnp.ones((5, 1))), ValueError, r"\[n, d\]"),
         (
-            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 2)), kernel=kernels.Linear()),
+            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 3))),
+            ValueError,
+            "features",
+        ),
+        (
+            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones(5), jnp.ones((5, 1))),
+            ValueError,
+            r"\[n, d\]",
+        ),
+        (
+            lambda: jaxinfo.cauchy_schwarz_divergence(
+                jnp.ones((5, 2)), jnp.ones((5, 2)), kernel=kernels.Linear()
+            ),
             TypeError,
             "log-domain",
         ),
@@ -157,41 +177,51 @@ def test_golden_conditional_divergence(x64):
             "same number of rows",
         ),
         (
-            lambda: jaxinfo.cauchy_schwarz_mutual_information(jnp.ones((5, 2), jnp.int32), jnp.ones((5, 2))),
+            lambda: jaxinfo.cauchy_schwarz_mutual_information(
+                jnp.ones((5, 2), jnp.int32), jnp.ones((5, 2))
+            ),
             TypeError,
             "floating-point",
         ),
         (
-            lambda: jaxinfo.cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones((5, 2)), where_x=jnp.ones(4, bool)),
+            lambda: jaxinfo.cauchy_schwarz_divergence(
+                jnp.ones((5, 2)), jnp.ones((5, 2)), where_x=jnp.ones(4, bool)
+            ),
             ValueError,
             "where",
         ),
         (
-            lambda: jaxinfo.conditional_cauchy_schwarz_divergence(jnp.ones((5, 2)), jnp.ones(5), jnp.ones(5)),
+            lambda: jaxinfo.conditional_cauchy_schwarz_divergence(
+                jnp.ones((5, 2)), jnp.ones(5), jnp.ones(5)
+            ),
             ValueError,
             r"y\[:, None\]",
         ),
         (
             lambda: jaxinfo.conditional_cauchy_schwarz_divergence(
-                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((5, 1)), estimator="tpami"),
+                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((5, 1)), estimator="tpami"
+            ),
             ValueError,
             "estimator",
         ),
         (
             lambda: jaxinfo.cauchy_schwarz_information_bottleneck_loss(
-                jnp.ones((5, 2)), jnp.ones(5), jnp.ones((5, 1, 1)), jnp.ones((5, 3)), beta=0.1),
+                jnp.ones((5, 2)), jnp.ones(5), jnp.ones((5, 1, 1)), jnp.ones((5, 3)), beta=0.1
+            ),
             ValueError,
             "same shape",
         ),
         (
             lambda: jaxinfo.cauchy_schwarz_information_bottleneck_loss(
-                jnp.ones((5, 2)), jnp.ones(5), jnp.ones(5), jnp.ones((5, 3)), beta=-1.0),
+                jnp.ones((5, 2)), jnp.ones(5), jnp.ones(5), jnp.ones((5, 3)), beta=-1.0
+            ),
             ValueError,
             "beta",
         ),
         (
             lambda: jaxinfo.cauchy_schwarz_conditional_mutual_information(
-                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((4, 1))),
+                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((4, 1))
+            ),
             ValueError,
             "same number of rows",
         ),
@@ -239,8 +269,11 @@ def test_conditional_mutual_information_properties(key, x64):
     chain = x + 0.5 * jax.random.normal(ky, (n, 1))  # depends on x beyond z
     screened = z + 0.5 * jax.random.normal(ky, (n, 1))  # x and y independent given z
     g = kernels.Gaussian(0.5)
-    cmi = lambda a, b, c: float(jaxinfo.cauchy_schwarz_conditional_mutual_information(
-        a, b, c, kernel_x=g, kernel_y=g, kernel_z=g))
+    cmi = lambda a, b, c: float(
+        jaxinfo.cauchy_schwarz_conditional_mutual_information(
+            a, b, c, kernel_x=g, kernel_y=g, kernel_z=g
+        )
+    )
     dependent, independent = cmi(x, chain, z), cmi(x, screened, z)
     assert dependent > 2.5 * independent > 0
     for seed in range(5):  # >= 0 exactly (Cauchy-Schwarz), on arbitrary data
@@ -249,7 +282,8 @@ def test_conditional_mutual_information_properties(key, x64):
     tiny = kernels.Gaussian(1e-3)  # the notebook's clamped sums break down here; ours are finite
     value, grad = jax.value_and_grad(
         lambda a: jaxinfo.cauchy_schwarz_conditional_mutual_information(
-            a, chain, z, kernel_x=tiny, kernel_y=tiny, kernel_z=tiny)
+            a, chain, z, kernel_x=tiny, kernel_y=tiny, kernel_z=tiny
+        )
     )(x + 1.0)
     assert np.isfinite(value) and np.all(np.isfinite(grad))
 
@@ -259,7 +293,16 @@ def test_information_bottleneck_loss_matches_reference_code(x64):
     y, y_hat = _load("yreg"), _load("yhat")
     beta = 0.1
     loss, terms = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
-        X, y, y_hat, T, beta=beta, kernel_x=G1, kernel_y=G1, kernel_t=G1, estimator="csib_code", base=2
+        X,
+        y,
+        y_hat,
+        T,
+        beta=beta,
+        kernel_x=G1,
+        kernel_y=G1,
+        kernel_t=G1,
+        estimator="csib_code",
+        base=2,
     )
     expected_prediction = GOLDEN["cond_cs_div"]["csib_CS_Div_bits"]
     expected_compression = GOLDEN["cs_qmi"]["csib_CS_QMI_normalized_sigma1"]
@@ -271,7 +314,14 @@ def test_information_bottleneck_loss_matches_reference_code(x64):
 def test_information_bottleneck_loss_treats_1d_targets_as_columns(x64):
     y, y_hat = _load("yreg"), _load("yhat")
     loss_fn = jaxinfo.cauchy_schwarz_information_bottleneck_loss
-    kw = {"beta": 0.01, "kernel_x": G1, "kernel_y": G1, "kernel_t": G1, "estimator": "csib_code", "base": 2}
+    kw = {
+        "beta": 0.01,
+        "kernel_x": G1,
+        "kernel_y": G1,
+        "kernel_t": G1,
+        "estimator": "csib_code",
+        "base": 2,
+    }
     flat, _ = loss_fn(X, y[:, 0], y_hat[:, 0], T, **kw)
     column, _ = loss_fn(X, y, y_hat, T, **kw)
     assert abs(float(flat) - float(column)) < 1e-14
@@ -295,5 +345,7 @@ def test_information_bottleneck_loss_trains_under_jit(key):
     for beta in (0.0, 0.1, 1.0):
         (loss, terms), grad = step(w, beta)
         assert np.isfinite(loss) and np.all(np.isfinite(grad))
-        np.testing.assert_allclose(loss, terms["prediction"] + beta * terms["compression"], rtol=1e-6)
+        np.testing.assert_allclose(
+            loss, terms["prediction"] + beta * terms["compression"], rtol=1e-6
+        )
     assert step._cache_size() == 1

@@ -11,10 +11,7 @@ from jax.sharding import PartitionSpec as P
 from registry import ENTRIES
 
 N = 16  # divisible by the 8 test devices
-PARAMS = [
-    pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else [])
-    for e in ENTRIES
-]
+PARAMS = [pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else []) for e in ENTRIES]
 
 
 def _inputs(entry, key, n=N, dtype=jnp.float32):

@@ -32,7 +32,9 @@ def test_golden_dse_grid(name, x64):
     """All (sigma, t) rows of one input through one compiled program per dtype (traced
     bandwidth and t: the grid costs one compilation, not nine)."""
     x = _load(name)
-    dse = jax.jit(lambda v, sigma, t: jaxinfo.diffusion_spectral_entropy(v, bandwidth=sigma, t=t, base=2))
+    dse = jax.jit(
+        lambda v, sigma, t: jaxinfo.diffusion_spectral_entropy(v, bandwidth=sigma, t=t, base=2)
+    )
     rows = [r for r in GRID if r["input"] == name]
     assert len(rows) == 9
     for row in rows:
@@ -92,7 +94,11 @@ def _python_random_indices(sizes, n, seed, repeats):
 
 BLOBS_CASES = [
     (ref, sigma, t)
-    for ref in ("blobs3_600x10_labels", "blobs3_600x10_labels_corrupt50", "blobs3_600x10_labels_corrupt100")
+    for ref in (
+        "blobs3_600x10_labels",
+        "blobs3_600x10_labels_corrupt50",
+        "blobs3_600x10_labels_corrupt100",
+    )
     for sigma in (10.0, math.sqrt(10))
     for t in (1, 2)
 ]
@@ -145,7 +151,12 @@ def test_golden_dsmi_tree_and_continuous_references(x64):
     clusters = _load("blobs3_ref_vector_spectral3")
     masks = _masks_from_indices(_load("dsmi_subsample_idx_blobs3_seed0"), 600)
     value = jaxinfo.diffusion_spectral_mutual_information(
-        x, clusters - clusters.min(), num_classes=3, bandwidth=math.sqrt(10), base=2, baseline_masks=masks
+        x,
+        clusters - clusters.min(),
+        num_classes=3,
+        bandwidth=math.sqrt(10),
+        base=2,
+        baseline_masks=masks,
     )
     assert abs(float(value) - _dsmi_row("blobs3_ref_vector", math.sqrt(10))["dsmi"]) < 1e-10
 
@@ -181,9 +192,13 @@ def test_dsmi_decays_with_label_corruption_and_vanishes_for_random_labels():
     values = []
     for ratio in (0.0, 0.25, 0.5, 0.75, 1.0):
         noisy = _corrupt(labels, ratio, np.random.default_rng(201))
-        values.append(float(jaxinfo.diffusion_spectral_mutual_information(
-            x, noisy, num_classes=3, key=key, bandwidth=math.sqrt(d), base=2
-        )))
+        values.append(
+            float(
+                jaxinfo.diffusion_spectral_mutual_information(
+                    x, noisy, num_classes=3, key=key, bandwidth=math.sqrt(d), base=2
+                )
+            )
+        )
     assert values[0] > 0.8
     assert all(b < a + 0.02 for a, b in itertools.pairwise(values)), values
     assert abs(values[-1]) < 0.05
@@ -203,7 +218,11 @@ def test_dsmi_masking_equals_slicing_with_explicit_subsets(key, x64):
     masks[:, :, :] &= np.cumsum(masks, axis=-1) <= 7  # 7 members each, as in the classes
     kwargs = {"num_classes": 2, "bandwidth": 1.5, "t": 2}
     masked = jaxinfo.diffusion_spectral_mutual_information(
-        x.at[valid:].set(jnp.nan), labels, where=rows < valid, baseline_masks=jnp.asarray(masks), **kwargs
+        x.at[valid:].set(jnp.nan),
+        labels,
+        where=rows < valid,
+        baseline_masks=jnp.asarray(masks),
+        **kwargs,
     )
     sliced = jaxinfo.diffusion_spectral_mutual_information(
         x[:valid], labels[:valid], baseline_masks=jnp.asarray(masks[:, :, :valid]), **kwargs
@@ -224,8 +243,12 @@ def test_random_baseline_draws_from_valid_rows_only(key):
 
 def test_dse_options_scale_free_and_differentiable(key):
     x = jax.random.normal(key, (64, 5))
-    for kwargs in ({"normalize": "standardize", "bandwidth": 1.0}, {"normalize": "l2", "bandwidth": 0.5},
-                   {"adaptive_k": 5}, {"bandwidth": "median"}):
+    for kwargs in (
+        {"normalize": "standardize", "bandwidth": 1.0},
+        {"normalize": "l2", "bandwidth": 0.5},
+        {"adaptive_k": 5},
+        {"bandwidth": "median"},
+    ):
         a = jaxinfo.diffusion_spectral_entropy(x, **kwargs)
         b = jaxinfo.diffusion_spectral_entropy(100.0 * x, **kwargs)
         assert abs(a - b) < 1e-4 * max(1.0, float(abs(a))), kwargs
@@ -239,39 +262,70 @@ def test_dse_options_scale_free_and_differentiable(key):
     ("call", "error", "match"),
     [
         (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones(5)), ValueError, r"\[n, d\]"),
-        (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth=0.0), ValueError, "positive"),
-        (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth=-2.0), ValueError, "positive"),
+        (
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth=0.0),
+            ValueError,
+            "positive",
+        ),
+        (
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth=-2.0),
+            ValueError,
+            "positive",
+        ),
         (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), t=0), ValueError, "`t`"),
-        (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), normalize="max"), ValueError, "normalize"),
-        (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth="mean"), ValueError, "bandwidth"),
-        (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), adaptive_k=5), ValueError, "adaptive_k"),
+        (
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), normalize="max"),
+            ValueError,
+            "normalize",
+        ),
+        (
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth="mean"),
+            ValueError,
+            "bandwidth",
+        ),
+        (
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), adaptive_k=5),
+            ValueError,
+            "adaptive_k",
+        ),
         (
             lambda: jaxinfo.diffusion_spectral_mutual_information(
-                jnp.ones((6, 2)), jnp.array([0, 0, 1, 1, 3, 3]), num_classes=3, key=jax.random.key(0)),
+                jnp.ones((6, 2)),
+                jnp.array([0, 0, 1, 1, 3, 3]),
+                num_classes=3,
+                key=jax.random.key(0),
+            ),
             ValueError,
             r"\[0, num_classes\)",
         ),
         (
             lambda: jaxinfo.diffusion_spectral_mutual_information(
-                jnp.ones((6, 2)), jnp.array([0, 0, 0, 1, 2, 2]), num_classes=3, key=jax.random.key(0)),
+                jnp.ones((6, 2)),
+                jnp.array([0, 0, 0, 1, 2, 2]),
+                num_classes=3,
+                key=jax.random.key(0),
+            ),
             ValueError,
             r"at least 2 members.*\[1\]",
         ),
         (
             lambda: jaxinfo.diffusion_spectral_mutual_information(
-                jnp.ones((6, 2)), jnp.ones(6), num_classes=2, key=jax.random.key(0)),
+                jnp.ones((6, 2)), jnp.ones(6), num_classes=2, key=jax.random.key(0)
+            ),
             TypeError,
             "integers",
         ),
         (
             lambda: jaxinfo.diffusion_spectral_mutual_information(
-                jnp.ones((6, 2)), jnp.zeros(6, jnp.int32), num_classes=2),
+                jnp.ones((6, 2)), jnp.zeros(6, jnp.int32), num_classes=2
+            ),
             ValueError,
             "key",
         ),
         (
             lambda: jaxinfo.diffusion_spectral_mutual_information(
-                jnp.ones((6, 2)), jnp.zeros(5, jnp.int32), num_classes=2, key=jax.random.key(0)),
+                jnp.ones((6, 2)), jnp.zeros(5, jnp.int32), num_classes=2, key=jax.random.key(0)
+            ),
             ValueError,
             "labels",
         ),
@@ -297,14 +351,20 @@ def test_max_class_size_gives_the_same_value_under_jit(key, x64):
     labels = jnp.arange(30) % 3
     kwargs = {"num_classes": 3, "key": jax.random.key(1), "bandwidth": 1.5}
     eager = jaxinfo.diffusion_spectral_mutual_information(x, labels, **kwargs)  # auto: 10
-    traced_full = jax.jit(lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, **kwargs))
+    traced_full = jax.jit(
+        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, **kwargs)
+    )
     traced_bound = jax.jit(
-        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, max_class_size=12, **kwargs)
+        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(
+            v, lab, max_class_size=12, **kwargs
+        )
     )
     assert abs(traced_full(x, labels) - eager) < 1e-10
     assert abs(traced_bound(x, labels) - eager) < 1e-10
     too_small = jax.jit(
-        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, max_class_size=8, **kwargs)
+        lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(
+            v, lab, max_class_size=8, **kwargs
+        )
     )
     assert np.isnan(too_small(x, labels))
     with pytest.raises(ValueError, match="max_class_size"):

@@ -12,7 +12,10 @@ ROOT = pathlib.Path(__file__).parents[1]
 def _run(script, *args):
     return subprocess.run(
         [sys.executable, str(ROOT / "examples" / script), *args],
-        capture_output=True, text=True, check=True, timeout=600,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     ).stdout
 
 
@@ -24,7 +27,9 @@ def test_quickstart_runs():
 def test_dse_training_dynamics_runs(tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
-    out = _run("dse_training_dynamics.py", "--epochs", "1", "--subset", "60", "--out", str(tmp_path))
+    out = _run(
+        "dse_training_dynamics.py", "--epochs", "1", "--subset", "60", "--out", str(tmp_path)
+    )
     assert (tmp_path / "dse_training_dynamics.png").exists()
     assert "DSMI(Z;Y) real labels" in out
 
@@ -34,16 +39,33 @@ def _synthetic_bikeshare(path, n=300):
     import numpy as np
 
     rng = np.random.default_rng(0)
-    months = ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"]
-    header = ("season,mnth,day,hr,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed,"
-              "casual,registered,bikers")
+    months = [
+        "Jan",
+        "Feb",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "Aug",
+        "Sept",
+        "Oct",
+        "Nov",
+        "Dec",
+    ]
+    header = (
+        "season,mnth,day,hr,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed,"
+        "casual,registered,bikers"
+    )
     lines = [header]
     for i in range(n):
         hr, temp = i % 24, rng.uniform(0, 1)
         bikers = int(5 + 50 * temp + 30 * np.sin(np.pi * hr / 24) + rng.integers(0, 10))
         weather = ["clear", "cloudy/misty", "light rain/snow"][i % 3]
-        lines.append(f'1,"{months[i % 12]}",{i // 24 + 1},"{hr}",0,{i % 7},1,"{weather}",'
-                     f"{temp:.2f},{temp:.2f},0.5,0.1,1,{bikers - 1},{bikers}")
+        lines.append(
+            f'1,"{months[i % 12]}",{i // 24 + 1},"{hr}",0,{i % 7},1,"{weather}",'
+            f"{temp:.2f},{temp:.2f},0.5,0.1,1,{bikers - 1},{bikers}"
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -51,7 +73,18 @@ def test_cs_ib_regression_runs(tmp_path):
     pytest.importorskip("matplotlib")
     data = tmp_path / "Bikeshare.csv"
     _synthetic_bikeshare(data)
-    out = _run("cs_ib_regression.py", "--data", str(data), "--epochs", "2", "--batch", "32",
-               "--betas", "0.1", "--out", str(tmp_path))
+    out = _run(
+        "cs_ib_regression.py",
+        "--data",
+        str(data),
+        "--epochs",
+        "2",
+        "--batch",
+        "32",
+        "--betas",
+        "0.1",
+        "--out",
+        str(tmp_path),
+    )
     assert (tmp_path / "cs_ib_regression.png").exists()
     assert "Selected on validation: CS-IB beta=0.1" in out and "| MSE |" in out

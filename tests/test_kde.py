@@ -57,9 +57,9 @@ def test_bound_brackets_true_channel_information():
 
 def test_bound_gradient_in_noise_variance_is_finite_and_negative():
     x = jax.random.normal(jax.random.key(3), (200, 3))
-    grad = jax.jit(jax.grad(
-        lambda s2: jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=s2)
-    ))(0.5)
+    grad = jax.jit(
+        jax.grad(lambda s2: jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=s2))
+    )(0.5)
     assert np.isfinite(grad) and grad < 0  # more noise, less information
 
 

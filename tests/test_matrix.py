@@ -68,7 +68,9 @@ def test_golden_nats_with_von_neumann_and_total_correlation(alpha, x64):
         "H_XY": jaxinfo.matrix_joint_entropy(X, Y, alpha=a, kernels=GAUSS),
         "H_XYZ": jaxinfo.matrix_joint_entropy(X, Y, Z, alpha=a, kernels=GAUSS),
         "I_XY": jaxinfo.matrix_mutual_information(X, Y, alpha=a, kernel_x=GAUSS, kernel_y=GAUSS),
-        "TC_XYZ(=H_X+H_Y+H_Z-H_XYZ)": jaxinfo.matrix_total_correlation(X, Y, Z, alpha=a, kernels=GAUSS),
+        "TC_XYZ(=H_X+H_Y+H_Z-H_XYZ)": jaxinfo.matrix_total_correlation(
+            X, Y, Z, alpha=a, kernels=GAUSS
+        ),
     }
     for name, value in values.items():
         assert abs(float(value) - ref[name]) < 1e-10, name
@@ -91,7 +93,10 @@ def test_golden_linear_and_cosine_kernels(x64):
         assert abs(float(value) - expected) < 1e-10, alpha
     # repitl's alpha = 2 shortcut is wrong for non-unit diagonals (-0.956); the eigen path is right.
     expected = linear["repitl_alpha2_with_eigh(allow_frobenius_speedup=False)_nats"]
-    assert abs(float(jaxinfo.matrix_renyi_entropy(X, alpha=2, kernel=kernels.Linear())) - expected) < 1e-10
+    assert (
+        abs(float(jaxinfo.matrix_renyi_entropy(X, alpha=2, kernel=kernels.Linear())) - expected)
+        < 1e-10
+    )
     for alpha, expected in linear["cosine_normalized_D^-1/2 K D^-1/2_entropy_nats"].items():
         value = jaxinfo.matrix_renyi_entropy(X, alpha=float(alpha), kernel=kernels.Cosine())
         assert abs(float(value) - expected) < 1e-10, alpha
@@ -160,7 +165,9 @@ def test_labels_give_closed_form_renyi_entropy_and_self_information(alpha, key, 
     cosine = kernels.Cosine()
     h = jaxinfo.matrix_renyi_entropy(onehot, alpha=alpha, kernel=cosine)
     assert abs(h - expected) < 1e-10
-    mi = jaxinfo.matrix_mutual_information(onehot, onehot, alpha=alpha, kernel_x=cosine, kernel_y=cosine)
+    mi = jaxinfo.matrix_mutual_information(
+        onehot, onehot, alpha=alpha, kernel_x=cosine, kernel_y=cosine
+    )
     assert abs(mi - h) < 1e-10
 
 
@@ -216,7 +223,9 @@ def test_covariance_path_equals_gram_path(kernel, alpha, key, x64):
     via_gram = jaxinfo.matrix_renyi_entropy_from_gram(kernel.gram(x), alpha=alpha)
     assert abs(via_cov - via_gram) < 1e-10
     g_cov = jax.grad(lambda v: jaxinfo.matrix_renyi_entropy(v, alpha=alpha, kernel=kernel))(x)
-    g_gram = jax.grad(lambda v: jaxinfo.matrix_renyi_entropy_from_gram(kernel.gram(v), alpha=alpha))(x)
+    g_gram = jax.grad(
+        lambda v: jaxinfo.matrix_renyi_entropy_from_gram(kernel.gram(v), alpha=alpha)
+    )(x)
     np.testing.assert_allclose(g_cov, g_gram, atol=1e-8)
 
 
@@ -272,8 +281,11 @@ def test_effective_rank_matches_singular_values(key, x64):
 def test_blocked_equals_materialised_value_and_gradient(key, x64):
     x = jax.random.normal(key, (37, 3), jnp.float64)
     for block in (1, 5, 16, 64):
+
         def blocked(v, block=block):
-            return jaxinfo.matrix_joint_entropy(v, v[:, :1] ** 2, alpha=2, kernels=GAUSS, block_size=block)
+            return jaxinfo.matrix_joint_entropy(
+                v, v[:, :1] ** 2, alpha=2, kernels=GAUSS, block_size=block
+            )
 
         def full(v):
             return jaxinfo.matrix_joint_entropy(v, v[:, :1] ** 2, alpha=2, kernels=GAUSS)
@@ -302,15 +314,31 @@ def test_blocked_alpha_two_memory_is_linear_in_n(key):
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones(5)), ValueError, r"shape \[n, d\].*x\[:, None\]"),
+        (
+            lambda: jaxinfo.matrix_renyi_entropy(jnp.ones(5)),
+            ValueError,
+            r"shape \[n, d\].*x\[:, None\]",
+        ),
         (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((2, 3, 4))), ValueError, r"shape \[n, d\]"),
-        (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2), jnp.int32)), TypeError, "floating-point"),
+        (
+            lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2), jnp.int32)),
+            TypeError,
+            "floating-point",
+        ),
         (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((1, 2))), ValueError, "at least 2 samples"),
         (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), alpha=0), ValueError, "alpha"),
         (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), alpha=-1.0), ValueError, "alpha"),
         (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), base=1), ValueError, "base"),
-        (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), block_size=0), ValueError, "block_size"),
-        (lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), kernel="rbf"), TypeError, "jaxinfo kernel"),
+        (
+            lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), block_size=0),
+            ValueError,
+            "block_size",
+        ),
+        (
+            lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), kernel="rbf"),
+            TypeError,
+            "jaxinfo kernel",
+        ),
         (
             lambda: jaxinfo.matrix_mutual_information(jnp.ones((5, 2)), jnp.ones((6, 2))),
             ValueError,
@@ -330,7 +358,11 @@ def test_blocked_alpha_two_memory_is_linear_in_n(key):
         (lambda: kernels.Gaussian(bandwidth=0.0), ValueError, "finite positive"),
         (lambda: kernels.Laplacian(bandwidth="mean"), ValueError, "rule must be one of"),
         (lambda: jaxinfo.matrix_joint_entropy(jnp.ones((5, 2))), ValueError, "at least two"),
-        (lambda: jaxinfo.matrix_renyi_entropy_from_gram(jnp.ones((3, 4)), alpha=2), ValueError, "square"),
+        (
+            lambda: jaxinfo.matrix_renyi_entropy_from_gram(jnp.ones((3, 4)), alpha=2),
+            ValueError,
+            "square",
+        ),
         (lambda: jaxinfo.vendi_score(jnp.ones((5, 2)), q=0.0), ValueError, "`q`"),
     ],
 )
@@ -346,7 +378,7 @@ def test_traced_alpha_is_rejected_with_advice():
 
 def test_traced_bandwidth_is_differentiable(key):
     x = jax.random.normal(key, (20, 2))
-    grad = jax.grad(
-        lambda s: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=kernels.Gaussian(s))
-    )(1.0)
+    grad = jax.grad(lambda s: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=kernels.Gaussian(s)))(
+        1.0
+    )
     assert np.isfinite(grad) and grad < 0  # a wider kernel lowers the entropy

@@ -108,7 +108,9 @@ def test_ksg_independent_variables_near_zero():
     assert abs(jaxinfo.ksg_mutual_information(x, y, block_size=1024)) < 0.02
 
 
-@pytest.mark.parametrize("transform", [testing.half_cube, testing.asinh], ids=["half_cube", "asinh"])
+@pytest.mark.parametrize(
+    "transform", [testing.half_cube, testing.asinh], ids=["half_cube", "asinh"]
+)
 def test_ksg_invariance_under_monotone_transforms(transform):
     task = testing.correlated_gaussians(1, 1, correlation=0.6)
     x, y = _sample(task, 4)

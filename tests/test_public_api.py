@@ -39,7 +39,9 @@ def test_cli_measure_runs(tmp_path):
     np.save(path, np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32))
     out = subprocess.run(
         [sys.executable, "-m", "jaxinfo.cli", "measure", str(path), "--alpha", "2", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     import json
 
@@ -48,6 +50,8 @@ def test_cli_measure_runs(tmp_path):
     assert abs(result["matrix_renyi_entropy(alpha=2.0)"] - expected) < 1e-5
     bad = subprocess.run(
         [sys.executable, "-m", "jaxinfo.cli", "measure", str(path), "--bandwidth", "mean"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode != 0 and "rule must be one of" in bad.stderr

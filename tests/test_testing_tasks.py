@@ -26,6 +26,7 @@ def _gaussian_mi(x, y):
     """MI of the Gaussian with the empirical covariance (NumPy)."""
     dx = x.shape[1]
     cov = np.cov(np.concatenate([x, y], axis=1), rowvar=False)
+
     def logdet(m):
         return np.linalg.slogdet(m)[1]
 

@@ -32,12 +32,14 @@ def _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid):
     ``row_k``, ``row_q`` are the block's log row sums (reused: the marginal sums need no
     second pass over the slab).
     """
-    return jnp.stack([
-        masked_logsumexp(log_k + log_q, pairs),
-        masked_logsumexp(row_k, valid),
-        masked_logsumexp(row_q, valid),
-        masked_logsumexp(row_k + row_q, valid),
-    ])
+    return jnp.stack(
+        [
+            masked_logsumexp(log_k + log_q, pairs),
+            masked_logsumexp(row_k, valid),
+            masked_logsumexp(row_q, valid),
+            masked_logsumexp(row_k + row_q, valid),
+        ]
+    )
 
 
 def _qmi_value(terms):
@@ -116,20 +118,24 @@ def cauchy_schwarz_divergence(
         rows, ids = rows
         _, pairs_xx = valid_pairs(w, wx_all)
         _, pairs_xy = valid_pairs(w, wy_all)
-        return jnp.stack([
-            masked_logsumexp(log_gram_exact_self(kernel, rows, x_all, ids), pairs_xx),
-            masked_logsumexp(log_gram_exact_self(kernel, rows, y_all), pairs_xy),
-        ])
+        return jnp.stack(
+            [
+                masked_logsumexp(log_gram_exact_self(kernel, rows, x_all, ids), pairs_xx),
+                masked_logsumexp(log_gram_exact_self(kernel, rows, y_all), pairs_xy),
+            ]
+        )
 
     def y_block(rows, w):
         rows, ids = rows
         _, pairs = valid_pairs(w, wy_all)
         return masked_logsumexp(log_gram_exact_self(kernel, rows, y_all, ids), pairs)[None]
 
-    terms = jnp.concatenate([
-        blocked_row_sums(x_block, sx.local_rows, sx.local_weights, block_size, log_domain=True),
-        blocked_row_sums(y_block, sy.local_rows, sy.local_weights, block_size, log_domain=True),
-    ])
+    terms = jnp.concatenate(
+        [
+            blocked_row_sums(x_block, sx.local_rows, sx.local_weights, block_size, log_domain=True),
+            blocked_row_sums(y_block, sy.local_rows, sy.local_weights, block_size, log_domain=True),
+        ]
+    )
     log_xx, log_xy, log_yy = collectives.logsumexp(terms, axis_name)
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
     return validation.convert_units(log_xx + log_yy - 2.0 * log_xy, base)
@@ -249,15 +255,23 @@ def _conditional_log_terms(p, q, kernel_x, kernel_y, axis_name, block_size):
             log_k = log_gram_exact_self(kernel_x, xr, own_x, row_ids)
             log_k_cross = log_gram_exact_self(kernel_x, xr, other_x)
             row_k = masked_logsumexp(log_k, own_pairs, axis=1)
-            own_num = masked_logsumexp(log_k + log_gram_exact_self(kernel_y, yr, own_y, row_ids), own_pairs, axis=1)
-            cross_num = masked_logsumexp(log_k_cross + log_gram_exact_self(kernel_y, yr, other_y), other_pairs, axis=1)
+            own_num = masked_logsumexp(
+                log_k + log_gram_exact_self(kernel_y, yr, own_y, row_ids), own_pairs, axis=1
+            )
+            cross_num = masked_logsumexp(
+                log_k_cross + log_gram_exact_self(kernel_y, yr, other_y), other_pairs, axis=1
+            )
             cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
-            return jnp.stack([
-                masked_logsumexp(own_num - 2.0 * row_k, valid),
-                masked_logsumexp(cross_num - cross_den, valid),
-            ])
+            return jnp.stack(
+                [
+                    masked_logsumexp(own_num - 2.0 * row_k, valid),
+                    masked_logsumexp(cross_num - cross_den, valid),
+                ]
+            )
 
-        return blocked_row_sums(block, own.local_rows, own.local_weights, block_size, log_domain=True)
+        return blocked_row_sums(
+            block, own.local_rows, own.local_weights, block_size, log_domain=True
+        )
 
     terms = jnp.concatenate([side(sp, sq), side(sq, sp)])
     s_p, c_pq, s_q, c_qp = collectives.logsumexp(terms, axis_name)
@@ -277,7 +291,9 @@ def _shared_conditional_setup(x, y, y_pred, mask, kernel_x, kernel_y, extra, axi
     return s, kernel_x, kernel_y
 
 
-def _shared_conditional_terms(kernel_y, log_k, row_k, rows, cols, row_ids, pairs, valid, code_weights):
+def _shared_conditional_terms(
+    kernel_y, log_k, row_k, rows, cols, row_ids, pairs, valid, code_weights
+):
     """A block's ``log s_p, log s_q, log c_pq, log c_qp`` when both sides share the inputs x.
 
     With one x, ``K^p = K^q = K^pq`` and every weight is ``(sum_i K_ji)^2`` (or
@@ -290,12 +306,14 @@ def _shared_conditional_terms(kernel_y, log_k, row_k, rows, cols, row_ids, pairs
     def term(log_l):
         return masked_logsumexp(masked_logsumexp(log_k + log_l, pairs, axis=1) - den, valid)
 
-    return jnp.stack([
-        term(log_gram_exact_self(kernel_y, y_rows, y_all, row_ids)),
-        term(log_gram_exact_self(kernel_y, p_rows, p_all, row_ids)),
-        term(log_gram_exact_self(kernel_y, y_rows, p_all)),
-        term(log_gram_exact_self(kernel_y, p_rows, y_all)),
-    ])
+    return jnp.stack(
+        [
+            term(log_gram_exact_self(kernel_y, y_rows, y_all, row_ids)),
+            term(log_gram_exact_self(kernel_y, p_rows, p_all, row_ids)),
+            term(log_gram_exact_self(kernel_y, y_rows, p_all)),
+            term(log_gram_exact_self(kernel_y, p_rows, y_all)),
+        ]
+    )
 
 
 def _conditional_value(terms, estimator):
@@ -377,7 +395,12 @@ def conditional_cauchy_schwarz_divergence(
     arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
     _check_conditional_args(arrays[1], arrays[2], estimator)
     s, kernel_x, kernel_y = _shared_conditional_setup(
-        *arrays, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (), axis_name
+        *arrays,
+        mask,
+        as_kernel(kernel_x, "kernel_x"),
+        as_kernel(kernel_y, "kernel_y"),
+        (),
+        axis_name,
     )
     (x_all, y_all, p_all), w_all = s.all, s.weights
 
@@ -387,7 +410,14 @@ def conditional_cauchy_schwarz_divergence(
         log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         return _shared_conditional_terms(
-            kernel_y, log_k, row_k, (yr, pr), (y_all, p_all), row_ids, pairs, valid,
+            kernel_y,
+            log_k,
+            row_k,
+            (yr, pr),
+            (y_all, p_all),
+            row_ids,
+            pairs,
+            valid,
             estimator == "csib_code",
         )
 
@@ -522,7 +552,9 @@ def cauchy_schwarz_conditional_mutual_information(
     validation.log_base_divisor(base)
     (x, y, z), mask = validation.paired_samples((x, y, z), ("x", "y", "z"), where, axis_name)
     names = ("kernel_x", "kernel_y", "kernel_z")
-    kernels_xyz = [as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)]
+    kernels_xyz = [
+        as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)
+    ]
     s = gather_samples((x, y, z), mask, axis_name)
     all_rows, w_all = s.all, s.weights
     kernels_xyz = [k.resolve(a, s.mask) for k, a in zip(kernels_xyz, all_rows, strict=True)]
@@ -530,18 +562,21 @@ def cauchy_schwarz_conditional_mutual_information(
     def block(rows, w):
         *blocks, row_ids = rows
         log_k, log_l, log_m = (
-            log_gram_exact_self(kern, r, a, row_ids) for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
+            log_gram_exact_self(kern, r, a, row_ids)
+            for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
         )
         valid, pairs = valid_pairs(w, w_all)
         m = masked_logsumexp(log_m, pairs, axis=1)
         km = masked_logsumexp(log_k + log_m, pairs, axis=1)
         lm = masked_logsumexp(log_l + log_m, pairs, axis=1)
         klm = masked_logsumexp(log_k + log_l + log_m, pairs, axis=1)
-        return jnp.stack([
-            masked_logsumexp(klm + 2.0 * m, valid),
-            masked_logsumexp(2.0 * km + 2.0 * lm - klm, valid),
-            masked_logsumexp(m + km + lm, valid),
-        ])
+        return jnp.stack(
+            [
+                masked_logsumexp(klm + 2.0 * m, valid),
+                masked_logsumexp(2.0 * km + 2.0 * lm - klm, valid),
+                masked_logsumexp(m + km + lm, valid),
+            ]
+        )
 
     terms = blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True)
     self_joint, self_product, cross = collectives.logsumexp(terms, axis_name)
@@ -629,7 +664,13 @@ def cauchy_schwarz_information_bottleneck_loss(
     (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
     _check_conditional_args(y, y_pred, estimator)
     s, kernel_x, kernel_y = _shared_conditional_setup(
-        x, y, y_pred, mask, as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y"), (t,),
+        x,
+        y,
+        y_pred,
+        mask,
+        as_kernel(kernel_x, "kernel_x"),
+        as_kernel(kernel_y, "kernel_y"),
+        (t,),
         axis_name,
     )
     (x_all, y_all, p_all, t_all), w_all = s.all, s.weights
@@ -643,15 +684,24 @@ def cauchy_schwarz_information_bottleneck_loss(
         log_q = log_gram_exact_self(kernel_t, tr, t_all, row_ids)
         row_k = masked_logsumexp(log_k, pairs, axis=1)
         row_q = masked_logsumexp(log_q, pairs, axis=1)
-        return jnp.concatenate([
-            _shared_conditional_terms(
-                kernel_y, log_k, row_k, (yr, pr), (y_all, p_all), row_ids, pairs, valid,
-                estimator == "csib_code",
-            ),
-            _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid),
-            _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
-            _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
-        ])
+        return jnp.concatenate(
+            [
+                _shared_conditional_terms(
+                    kernel_y,
+                    log_k,
+                    row_k,
+                    (yr, pr),
+                    (y_all, p_all),
+                    row_ids,
+                    pairs,
+                    valid,
+                    estimator == "csib_code",
+                ),
+                _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid),
+                _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
+                _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
+            ]
+        )
 
     terms = collectives.logsumexp(
         blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True),

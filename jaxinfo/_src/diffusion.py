@@ -38,7 +38,9 @@ def _check_options(bandwidth, t, adaptive_k, normalize):
     if not isinstance(t, jax.core.Tracer):
         value = validation.static_number(t, "t")
         if not value > 0:
-            raise ValueError(f"`t` (diffusion time) must be > 0; got {t}. The reference uses t = 1.")
+            raise ValueError(
+                f"`t` (diffusion time) must be > 0; got {t}. The reference uses t = 1."
+            )
     if adaptive_k is not None:
         validation.check_positive_int(adaptive_k, "adaptive_k")
     if normalize not in NORMALIZATIONS:
@@ -330,7 +332,9 @@ def diffusion_spectral_mutual_information(
 
     if baseline_masks is None:
         if key is None:
-            raise ValueError("`key` is required for the random baseline subsets (or pass baseline_masks).")
+            raise ValueError(
+                "`key` is required for the random baseline subsets (or pass baseline_masks)."
+            )
         baseline = random_subset_masks(key, weights, sizes, num_repeats)
     else:
         baseline = jnp.asarray(baseline_masks)

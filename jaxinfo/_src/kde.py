@@ -47,7 +47,9 @@ def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_ou
         return jnp.sum(jnp.where(w > 0, row, 0.0))[None]
 
     total = blocked_row_sums(
-        block, (s.local[0], s.ids), s.local_weights,
+        block,
+        (s.local[0], s.ids),
+        s.local_weights,
         auto_block_size(block_size, s.local[0].shape[0]),
     )
     return collectives.psum(total[0], axis_name), jnp.sum(s.weights), kernel

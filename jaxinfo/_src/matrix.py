@@ -88,7 +88,9 @@ def matrix_renyi_entropy(
       Sanchez Giraldo, Rao & Príncipe, "Measures of entropy from data using infinitely
       divisible kernels", IEEE Trans. Inf. Theory 61(1), 2015.
     """
-    return _entropy((x,), ("x",), _kernel_list(kernel, 1), alpha, base, where, axis_name, block_size)
+    return _entropy(
+        (x,), ("x",), _kernel_list(kernel, 1), alpha, base, where, axis_name, block_size
+    )
 
 
 def matrix_renyi_entropy_from_gram(gram, *, alpha: float, base: float | None = None) -> jax.Array:
@@ -157,7 +159,9 @@ def matrix_joint_entropy(
             "Use matrix_renyi_entropy for one variable."
         )
     names = tuple(f"xs[{i}]" for i in range(len(xs)))
-    return _entropy(xs, names, _kernel_list(kernels, len(xs)), alpha, base, where, axis_name, block_size)
+    return _entropy(
+        xs, names, _kernel_list(kernels, len(xs)), alpha, base, where, axis_name, block_size
+    )
 
 
 def _pair_kernels(kernel_x, kernel_y) -> tuple[Kernel, Kernel]:
@@ -284,7 +288,9 @@ def matrix_total_correlation(
       functional", IEEE TPAMI 2020.
     """
     if len(xs) < 2:
-        raise ValueError(f"matrix_total_correlation needs at least two sample matrices; got {len(xs)}.")
+        raise ValueError(
+            f"matrix_total_correlation needs at least two sample matrices; got {len(xs)}."
+        )
     names = tuple(f"xs[{i}]" for i in range(len(xs)))
     klist = _kernel_list(kernels, len(xs))
     args = (alpha, base, where, axis_name, block_size)
@@ -323,7 +329,9 @@ def von_neumann_entropy(
       >>> print(f"{h:.3f}")
       1.072
     """
-    return matrix_renyi_entropy(x, alpha=1.0, kernel=kernel, base=base, where=where, axis_name=axis_name)
+    return matrix_renyi_entropy(
+        x, alpha=1.0, kernel=kernel, base=base, where=where, axis_name=axis_name
+    )
 
 
 def von_neumann_entropy_from_gram(gram, *, base: float | None = None) -> jax.Array:
@@ -405,7 +413,9 @@ def vendi_score(
       Learning", TMLR 2023.
     """
     kernels = _kernel_list(kernel, 1, default=Cosine())
-    entropy = _entropy((x,), ("x",), kernels, validation.check_alpha(q, "q"), None, where, axis_name, None)
+    entropy = _entropy(
+        (x,), ("x",), kernels, validation.check_alpha(q, "q"), None, where, axis_name, None
+    )
     return jnp.exp(entropy)
 
 

@@ -192,7 +192,9 @@ def _knn_entropy_nats(x, mask, *, k, axis_name, block_size):
         return _masked_sum(half_log(jnp.where(w > 0, r2, 1.0), floor), w)
 
     total = blocked_row_sums(
-        block, (s.local[0], s.ids), s.local_weights,
+        block,
+        (s.local[0], s.ids),
+        s.local_weights,
         auto_block_size(block_size, s.local[0].shape[0]),
     )
     sum_log_r = collectives.psum(total[0], axis_name)
@@ -280,7 +282,9 @@ def _ksg_nats(x, y, mask, *, k, axis_name, block_size):
         return _masked_sum(digamma(nx + 1.0) + digamma(ny + 1.0), w)
 
     total = blocked_row_sums(
-        block, (s.local[0], s.local[1], s.ids), s.local_weights,
+        block,
+        (s.local[0], s.local[1], s.ids),
+        s.local_weights,
         auto_block_size(block_size, s.local[0].shape[0]),
     )
     total = collectives.psum(total[0], axis_name)
@@ -362,7 +366,9 @@ def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size):
         return _masked_sum(half_log(nu2, floor) - half_log(rho2, floor), w)
 
     total = blocked_row_sums(
-        block, (sx.local[0], sx.ids), sx.local_weights,
+        block,
+        (sx.local[0], sx.ids),
+        sx.local_weights,
         auto_block_size(block_size, sx.local[0].shape[0]),
     )
     total = collectives.psum(total[0], axis_name)
