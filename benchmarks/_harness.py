@@ -23,7 +23,7 @@ if THREADS == "1":
         + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     ).strip()
 
-import jax  # after the thread pins above
+import jax  # noqa: E402  (after the thread pins above)
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 

@@ -67,8 +67,13 @@ def load_bikeshare(path: pathlib.Path, seed: int = 0):
     """Feature matrix, log-count targets, and train / validation / test index splits."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    col = lambda name: [r[name] for r in rows]
-    num = lambda name: np.asarray(col(name), np.float64)
+
+    def col(name):
+        return [r[name] for r in rows]
+
+    def num(name):
+        return np.asarray(col(name), np.float64)
+
     month = [MONTHS.index(m) if m in MONTHS else int(m) - 1 for m in col("mnth")]
     weather = col("weathersit")
     categories = sorted(set(weather))

@@ -48,8 +48,7 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_gram,
 )
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
-
-__version__ = "0.1.0"
+from jaxinfo._version import __version__ as __version__
 
 __all__ = [
     "binned_mutual_information",

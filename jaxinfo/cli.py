@@ -80,6 +80,14 @@ def _measure(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs the ``jaxinfo`` command.
+
+    Args:
+      argv: the arguments after the program name; ``None`` reads ``sys.argv``.
+
+    Returns:
+      The exit status: 0 on success, 2 when the saved array is not ``[n, d]``.
+    """
     parser = argparse.ArgumentParser(prog="jaxinfo", description="Information measures in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="print versions and devices").set_defaults(func=_info)

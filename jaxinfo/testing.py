@@ -40,8 +40,10 @@ class Task:
       name: short label, e.g. ``"gaussian-dense-2x2-0.5"``.
       sample: ``sample(key, n) -> (x, y)`` with shapes ``[n, dim_x]`` and ``[n, dim_y]``.
       mutual_information: the true ``I(X; Y)``.
-      dim_x, dim_y: feature dimensions.
-      entropy_x, entropy_y: the true differential entropies, or ``None`` where unknown.
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      entropy_x: the true differential entropy of ``x``, or ``None`` where unknown.
+      entropy_y: the true differential entropy of ``y``, or ``None`` where unknown.
 
     Returns:
       A frozen dataclass (hashable: usable as a static argument).
@@ -118,7 +120,8 @@ def correlated_gaussians(
     ``H(X) = log det(2 pi e S_x) / 2``.
 
     Args:
-      dim_x, dim_y: feature dimensions.
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
       correlation: the correlation ``c``.
       interaction: ``"dense"`` or ``"sparse"``.
 
@@ -158,7 +161,8 @@ def gaussian_copula_uniform(
     copula keeps the Gaussian's total correlation).
 
     Args:
-      dim_x, dim_y: feature dimensions.
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
       correlation: the latent Gaussian correlation.
       interaction: ``"dense"`` or ``"sparse"`` (see :func:`correlated_gaussians`).
 
@@ -247,9 +251,10 @@ def _student_entropy(dim: int, dof: float) -> float:
 
 
 def student_t(dim: int = 1, dof: float = 3.0) -> Task:
-    r"""``(x, y)`` jointly multivariate Student-t with identity dispersion: uncorrelated,
-    yet dependent through the shared scale.
+    r"""``(x, y)`` jointly multivariate Student-t: uncorrelated, dependent through the scale.
 
+    The dispersion is the identity, so the coordinates are uncorrelated, yet dependent through
+    the shared scale.
     ``(x, y) = z / sqrt(g)`` with ``z ~ N(0, I_{2 dim})`` and ``g ~ chi^2_dof / dof`` shared
     by both. With ``f(a) = log Gamma(a / 2) - (a / 2) psi(a / 2)``,
     ``I = f(dof) + f(dof + 2 dim) - 2 f(dof + dim)`` (Arellano-Valle, Contreras-Reyes &
@@ -359,8 +364,10 @@ def asinh(task: Task) -> Task:
 
 
 def _spiral(x: jax.Array, speed: float) -> jax.Array:
-    """Rotates the first two coordinates by the angle ``speed * |x|^2`` (norm preserving,
-    so ``_spiral(., -speed)`` is its inverse)."""
+    """Rotates the first two coordinates by the angle ``speed * |x|^2``.
+
+    The rotation preserves the norm, so ``_spiral(., -speed)`` is its inverse.
+    """
     angle = speed * jnp.sum(x * x, axis=-1)
     c, s = jnp.cos(angle), jnp.sin(angle)
     first = c * x[:, 0] - s * x[:, 1]

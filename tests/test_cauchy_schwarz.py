@@ -239,8 +239,8 @@ def _numpy_cs_cmi(x, y, z, sigma):
         d2 = ((a[:, None, :] - a[None, :, :]) ** 2).sum(-1)
         return np.exp(-d2 / (2 * sigma**2))
 
-    k, l, m = gram(x), gram(y), gram(z)
-    m_t, km, lm, klm = m.sum(1), (k * m).sum(1), (l * m).sum(1), (k * l * m).sum(1)
+    k, ell, m = gram(x), gram(y), gram(z)
+    m_t, km, lm, klm = m.sum(1), (k * m).sum(1), (ell * m).sum(1), (k * ell * m).sum(1)
     self_joint = np.sum(klm * m_t**2)
     self_product = np.sum(km**2 * lm**2 / klm)
     cross = np.sum(m_t * km * lm)
@@ -269,11 +269,14 @@ def test_conditional_mutual_information_properties(key, x64):
     chain = x + 0.5 * jax.random.normal(ky, (n, 1))  # depends on x beyond z
     screened = z + 0.5 * jax.random.normal(ky, (n, 1))  # x and y independent given z
     g = kernels.Gaussian(0.5)
-    cmi = lambda a, b, c: float(
-        jaxinfo.cauchy_schwarz_conditional_mutual_information(
-            a, b, c, kernel_x=g, kernel_y=g, kernel_z=g
+
+    def cmi(a, b, c):
+        return float(
+            jaxinfo.cauchy_schwarz_conditional_mutual_information(
+                a, b, c, kernel_x=g, kernel_y=g, kernel_z=g
+            )
         )
-    )
+
     dependent, independent = cmi(x, chain, z), cmi(x, screened, z)
     assert dependent > 2.5 * independent > 0
     for seed in range(5):  # >= 0 exactly (Cauchy-Schwarz), on arbitrary data

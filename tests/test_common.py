@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
+from jax.test_util import check_grads
 from registry import ENTRIES
 
 N = 16  # divisible by the 8 test devices
@@ -82,6 +83,15 @@ def test_finite_value_and_gradient_at_degenerate_inputs(entry, key):
         assert np.isfinite(value), label
         for g in grads:
             assert np.all(np.isfinite(g)), f"non-finite gradient at {label}"
+
+
+@pytest.mark.parametrize(
+    "entry", [p for p in PARAMS if p.values[0].differentiable and p.values[0].finite_differences]
+)
+def test_gradient_matches_finite_differences(entry, key, x64):
+    """Reverse-mode gradient against central differences along random directions (float64)."""
+    arrays = _inputs(entry, key, dtype=jnp.float64)
+    check_grads(jax.jit(lambda *a: entry.fn(*a)), arrays, order=1, modes=("rev",), eps=1e-5)
 
 
 @pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].supports_where])

@@ -9,59 +9,92 @@ cross-device log-sum-exp (no ``[n, n]`` matrix is ever gathered).
 
 from __future__ import annotations
 
-from numbers import Real
+import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, validation
-from jaxinfo._src.kernels import (
-    Kernel,
-    as_kernel,
-    blocked_row_sums,
-    gather_samples,
-    log_gram_exact_self,
-    masked_logsumexp,
-    valid_pairs,
-)
+from jaxinfo._src import samples, validation
+from jaxinfo._src.kernels import Kernel, as_kernel
 
 
-def _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid):
-    """A block's log-sums of CS-QMI: ``sum K o Q``, ``sum K``, ``sum Q``, ``sum_i (K1)_i (Q1)_i``.
+class _QMISums(NamedTuple):
+    """Log-sums of CS-QMI: ``sum K o Q``, ``sum K``, ``sum Q``, ``sum_i (K1)_i (Q1)_i``."""
 
-    ``row_k``, ``row_q`` are the block's log row sums (reused: the marginal sums need no
-    second pass over the slab).
+    joint: jax.Array
+    marginal_x: jax.Array
+    marginal_y: jax.Array
+    cross: jax.Array
+
+    def value(self) -> jax.Array:
+        """CS-QMI in nats. Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0."""
+        return self.joint + self.marginal_x + self.marginal_y - 2.0 * self.cross
+
+
+def _qmi_sums(block, log_k, log_q, row_k, row_q) -> _QMISums:
+    """A block's :class:`_QMISums`.
+
+    ``row_k``, ``row_q`` are its log row sums, reused: the marginal sums need no second pass
+    over the slab.
     """
-    return jnp.stack(
-        [
-            masked_logsumexp(log_k + log_q, pairs),
-            masked_logsumexp(row_k, valid),
-            masked_logsumexp(row_q, valid),
-            masked_logsumexp(row_k + row_q, valid),
-        ]
+    return _QMISums(
+        block.logsumexp(block.row_logsumexp(log_k + log_q)),
+        block.logsumexp(row_k),
+        block.logsumexp(row_q),
+        block.logsumexp(row_k + row_q),
     )
 
 
-def _qmi_value(terms):
-    # Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0, so they cancel.
-    joint, marg_x, marg_y, cross = terms
-    return joint + marg_x + marg_y - 2.0 * cross
+class _NormalizedQMISums(NamedTuple):
+    """Log-sums of ``I(X; Y)``, ``I(X; X)`` and ``I(Y; Y)``: the normalised CS-QMI."""
+
+    xy: _QMISums
+    xx: _QMISums
+    yy: _QMISums
+
+    def normalized(self) -> jax.Array:
+        """``I(X;Y) / sqrt(I(X;X) I(Y;Y))`` (0 where a self-information vanishes)."""
+        value, self_x, self_y = self.xy.value(), self.xx.value(), self.yy.value()
+        denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
+        safe = jnp.where(denominator > 0, denominator, 1.0)
+        return jnp.where(denominator > 0, value / safe, 0.0)
 
 
-def _normalized(value, self_x, self_y):
-    """``I(X;Y) / sqrt(I(X;X) I(Y;Y))`` (0 where a self-information vanishes)."""
-    denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
-    return jnp.where(denominator > 0, value / jnp.where(denominator > 0, denominator, 1.0), 0.0)
+def _normalized_qmi_sums(block, log_k, log_q, row_k, row_q) -> _NormalizedQMISums:
+    """A block's normalised CS-QMI log-sums from its two log-Gram slabs and log row sums."""
+    xy = _qmi_sums(block, log_k, log_q, row_k, row_q)
+    return _NormalizedQMISums(
+        xy,
+        _qmi_sums(block, log_k, log_k, row_k, row_k),
+        _qmi_sums(block, log_q, log_q, row_q, row_q),
+    )
+
+
+class _ConditionalSums(NamedTuple):
+    """Log-sums of the conditional CS estimators: two self terms and two cross terms."""
+
+    s_p: jax.Array
+    s_q: jax.Array
+    c_pq: jax.Array
+    c_qp: jax.Array
+
+    def value(self, estimator: str) -> jax.Array:
+        """The divergence in nats for ``estimator`` (see :data:`CONDITIONAL_ESTIMATORS`)."""
+        if estimator == "symmetric":
+            return self.s_p + self.s_q - self.c_pq - self.c_qp
+        return self.s_p + self.s_q - 2.0 * self.c_qp
 
 
 def cauchy_schwarz_divergence(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     kernel: Kernel | None = None,
     base: float | None = None,
-    where_x=None,
-    where_y=None,
+    where_x: ArrayLike | None = None,
+    where_y: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -82,9 +115,11 @@ def cauchy_schwarz_divergence(
       kernel: a positive kernel with a log-domain Gram (``Gaussian``, ``Laplacian``);
         default ``Gaussian(bandwidth="median")`` resolved on the pooled samples.
       base: logarithm base; default nats (the reference codes use nats).
-      where_x, where_y: boolean row masks ``[m]`` and ``[n]``.
+      where_x: boolean row mask ``[m]`` of ``x``.
+      where_y: boolean row mask ``[n]`` of ``y``.
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
-      block_size: rows per block; memory O((m + n) * block) for value and gradient.
+      block_size: rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O((m + n) * block) for value and gradient.
 
     Returns:
       Scalar divergence.
@@ -99,8 +134,8 @@ def cauchy_schwarz_divergence(
       >>> x = jax.random.normal(kx, (200, 2))
       >>> y = jax.random.normal(ky, (150, 2)) + 1.0
       >>> g = jaxinfo.kernels.Gaussian(1.0)
-      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y, kernel=g):.4f}")
-      0.5427
+      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y, kernel=g):.4f}")  # float64: 0.54275
+      0.5428
 
     References:
       Jenssen, Príncipe, Erdogmus & Eltoft, "The Cauchy–Schwarz divergence and Parzen
@@ -108,74 +143,61 @@ def cauchy_schwarz_divergence(
     """
     validation.log_base_divisor(base)
     x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
-    sx = gather_samples((x,), mask_x, axis_name)
-    sy = gather_samples((y,), mask_y, axis_name)
-    (x_all,), (y_all,), wx_all, wy_all = sx.all, sy.all, sx.weights, sy.weights
-    pooled_mask = jnp.concatenate([wx_all, wy_all]) > 0
-    kernel = as_kernel(kernel).resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
-
-    def x_block(rows, w):
-        rows, ids = rows
-        _, pairs_xx = valid_pairs(w, wx_all)
-        _, pairs_xy = valid_pairs(w, wy_all)
-        return jnp.stack(
-            [
-                masked_logsumexp(log_gram_exact_self(kernel, rows, x_all, ids), pairs_xx),
-                masked_logsumexp(log_gram_exact_self(kernel, rows, y_all), pairs_xy),
-            ]
-        )
-
-    def y_block(rows, w):
-        rows, ids = rows
-        _, pairs = valid_pairs(w, wy_all)
-        return masked_logsumexp(log_gram_exact_self(kernel, rows, y_all, ids), pairs)[None]
-
-    terms = jnp.concatenate(
-        [
-            blocked_row_sums(x_block, sx.local_rows, sx.local_weights, block_size, log_domain=True),
-            blocked_row_sums(y_block, sy.local_rows, sy.local_weights, block_size, log_domain=True),
-        ]
+    nats = _divergence_nats(
+        x, y, mask_x, mask_y, as_kernel(kernel), axis_name=axis_name, block_size=block_size
     )
-    log_xx, log_xy, log_yy = collectives.logsumexp(terms, axis_name)
+    return validation.convert_units(nats, base)
+
+
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
+def _divergence_nats(x, y, mask_x, mask_y, kernel, *, axis_name, block_size):
+    sx = samples.gather((x,), mask_x, axis_name, block_size)
+    sy = samples.gather((y,), mask_y, axis_name, block_size)
+    (x_all,), (y_all,) = sx.all, sy.all
+    pooled_mask = jnp.concatenate([sx.valid, sy.valid])
+    kernel = kernel.resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
+
+    def x_block(b):
+        log_xx = b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0)))
+        log_xy = b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0, y_all), sy.weights))
+        return log_xx, log_xy
+
+    def y_block(b):
+        return b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0)))
+
+    columns = sx.num_rows + sy.num_rows
+    (log_xx, log_xy), log_yy = samples.reduce_sets(
+        [(sx, x_block, columns), (sy, y_block, sy.num_rows)], log_domain=True
+    )
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
-    return validation.convert_units(log_xx + log_yy - 2.0 * log_xy, base)
+    return log_xx + log_yy - 2.0 * log_xy
 
 
-def _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, with_self):
-    """Log-sums of CS-QMI(x, y) (and, with ``with_self``, of CS-QMI(x, x) and (y, y)) in one pass."""
-    s = gather_samples((x, y), mask, axis_name)
-    (x_all, y_all), w_all = s.all, s.weights
-    kernel_x = kernel_x.resolve(x_all, s.mask)
-    kernel_y = kernel_y.resolve(y_all, s.mask)
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "normalized"))
+def _qmi_log_sums(x, y, mask, kernel_x, kernel_y, *, axis_name, block_size, normalized):
+    s = samples.gather((x, y), mask, axis_name, block_size)
+    kernel_x = kernel_x.resolve(s.all[0], s.mask)
+    kernel_y = kernel_y.resolve(s.all[1], s.mask)
 
-    def block(rows, w):
-        xr, yr, row_ids = rows
-        valid, pairs = valid_pairs(w, w_all)
-        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
-        log_q = log_gram_exact_self(kernel_y, yr, y_all, row_ids)
-        row_k = masked_logsumexp(log_k, pairs, axis=1)
-        row_q = masked_logsumexp(log_q, pairs, axis=1)
-        terms = [_qmi_terms(log_k, log_q, row_k, row_q, pairs, valid)]
-        if with_self:
-            terms += [
-                _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
-                _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
-            ]
-        return jnp.concatenate(terms)
+    def block(b):
+        log_k, log_q = b.log_gram(kernel_x, 0), b.log_gram(kernel_y, 1)
+        row_k, row_q = b.row_logsumexp(log_k), b.row_logsumexp(log_q)
+        if normalized:
+            return _normalized_qmi_sums(b, log_k, log_q, row_k, row_q)
+        return _qmi_sums(b, log_k, log_q, row_k, row_q)
 
-    terms = blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True)
-    return collectives.logsumexp(terms, axis_name)
+    return s.reduce(block, log_domain=True, num_columns=2 * s.num_rows)  # two Grams
 
 
 def cauchy_schwarz_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     normalized: bool = False,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -195,13 +217,16 @@ def cauchy_schwarz_mutual_information(
     Args:
       x: samples ``[n, d_x]``.
       y: samples ``[n, d_y]`` paired with ``x``.
-      kernel_x, kernel_y: positive kernels (``Gaussian``, ``Laplacian``); default
+      kernel_x: positive kernels (``Gaussian``, ``Laplacian``); default
+        ``Gaussian(bandwidth="median")`` on each variable.
+      kernel_y: positive kernels (``Gaussian``, ``Laplacian``); default
         ``Gaussian(bandwidth="median")`` on each variable.
       normalized: return the normalised CS-QMI.
       base: logarithm base; default nats (the CS-IB reference reports bits: ``base=2``).
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: rows per block; memory O(n * block) for value and gradient.
+      block_size: rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
 
     Returns:
       Scalar CS-QMI.
@@ -223,104 +248,87 @@ def cauchy_schwarz_mutual_information(
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
     kernel_x = as_kernel(kernel_x, "kernel_x")
     kernel_y = as_kernel(kernel_y, "kernel_y")
-    terms = _qmi_log_terms(x, y, kernel_x, kernel_y, mask, axis_name, block_size, normalized)
-    if not normalized:
-        return validation.convert_units(_qmi_value(terms), base)
-    return _normalized(*(_qmi_value(terms[i : i + 4]) for i in (0, 4, 8)))
+    sums = _qmi_log_sums(
+        x,
+        y,
+        mask,
+        kernel_x,
+        kernel_y,
+        axis_name=axis_name,
+        block_size=block_size,
+        normalized=normalized,
+    )
+    if normalized:
+        return sums.normalized()
+    return validation.convert_units(sums.value(), base)
 
 
 CONDITIONAL_ESTIMATORS = ("symmetric", "single_cross", "csib_code")
 
 
-def _conditional_log_terms(p, q, kernel_x, kernel_y, axis_name, block_size):
-    """``log s_p, log s_q, log c_pq, log c_qp`` of the two-sample conditional CS estimator.
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
+def _two_sample_conditional_sums(p, q, kernel_x, kernel_y, *, axis_name, block_size):
+    """:class:`_ConditionalSums` of the two-sample conditional CS estimator.
 
     ``p`` and ``q`` are ``(x, y, mask)`` triples of local rows. For a row ``j`` of ``p``:
     ``s_p += sum_i K^p_ji L^p_ji / (sum_i K^p_ji)^2`` and
     ``c_pq += sum_i K^pq_ji L^pq_ji / (sum_i K^p_ji sum_i K^pq_ji)``; symmetrically for ``q``.
     """
-    sp, sq = (gather_samples((x, y), mask, axis_name) for x, y, mask in (p, q))
-    pooled = jnp.concatenate([sp.weights, sq.weights]) > 0
+    sp, sq = (samples.gather((x, y), mask, axis_name, block_size) for x, y, mask in (p, q))
+    pooled = jnp.concatenate([sp.valid, sq.valid])
     kernel_x = kernel_x.resolve(jnp.concatenate([sp.all[0], sq.all[0]]), pooled)
     kernel_y = kernel_y.resolve(jnp.concatenate([sp.all[1], sq.all[1]]), pooled)
 
-    def side(own, other):
-        (own_x, own_y), own_w = own.all, own.weights
-        (other_x, other_y), other_w = other.all, other.weights
+    def side(other):
+        other_x, other_y = other.all
 
-        def block(rows, w):
-            xr, yr, row_ids = rows
-            valid, own_pairs = valid_pairs(w, own_w)
-            _, other_pairs = valid_pairs(w, other_w)
-            log_k = log_gram_exact_self(kernel_x, xr, own_x, row_ids)
-            log_k_cross = log_gram_exact_self(kernel_x, xr, other_x)
-            row_k = masked_logsumexp(log_k, own_pairs, axis=1)
-            own_num = masked_logsumexp(
-                log_k + log_gram_exact_self(kernel_y, yr, own_y, row_ids), own_pairs, axis=1
+        def block(b):
+            log_k = b.log_gram(kernel_x, 0)
+            log_k_cross = b.log_gram(kernel_x, 0, other_x)
+            row_k = b.row_logsumexp(log_k)
+            own_num = b.row_logsumexp(log_k + b.log_gram(kernel_y, 1))
+            cross_num = b.row_logsumexp(
+                log_k_cross + b.log_gram(kernel_y, 1, other_y), other.weights
             )
-            cross_num = masked_logsumexp(
-                log_k_cross + log_gram_exact_self(kernel_y, yr, other_y), other_pairs, axis=1
-            )
-            cross_den = row_k + masked_logsumexp(log_k_cross, other_pairs, axis=1)
-            return jnp.stack(
-                [
-                    masked_logsumexp(own_num - 2.0 * row_k, valid),
-                    masked_logsumexp(cross_num - cross_den, valid),
-                ]
-            )
+            cross_den = row_k + b.row_logsumexp(log_k_cross, other.weights)
+            return b.logsumexp(own_num - 2.0 * row_k), b.logsumexp(cross_num - cross_den)
 
-        return blocked_row_sums(
-            block, own.local_rows, own.local_weights, block_size, log_domain=True
-        )
+        return block
 
-    terms = jnp.concatenate([side(sp, sq), side(sq, sp)])
-    s_p, c_pq, s_q, c_qp = collectives.logsumexp(terms, axis_name)
-    return s_p, s_q, c_pq, c_qp
+    columns = 2 * (sp.num_rows + sq.num_rows)  # x and y Grams against both sets
+    (s_p, c_pq), (s_q, c_qp) = samples.reduce_sets(
+        [(sp, side(sq), columns), (sq, side(sp), columns)], log_domain=True
+    )
+    return _ConditionalSums(s_p, s_q, c_pq, c_qp)
 
 
-def _shared_conditional_setup(x, y, y_pred, mask, kernel_x, kernel_y, extra, axis_name):
-    """Rows and resolved kernels of a shared-x conditional divergence (plus ``extra`` arrays).
+def _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights) -> _ConditionalSums:
+    """A block's :class:`_ConditionalSums` when both sides share the inputs x.
 
-    The y kernel is resolved on targets and predictions pooled.
+    Rows 1 and 2 of the block are the targets and the predictions. With one x,
+    ``K^p = K^q = K^pq`` and every weight is ``(sum_i K_ji)^2`` (or ``sum_i K_ji^2`` for the
+    CS-IB code), so a single x-Gram slab serves all four sums.
     """
-    s = gather_samples((x, y, y_pred, *extra), mask, axis_name)
-    x_all, y_all, p_all = s.all[:3]
-    pooled = jnp.concatenate([s.weights, s.weights]) > 0
-    kernel_x = kernel_x.resolve(x_all, s.mask)
-    kernel_y = kernel_y.resolve(jnp.concatenate([y_all, p_all]), pooled)
-    return s, kernel_x, kernel_y
-
-
-def _shared_conditional_terms(
-    kernel_y, log_k, row_k, rows, cols, row_ids, pairs, valid, code_weights
-):
-    """A block's ``log s_p, log s_q, log c_pq, log c_qp`` when both sides share the inputs x.
-
-    With one x, ``K^p = K^q = K^pq`` and every weight is ``(sum_i K_ji)^2`` (or
-    ``sum_i K_ji^2`` for the CS-IB code), so a single x-Gram slab serves all four sums.
-    """
-    y_rows, p_rows = rows
-    y_all, p_all = cols
-    den = masked_logsumexp(2.0 * log_k, pairs, axis=1) if code_weights else 2.0 * row_k
+    y_all, p_all = b.columns[1], b.columns[2]
+    den = b.row_logsumexp(2.0 * log_k) if code_weights else 2.0 * row_k
 
     def term(log_l):
-        return masked_logsumexp(masked_logsumexp(log_k + log_l, pairs, axis=1) - den, valid)
+        return b.logsumexp(b.row_logsumexp(log_k + log_l) - den)
 
-    return jnp.stack(
-        [
-            term(log_gram_exact_self(kernel_y, y_rows, y_all, row_ids)),
-            term(log_gram_exact_self(kernel_y, p_rows, p_all, row_ids)),
-            term(log_gram_exact_self(kernel_y, y_rows, p_all)),
-            term(log_gram_exact_self(kernel_y, p_rows, y_all)),
-        ]
+    return _ConditionalSums(
+        term(b.log_gram(kernel_y, 1)),
+        term(b.log_gram(kernel_y, 2)),
+        term(b.log_gram(kernel_y, 1, p_all)),
+        term(b.log_gram(kernel_y, 2, y_all)),
     )
 
 
-def _conditional_value(terms, estimator):
-    s_p, s_q, c_pq, c_qp = terms
-    if estimator == "symmetric":
-        return s_p + s_q - c_pq - c_qp
-    return s_p + s_q - 2.0 * c_qp
+def _resolve_shared_conditional(s, kernel_x, kernel_y):
+    """Kernels of a shared-x conditional divergence; the y kernel on targets and predictions."""
+    pooled = jnp.concatenate([s.valid, s.valid])
+    kernel_x = kernel_x.resolve(s.all[0], s.mask)
+    kernel_y = kernel_y.resolve(jnp.concatenate([s.all[1], s.all[2]]), pooled)
+    return kernel_x, kernel_y
 
 
 def _check_conditional_args(y, y_pred, estimator):
@@ -334,15 +342,15 @@ def _check_conditional_args(y, y_pred, estimator):
 
 
 def conditional_cauchy_schwarz_divergence(
-    x,
-    y,
-    y_pred,
+    x: ArrayLike,
+    y: ArrayLike,
+    y_pred: ArrayLike,
     *,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     estimator: str = "symmetric",
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -368,10 +376,15 @@ def conditional_cauchy_schwarz_divergence(
       x: inputs ``[n, d_x]``.
       y: targets ``[n, d_y]``.
       y_pred: predictions ``[n, d_y]``.
-      kernel_x, kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``
+      kernel_x: positive kernels; default ``Gaussian(bandwidth="median")``
+        (the y kernel is resolved on targets and predictions pooled).
+      kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``
         (the y kernel is resolved on targets and predictions pooled).
       estimator: ``"symmetric"``, ``"single_cross"`` or ``"csib_code"`` (static).
-      base, where, axis_name, block_size: as in :func:`cauchy_schwarz_divergence`.
+      base: as in :func:`cauchy_schwarz_divergence`.
+      where: as in :func:`cauchy_schwarz_divergence`.
+      axis_name: as in :func:`cauchy_schwarz_divergence`.
+      block_size: as in :func:`cauchy_schwarz_divergence`.
 
     Returns:
       Scalar divergence.
@@ -394,51 +407,44 @@ def conditional_cauchy_schwarz_divergence(
     validation.log_base_divisor(base)
     arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
     _check_conditional_args(arrays[1], arrays[2], estimator)
-    s, kernel_x, kernel_y = _shared_conditional_setup(
-        *arrays,
+    sums = _shared_conditional_log_sums(
+        arrays,
         mask,
         as_kernel(kernel_x, "kernel_x"),
         as_kernel(kernel_y, "kernel_y"),
-        (),
-        axis_name,
+        axis_name=axis_name,
+        block_size=block_size,
+        code_weights=estimator == "csib_code",
     )
-    (x_all, y_all, p_all), w_all = s.all, s.weights
+    return validation.convert_units(sums.value(estimator), base)
 
-    def block(rows, w):
-        xr, yr, pr, row_ids = rows
-        valid, pairs = valid_pairs(w, w_all)
-        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
-        row_k = masked_logsumexp(log_k, pairs, axis=1)
-        return _shared_conditional_terms(
-            kernel_y,
-            log_k,
-            row_k,
-            (yr, pr),
-            (y_all, p_all),
-            row_ids,
-            pairs,
-            valid,
-            estimator == "csib_code",
-        )
 
-    terms = collectives.logsumexp(
-        blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True),
-        axis_name,
-    )
-    return validation.convert_units(_conditional_value(terms, estimator), base)
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "code_weights"))
+def _shared_conditional_log_sums(
+    arrays, mask, kernel_x, kernel_y, *, axis_name, block_size, code_weights
+):
+    s = samples.gather(arrays, mask, axis_name, block_size)
+    kernel_x, kernel_y = _resolve_shared_conditional(s, kernel_x, kernel_y)
+
+    def block(b):
+        log_k = b.log_gram(kernel_x, 0)
+        row_k = b.row_logsumexp(log_k)
+        return _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights)
+
+    return s.reduce(block, log_domain=True, num_columns=5 * s.num_rows)  # x, four y Grams
 
 
 def conditional_cauchy_schwarz_divergence_two_sample(
-    x_p,
-    y_p,
-    x_q,
-    y_q,
+    x_p: ArrayLike,
+    y_p: ArrayLike,
+    x_q: ArrayLike,
+    y_q: ArrayLike,
     *,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     base: float | None = None,
-    where_p=None,
-    where_q=None,
+    where_p: ArrayLike | None = None,
+    where_q: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -452,11 +458,17 @@ def conditional_cauchy_schwarz_divergence_two_sample(
     for ``q`` (Yu et al. TPAMI 2025; equal to ``CSutils.CondCSD`` of the UAI'24 code).
 
     Args:
-      x_p, y_p: paired samples ``[m, d_x]``, ``[m, d_y]`` from ``p``.
-      x_q, y_q: paired samples ``[n, d_x]``, ``[n, d_y]`` from ``q``.
-      kernel_x, kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``.
-      base, axis_name, block_size: as in :func:`cauchy_schwarz_divergence`.
-      where_p, where_q: boolean row masks of the two sets.
+      x_p: inputs ``[m, d_x]`` of the set from ``p``.
+      y_p: outputs ``[m, d_y]`` paired with ``x_p``.
+      x_q: inputs ``[n, d_x]`` of the set from ``q``.
+      y_q: outputs ``[n, d_y]`` paired with ``x_q``.
+      kernel_x: positive kernels; default ``Gaussian(bandwidth="median")``.
+      kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``.
+      base: as in :func:`cauchy_schwarz_divergence`.
+      axis_name: as in :func:`cauchy_schwarz_divergence`.
+      block_size: as in :func:`cauchy_schwarz_divergence`.
+      where_p: boolean row mask ``[m]`` of the ``p`` set.
+      where_q: boolean row mask ``[n]`` of the ``q`` set.
 
     Returns:
       Scalar divergence, 0 when the two sets are identical.
@@ -482,27 +494,27 @@ def conditional_cauchy_schwarz_divergence_two_sample(
             f"{x_q.shape[1]}, y: {y_p.shape[1]} vs {y_q.shape[1]}."
         )
     dtype = jnp.result_type(x_p.dtype, x_q.dtype)
-    s_p, s_q, c_pq, c_qp = _conditional_log_terms(
+    sums = _two_sample_conditional_sums(
         (x_p.astype(dtype), y_p.astype(dtype), mask_p),
         (x_q.astype(dtype), y_q.astype(dtype), mask_q),
         as_kernel(kernel_x, "kernel_x"),
         as_kernel(kernel_y, "kernel_y"),
-        axis_name,
-        block_size,
+        axis_name=axis_name,
+        block_size=block_size,
     )
-    return validation.convert_units(s_p + s_q - c_pq - c_qp, base)
+    return validation.convert_units(sums.value("symmetric"), base)
 
 
 def cauchy_schwarz_conditional_mutual_information(
-    x,
-    y,
-    z,
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
     *,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     kernel_z: Kernel | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -524,12 +536,22 @@ def cauchy_schwarz_conditional_mutual_information(
     published proposition).
 
     Args:
-      x, y: samples ``[n, d_x]``, ``[n, d_y]``.
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
       z: conditioning samples ``[n, d_z]``.
-      kernel_x, kernel_y, kernel_z: positive kernels; default ``Gaussian(bandwidth="median")``
+      kernel_x: positive kernels; default ``Gaussian(bandwidth="median")``
         per variable. The reference uses one width for all three: η · sqrt(median / 2) of the
         pooled squared distances, η = 0.05.
-      base, where, axis_name, block_size: as in :func:`cauchy_schwarz_mutual_information`.
+      kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``
+        per variable. The reference uses one width for all three: η · sqrt(median / 2) of the
+        pooled squared distances, η = 0.05.
+      kernel_z: positive kernels; default ``Gaussian(bandwidth="median")``
+        per variable. The reference uses one width for all three: η · sqrt(median / 2) of the
+        pooled squared distances, η = 0.05.
+      base: as in :func:`cauchy_schwarz_mutual_information`.
+      where: as in :func:`cauchy_schwarz_mutual_information`.
+      axis_name: as in :func:`cauchy_schwarz_mutual_information`.
+      block_size: as in :func:`cauchy_schwarz_mutual_information`.
 
     Returns:
       Scalar conditional mutual information.
@@ -552,36 +574,35 @@ def cauchy_schwarz_conditional_mutual_information(
     validation.log_base_divisor(base)
     (x, y, z), mask = validation.paired_samples((x, y, z), ("x", "y", "z"), where, axis_name)
     names = ("kernel_x", "kernel_y", "kernel_z")
-    kernels_xyz = [
+    kernels_xyz = tuple(
         as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)
-    ]
-    s = gather_samples((x, y, z), mask, axis_name)
-    all_rows, w_all = s.all, s.weights
-    kernels_xyz = [k.resolve(a, s.mask) for k, a in zip(kernels_xyz, all_rows, strict=True)]
+    )
+    nats = _conditional_mutual_information_nats(
+        (x, y, z), mask, kernels_xyz, axis_name=axis_name, block_size=block_size
+    )
+    return validation.convert_units(nats, base)
 
-    def block(rows, w):
-        *blocks, row_ids = rows
-        log_k, log_l, log_m = (
-            log_gram_exact_self(kern, r, a, row_ids)
-            for kern, r, a in zip(kernels_xyz, blocks, all_rows, strict=True)
-        )
-        valid, pairs = valid_pairs(w, w_all)
-        m = masked_logsumexp(log_m, pairs, axis=1)
-        km = masked_logsumexp(log_k + log_m, pairs, axis=1)
-        lm = masked_logsumexp(log_l + log_m, pairs, axis=1)
-        klm = masked_logsumexp(log_k + log_l + log_m, pairs, axis=1)
-        return jnp.stack(
-            [
-                masked_logsumexp(klm + 2.0 * m, valid),
-                masked_logsumexp(2.0 * km + 2.0 * lm - klm, valid),
-                masked_logsumexp(m + km + lm, valid),
-            ]
+
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
+def _conditional_mutual_information_nats(arrays, mask, kernels_xyz, *, axis_name, block_size):
+    s = samples.gather(arrays, mask, axis_name, block_size)
+    kernels_xyz = [k.resolve(a, s.mask) for k, a in zip(kernels_xyz, s.all, strict=True)]
+
+    def block(b):
+        log_k, log_l, log_m = (b.log_gram(kernel, i) for i, kernel in enumerate(kernels_xyz))
+        m = b.row_logsumexp(log_m)
+        km = b.row_logsumexp(log_k + log_m)
+        lm = b.row_logsumexp(log_l + log_m)
+        klm = b.row_logsumexp(log_k + log_l + log_m)
+        return (
+            b.logsumexp(klm + 2.0 * m),
+            b.logsumexp(2.0 * km + 2.0 * lm - klm),
+            b.logsumexp(m + km + lm),
         )
 
-    terms = blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True)
-    self_joint, self_product, cross = collectives.logsumexp(terms, axis_name)
+    self_joint, self_product, cross = s.reduce(block, log_domain=True, num_columns=3 * s.num_rows)
     # Each sum is of degree 3 in row sums, so the 1/n normalisations cancel.
-    return validation.convert_units(self_joint + self_product - 2.0 * cross, base)
+    return self_joint + self_product - 2.0 * cross
 
 
 def _as_target_matrix(value):
@@ -591,18 +612,18 @@ def _as_target_matrix(value):
 
 
 def cauchy_schwarz_information_bottleneck_loss(
-    x,
-    y,
-    y_pred,
-    t,
+    x: ArrayLike,
+    y: ArrayLike,
+    y_pred: ArrayLike,
+    t: ArrayLike,
     *,
-    beta,
+    beta: ArrayLike,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     kernel_t: Kernel | None = None,
     estimator: str = "symmetric",
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -625,12 +646,18 @@ def cauchy_schwarz_information_bottleneck_loss(
       y_pred: predictions, same shape as ``y``.
       t: representation ``[n, d_t]`` (the bottleneck layer).
       beta: weight of the compression term (``>= 0``; may be traced, e.g. for a sweep).
-      kernel_x, kernel_y, kernel_t: positive kernels; default ``Gaussian(bandwidth="median")``.
+      kernel_x: positive kernels; default ``Gaussian(bandwidth="median")``.
+        The reference training script uses ``Gaussian(1.0)`` for all on standardised inputs.
+      kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``.
+        The reference training script uses ``Gaussian(1.0)`` for all on standardised inputs.
+      kernel_t: positive kernels; default ``Gaussian(bandwidth="median")``.
         The reference training script uses ``Gaussian(1.0)`` for all on standardised inputs.
       estimator: conditional CS estimator, see :func:`conditional_cauchy_schwarz_divergence`.
       base: unit of the prediction term (the reference reports bits: ``base=2``); the
         normalised compression term is unitless.
-      where, axis_name, block_size: as in :func:`cauchy_schwarz_mutual_information`.
+      where: as in :func:`cauchy_schwarz_mutual_information`.
+      axis_name: as in :func:`cauchy_schwarz_mutual_information`.
+      block_size: as in :func:`cauchy_schwarz_mutual_information`.
 
     Returns:
       ``(loss, {"prediction": ..., "compression": ...})``.
@@ -657,57 +684,44 @@ def cauchy_schwarz_information_bottleneck_loss(
             f"`y` and `y_pred` must have the same shape; got {tuple(y.shape)} and "
             f"{tuple(y_pred.shape)}. Squeeze or reshape the model output to match the targets."
         )
-    if isinstance(beta, Real) and beta < 0:
-        raise ValueError(f"`beta` must be >= 0; got {float(beta)}.")
+    validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
     validation.log_base_divisor(base)
     names = ("x", "y", "y_pred", "t")
     (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
     _check_conditional_args(y, y_pred, estimator)
-    s, kernel_x, kernel_y = _shared_conditional_setup(
-        x,
-        y,
-        y_pred,
+    prediction, compression = _information_bottleneck_terms(
+        (x, y, y_pred, t),
         mask,
         as_kernel(kernel_x, "kernel_x"),
         as_kernel(kernel_y, "kernel_y"),
-        (t,),
-        axis_name,
+        as_kernel(kernel_t, "kernel_t"),
+        axis_name=axis_name,
+        block_size=block_size,
+        estimator=estimator,
     )
-    (x_all, y_all, p_all, t_all), w_all = s.all, s.weights
-    kernel_t = as_kernel(kernel_t, "kernel_t").resolve(t_all, s.mask)
-
-    def block(rows, w):
-        # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
-        xr, yr, pr, tr, row_ids = rows
-        valid, pairs = valid_pairs(w, w_all)
-        log_k = log_gram_exact_self(kernel_x, xr, x_all, row_ids)
-        log_q = log_gram_exact_self(kernel_t, tr, t_all, row_ids)
-        row_k = masked_logsumexp(log_k, pairs, axis=1)
-        row_q = masked_logsumexp(log_q, pairs, axis=1)
-        return jnp.concatenate(
-            [
-                _shared_conditional_terms(
-                    kernel_y,
-                    log_k,
-                    row_k,
-                    (yr, pr),
-                    (y_all, p_all),
-                    row_ids,
-                    pairs,
-                    valid,
-                    estimator == "csib_code",
-                ),
-                _qmi_terms(log_k, log_q, row_k, row_q, pairs, valid),
-                _qmi_terms(log_k, log_k, row_k, row_k, pairs, valid),
-                _qmi_terms(log_q, log_q, row_q, row_q, pairs, valid),
-            ]
-        )
-
-    terms = collectives.logsumexp(
-        blocked_row_sums(block, s.local_rows, s.local_weights, block_size, log_domain=True),
-        axis_name,
-    )
-    prediction = validation.convert_units(_conditional_value(terms[:4], estimator), base)
-    compression = _normalized(*(_qmi_value(terms[i : i + 4]) for i in (4, 8, 12)))
+    prediction = validation.convert_units(prediction, base)
     beta = jnp.asarray(beta, prediction.dtype)
     return prediction + beta * compression, {"prediction": prediction, "compression": compression}
+
+
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "estimator"))
+def _information_bottleneck_terms(
+    arrays, mask, kernel_x, kernel_y, kernel_t, *, axis_name, block_size, estimator
+):
+    """Prediction (nats) and normalised compression terms of the CS-IB loss in one pass."""
+    s = samples.gather(arrays, mask, axis_name, block_size)
+    kernel_x, kernel_y = _resolve_shared_conditional(s, kernel_x, kernel_y)
+    kernel_t = kernel_t.resolve(s.all[3], s.mask)
+    code_weights = estimator == "csib_code"
+
+    def block(b):
+        # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
+        log_k, log_q = b.log_gram(kernel_x, 0), b.log_gram(kernel_t, 3)
+        row_k, row_q = b.row_logsumexp(log_k), b.row_logsumexp(log_q)
+        compression = _normalized_qmi_sums(b, log_k, log_q, row_k, row_q)
+        prediction = _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights)
+        return prediction, compression
+
+    # Six Gram slabs per block: x, t and the four target/prediction pairs.
+    prediction, compression = s.reduce(block, log_domain=True, num_columns=6 * s.num_rows)
+    return prediction.value(estimator), compression.normalized()

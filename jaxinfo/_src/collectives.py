@@ -7,9 +7,20 @@ device holds a shard of the rows; without it, arrays are global (possibly sharde
 
 from __future__ import annotations
 
+from typing import overload
+
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec
+
+
+@overload
+def gather_rows(x: jax.Array, axis_name: str | None) -> jax.Array: ...
+
+
+@overload
+def gather_rows(x: None, axis_name: str | None) -> None: ...
 
 
 def gather_rows(x: jax.Array | None, axis_name: str | None) -> jax.Array | None:
@@ -57,6 +68,22 @@ def logsumexp(value: jax.Array, axis_name: str | None) -> jax.Array:
     return top + jnp.log(jax.lax.psum(jnp.exp(value - top), axis_name))
 
 
+def psum_tree(tree, axis_name: str | None):
+    """:func:`psum` of every leaf of a pytree of partial sums, as one stacked collective."""
+    if axis_name is None:
+        return tree
+    flat, unravel = jax.flatten_util.ravel_pytree(tree)
+    return unravel(psum(flat, axis_name))
+
+
+def logsumexp_tree(tree, axis_name: str | None):
+    """:func:`logsumexp` of every leaf of a pytree of log-sums, as one stacked collective."""
+    if axis_name is None:
+        return tree
+    flat, unravel = jax.flatten_util.ravel_pytree(tree)
+    return unravel(logsumexp(flat, axis_name))
+
+
 def replicate(x: jax.Array) -> jax.Array:
     """Reshards ``x`` to fully replicated when it is sharded along explicit mesh axes.
 
@@ -67,8 +94,8 @@ def replicate(x: jax.Array) -> jax.Array:
     spec = getattr(sharding, "spec", None)
     if not spec or all(entry is None for entry in spec):
         return x
-    mesh = sharding.mesh
+    mesh = getattr(sharding, "mesh", None)
     axis_types = getattr(mesh, "axis_types", ())
-    if not any(str(t).endswith("Explicit") for t in axis_types):
+    if mesh is None or not any(str(t).endswith("Explicit") for t in axis_types):
         return x
     return jax.sharding.reshard(x, NamedSharding(mesh, PartitionSpec()))

@@ -13,17 +13,11 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, spectral, validation
-from jaxinfo._src.kernels import (
-    BANDWIDTH_RULES,
-    Cosine,
-    Gaussian,
-    masked_moments,
-    row_weights,
-    self_pairs,
-    squared_distances,
-)
+from jaxinfo._src import collectives, numerics, samples, spectral, validation
+from jaxinfo._src.kernels import BANDWIDTH_RULES, Cosine, Gaussian, squared_distances
+from jaxinfo._src.moments import masked_moments
 
 NORMALIZATIONS = (None, "standardize", "l2")
 
@@ -33,14 +27,9 @@ def _check_options(bandwidth, t, adaptive_k, normalize):
         raise ValueError(
             f"`bandwidth` must be a positive number or one of {BANDWIDTH_RULES}; got {bandwidth!r}."
         )
-    if not isinstance(bandwidth, str) and not isinstance(bandwidth, jax.core.Tracer):
+    if not isinstance(bandwidth, str):
         Gaussian(bandwidth)  # validates a concrete number (raises on <= 0)
-    if not isinstance(t, jax.core.Tracer):
-        value = validation.static_number(t, "t")
-        if not value > 0:
-            raise ValueError(
-                f"`t` (diffusion time) must be > 0; got {t}. The reference uses t = 1."
-            )
+    validation.check_number(t, "t", low=0.0, low_open=True, hint="The reference uses t = 1.")
     if adaptive_k is not None:
         validation.check_positive_int(adaptive_k, "adaptive_k")
     if normalize not in NORMALIZATIONS:
@@ -65,17 +54,16 @@ def _normalize_features(x, weights, normalize):
     return (x - mean) / jnp.where(std > 0, std, 1.0)
 
 
-def _affinity(x, mask, bandwidth, adaptive_k):
+def _affinity(x, mask, weights, bandwidth, adaptive_k):
     """Gaussian affinity ``G`` ``[n, n]`` with exact unit diagonal (masked rows not removed)."""
-    n = x.shape[0]
+    whole = samples.whole_block((x,), weights)
     if adaptive_k is None:
-        kernel = Gaussian(bandwidth).resolve(x, mask)
-        return spectral.product_gram((kernel,), (x,), (x,), jnp.arange(n))
+        return whole.gram(Gaussian(bandwidth).resolve(x, mask), 0)
     # Zelnik-Manor & Perona: sigma_i = distance to the k-th nearest valid neighbour.
     sq = squared_distances(x, x)
     far = jnp.asarray(jnp.finfo(x.dtype).max, x.dtype)
     candidates = sq if mask is None else jnp.where(mask[None, :], sq, far)
-    same = self_pairs(jnp.arange(n), n)
+    same = whole.self_pairs()
     candidates = jnp.where(same, far, candidates)
     kth = -jax.lax.top_k(-candidates, adaptive_k)[0][:, -1]
     sigma = jax.lax.stop_gradient(numerics.safe_sqrt(kth))
@@ -124,17 +112,17 @@ def _prepare(x, where, axis_name, normalize):
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
     x = collectives.gather_rows(x, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
-    weights = row_weights(mask, x.shape[0], x.dtype)
+    weights = samples.row_weights(mask, x.shape[0], x.dtype)
     return _normalize_features(x, weights, normalize), mask, weights
 
 
 def diffusion_spectral_entropy(
-    x,
+    x: ArrayLike,
     *,
     bandwidth: float | jax.Array | str = 10.0,
     t: float = 1,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     adaptive_k: int | None = None,
     normalize: str | None = None,
@@ -187,14 +175,18 @@ def diffusion_spectral_entropy(
     validation.log_base_divisor(base)
     x, mask, weights = _prepare(x, where, axis_name, normalize)
     _check_adaptive_k(adaptive_k, x.shape[0])
-    affinity = _affinity(x, mask, bandwidth, adaptive_k)
+    affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
     nats = _entropy_from_affinity(affinity, weights, jnp.asarray(t, x.dtype))
     return validation.convert_units(nats, base)
 
 
-def random_subset_masks(key, weights, sizes, num_repeats: int) -> jax.Array:
-    """Baseline masks ``[classes, repeats, n]``: for repeat ``r`` a uniformly random ordering
-    of the valid rows, of which each class takes its first ``n_c``.
+def random_subset_masks(
+    key: jax.Array, weights: jax.Array, sizes: jax.Array, num_repeats: int
+) -> jax.Array:
+    """Baseline masks ``[classes, repeats, n]`` of random subsets of the classes' sizes.
+
+    For repeat ``r`` a uniformly random ordering of the valid rows, of which each class takes
+    its first ``n_c``.
 
     Like the reference (which re-seeds per class), classes of equal size share a subset.
     """
@@ -208,7 +200,7 @@ def random_subset_masks(key, weights, sizes, num_repeats: int) -> jax.Array:
     return ranks[None, :, :] < jnp.round(sizes).astype(ranks.dtype)[:, None, None]
 
 
-def diffusion_reference_bins(y, *, num_bins: int = 10) -> jax.Array:
+def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
     """Discretises a continuous scalar reference as ``dse-dsmi`` does, for DSMI.
 
     Min-max scales ``y`` to ``[0, 1]`` and assigns ``num_bins`` equal-width bins, giving
@@ -244,8 +236,8 @@ def diffusion_reference_bins(y, *, num_bins: int = 10) -> jax.Array:
 
 
 def diffusion_spectral_mutual_information(
-    x,
-    labels,
+    x: ArrayLike,
+    labels: ArrayLike,
     *,
     num_classes: int,
     key: jax.Array | None = None,
@@ -253,11 +245,11 @@ def diffusion_spectral_mutual_information(
     t: float = 1,
     num_repeats: int = 5,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     adaptive_k: int | None = None,
     normalize: str | None = None,
-    baseline_masks=None,
+    baseline_masks: ArrayLike | None = None,
     max_class_size: int | None = None,
 ) -> jax.Array:
     r"""Diffusion spectral mutual information between samples and discrete labels.
@@ -285,7 +277,19 @@ def diffusion_spectral_mutual_information(
       labels: integer labels ``[n]`` in ``[0, num_classes)``.
       num_classes: static number of classes.
       key: PRNG key for the random baseline subsets (required unless ``baseline_masks``).
-      bandwidth, t, base, where, axis_name, adaptive_k, normalize: as in
+      bandwidth: as in
+        :func:`diffusion_spectral_entropy`.
+      t: as in
+        :func:`diffusion_spectral_entropy`.
+      base: as in
+        :func:`diffusion_spectral_entropy`.
+      where: as in
+        :func:`diffusion_spectral_entropy`.
+      axis_name: as in
+        :func:`diffusion_spectral_entropy`.
+      adaptive_k: as in
+        :func:`diffusion_spectral_entropy`.
+      normalize: as in
         :func:`diffusion_spectral_entropy`.
       num_repeats: random subsets per class (reference default 5).
       baseline_masks: optional boolean ``[num_classes, num_repeats, n]`` giving the baseline
@@ -345,11 +349,11 @@ def diffusion_spectral_mutual_information(
                 f"[{num_classes}, R, {x.shape[0]}]; got {baseline.dtype}{tuple(baseline.shape)}."
             )
     num_baseline = baseline.shape[1]
-    affinity = _affinity(x, mask, bandwidth, adaptive_k)
-    t = jnp.asarray(t, x.dtype)
+    affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
+    time = jnp.asarray(t, x.dtype)
     all_masks = jnp.concatenate([one_hot.T[:, None, :], baseline.astype(x.dtype)], axis=1)
     size = _block_size(max_class_size, sizes, x.shape[0])
-    entropies = _masked_entropies(affinity, all_masks.reshape(-1, x.shape[0]), t, size=size)
+    entropies = _masked_entropies(affinity, all_masks.reshape(-1, x.shape[0]), time, size=size)
     entropies = entropies.reshape(num_classes, 1 + num_baseline)
     gaps = jnp.mean(entropies[:, 1:], axis=1) - entropies[:, 0]
     value = jnp.sum(sizes * gaps) / jnp.sum(weights)

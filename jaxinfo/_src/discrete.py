@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, validation
-from jaxinfo._src.kernels import row_weights
+from jaxinfo._src import collectives, moments, numerics, samples, validation
 
 MAX_CELLS = 2**31 - 1  # codes are int32
 CORRECTIONS = (None, "miller_madow")
@@ -31,7 +31,8 @@ def _radices(num_classes, num_columns: int, name: str) -> tuple[int, ...]:
         sizes = tuple(validation.check_positive_int(c, name) for c in num_classes)
         if len(sizes) != num_columns:
             raise ValueError(
-                f"`{name}` must be one int or one per label column ({num_columns}); got {len(sizes)}."
+                f"`{name}` must be one int or one per label column ({num_columns}); "
+                f"got {len(sizes)}."
             )
         return sizes
     return (validation.check_positive_int(num_classes, name),) * num_columns
@@ -82,7 +83,8 @@ def _check_concrete(in_range: jax.Array, name: str, sizes) -> None:
         bounds = sizes[0] if len(set(sizes)) == 1 else sizes
         raise ValueError(
             f"`{name}` must lie in [0, num_classes) with num_classes = {bounds}; got values "
-            "outside. Remap the labels or raise the number of classes. (Under jit the result is NaN.)"
+            "outside. Remap the labels or raise the number of classes. "
+            "(Under jit the result is NaN.)"
         )
 
 
@@ -101,7 +103,7 @@ def _label_codes(arrays, names, class_counts, where, axis_name):
         sizes = _radices(count, lab.shape[1], count_name)
         _check_cells(sizes, f"`{name}`")
         lab = collectives.gather_rows(lab, axis_name)
-        valid = jnp.ones(lab.shape[0], bool) if mask is None else mask
+        valid = samples.valid_rows(mask, lab.shape[0])
         fits = (lab >= 0) & (lab < jnp.asarray(sizes, lab.dtype))
         ok = jnp.all(jnp.all(fits, axis=1) | ~valid)
         _check_concrete(ok, name, sizes)
@@ -109,7 +111,7 @@ def _label_codes(arrays, names, class_counts, where, axis_name):
         codes.append(_combine(lab, sizes))
         sizes_all.append(math.prod(sizes))
         all_ok = all_ok & ok
-    weights = row_weights(mask, codes[0].shape[0], dtype)
+    weights = samples.row_weights(mask, codes[0].shape[0], dtype)
     return codes, sizes_all, weights, all_ok
 
 
@@ -168,7 +170,12 @@ def _entropy(labels, num_classes, base, where, axis_name, miller_madow: bool) ->
 
 
 def plugin_entropy(
-    labels, *, num_classes, base: float | None = None, where=None, axis_name: str | None = None
+    labels: ArrayLike,
+    *,
+    num_classes: int | Sequence[int],
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
 ) -> jax.Array:
     r"""Plug-in (maximum-likelihood) Shannon entropy of integer samples.
 
@@ -202,7 +209,12 @@ def plugin_entropy(
 
 
 def miller_madow_entropy(
-    labels, *, num_classes, base: float | None = None, where=None, axis_name: str | None = None
+    labels: ArrayLike,
+    *,
+    num_classes: int | Sequence[int],
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
 ) -> jax.Array:
     r"""Miller–Madow bias-corrected entropy of integer samples.
 
@@ -211,7 +223,11 @@ def miller_madow_entropy(
     are seen several times, still biased low when ``n`` is small against the alphabet.
 
     Args:
-      labels, num_classes, base, where, axis_name: as in :func:`plugin_entropy`.
+      labels: as in :func:`plugin_entropy`.
+      num_classes: as in :func:`plugin_entropy`.
+      base: as in :func:`plugin_entropy`.
+      where: as in :func:`plugin_entropy`.
+      axis_name: as in :func:`plugin_entropy`.
 
     Returns:
       Scalar entropy.
@@ -232,14 +248,14 @@ def miller_madow_entropy(
 
 
 def discrete_mutual_information(
-    x_labels,
-    y_labels,
+    x_labels: ArrayLike,
+    y_labels: ArrayLike,
     *,
-    num_x,
-    num_y,
+    num_x: int | Sequence[int],
+    num_y: int | Sequence[int],
     correction: str | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Plug-in mutual information of paired integer samples.
@@ -252,7 +268,8 @@ def discrete_mutual_information(
     Args:
       x_labels: integer labels ``[n]`` or ``[n, c_x]``.
       y_labels: integer labels ``[n]`` or ``[n, c_y]`` paired with ``x_labels``.
-      num_x, num_y: static alphabet sizes (int, or one per column).
+      num_x: static alphabet size of ``x_labels`` (int, or one per column).
+      num_y: static alphabet size of ``y_labels`` (int, or one per column).
       correction: ``None`` (plug-in) or ``"miller_madow"``.
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
@@ -289,10 +306,7 @@ def _bin_columns(x: jax.Array, valid: jax.Array, bins: int, adaptive: bool) -> j
     inside = valid[:, None]
     if adaptive:
         # Equal-mass bins: rank among valid values (ties share the lower rank) * bins / n.
-        ordered = jnp.sort(jnp.where(inside, x, jnp.inf), axis=0)
-        ranks = jax.vmap(lambda s, v: jnp.searchsorted(s, v, side="left"), in_axes=1, out_axes=1)(
-            ordered, x
-        )
+        ranks, _ = moments.column_ranks(x, valid)
         count = jnp.maximum(jnp.sum(valid, dtype=jnp.int32), 1)
         columns = (ranks.astype(jnp.int32) * bins) // count
     else:
@@ -305,14 +319,14 @@ def _bin_columns(x: jax.Array, valid: jax.Array, bins: int, adaptive: bool) -> j
 
 
 def binned_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     bins: int = 16,
     adaptive: bool = False,
     correction: str | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Mutual information of continuous samples after discretising each column into bins.
@@ -370,9 +384,9 @@ def binned_mutual_information(
     )
     x, y = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
-    valid = jnp.ones(x.shape[0], bool) if mask is None else mask
+    valid = samples.valid_rows(mask, x.shape[0])
     cx = _combine(_bin_columns(x, valid, bins, adaptive), sizes_x)
     cy = _combine(_bin_columns(y, valid, bins, adaptive), sizes_y)
-    weights = row_weights(mask, x.shape[0], x.dtype)
+    weights = samples.row_weights(mask, x.shape[0], x.dtype)
     value = _mutual_information_of_codes(cx, cy, math.prod(sizes_y), weights, correction)
     return validation.convert_units(value, base)

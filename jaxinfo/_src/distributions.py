@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxinfo._src import numerics, validation
 
@@ -29,11 +30,7 @@ def _entry_mask(where, shape) -> jax.Array | None:
     """Validates ``where`` (boolean, broadcastable to the probability array)."""
     if where is None:
         return None
-    mask = jnp.asarray(where)
-    if mask.dtype != jnp.bool_:
-        raise TypeError(
-            f"`where` must be a boolean array marking included entries; got {mask.dtype}."
-        )
+    mask = validation.as_boolean(where, "where", "included entries")
     try:
         np.broadcast_shapes(mask.shape, shape)
     except ValueError:
@@ -68,7 +65,8 @@ def _check_distribution(p: jax.Array, name: str) -> None:
     if worst > tolerance:
         raise ValueError(
             f"every row of `{name}` must sum to 1 (tolerance {tolerance:.1e} for {values.dtype}); "
-            f"the worst row is off by {worst:.3g}. Normalise with `{name} / {name}.sum(-1, keepdims=True)`."
+            f"the worst row is off by {worst:.3g}. "
+            f"Normalise with `{name} / {name}.sum(-1, keepdims=True)`."
         )
 
 
@@ -88,7 +86,11 @@ def _prepare(arrays, names, where, validate):
 
 
 def shannon_entropy(
-    p, *, base: float | None = None, where=None, validate: bool = False
+    p: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    validate: bool = False,
 ) -> jax.Array:
     r"""Shannon entropy ``H(p) = -sum_i p_i log p_i`` of probability vectors.
 
@@ -118,7 +120,9 @@ def shannon_entropy(
     return validation.convert_units(-jnp.sum(numerics.xlogx(p), axis=-1), base)
 
 
-def shannon_entropy_from_logits(logits, *, base: float | None = None, where=None) -> jax.Array:
+def shannon_entropy_from_logits(
+    logits: ArrayLike, *, base: float | None = None, where: ArrayLike | None = None
+) -> jax.Array:
     r"""Shannon entropy of ``softmax(logits)``, stable for huge and ``-inf`` logits.
 
     Computed from ``log_softmax`` (the max is subtracted), so logits of magnitude ``1e4``
@@ -148,8 +152,7 @@ def shannon_entropy_from_logits(logits, *, base: float | None = None, where=None
     valid = valid if mask is None else valid & mask
     # A large finite fill keeps excluded entries out of the softmax (exp underflows to 0)
     # without -inf arithmetic; an all-excluded row then is uniform over fills, masked to 0.
-    fill = jnp.asarray(jnp.finfo(logits.dtype).min / 4, logits.dtype)
-    log_p = jax.nn.log_softmax(jnp.where(valid, logits, fill), axis=-1)
+    log_p = jax.nn.log_softmax(jnp.where(valid, logits, numerics.mask_fill(logits.dtype)), axis=-1)
     terms = jnp.where(valid, jnp.exp(log_p) * log_p, 0.0)
     return validation.convert_units(-jnp.sum(terms, axis=-1), base)
 
@@ -168,7 +171,12 @@ def _relative_terms(p: jax.Array, q: jax.Array, difference: jax.Array | None = N
 
 
 def kl_divergence(
-    p, q, *, base: float | None = None, where=None, validate: bool = False
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    validate: bool = False,
 ) -> jax.Array:
     r"""Kullback–Leibler divergence ``KL(p || q) = sum_i p_i log(p_i / q_i)``.
 
@@ -178,7 +186,8 @@ def kl_divergence(
     finite loss.
 
     Args:
-      p, q: probabilities ``[..., k]`` (batch axes broadcast).
+      p: probabilities ``[..., k]`` (batch axes broadcast with ``q``).
+      q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
       base: logarithm base; default nats.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
       validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
@@ -198,7 +207,12 @@ def kl_divergence(
 
 
 def js_divergence(
-    p, q, *, base: float | None = None, where=None, validate: bool = False
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    validate: bool = False,
 ) -> jax.Array:
     r"""Jensen–Shannon divergence ``(KL(p || m) + KL(q || m)) / 2`` with ``m = (p + q) / 2``.
 
@@ -207,7 +221,8 @@ def js_divergence(
     ``scipy.spatial.distance.jensenshannon`` returns the square root of this value.
 
     Args:
-      p, q: probabilities ``[..., k]`` (batch axes broadcast).
+      p: probabilities ``[..., k]`` (batch axes broadcast with ``q``).
+      q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
       base: logarithm base; default nats.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
       validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
@@ -231,7 +246,12 @@ def js_divergence(
 
 
 def renyi_entropy(
-    p, *, alpha: float, base: float | None = None, where=None, validate: bool = False
+    p: ArrayLike,
+    *,
+    alpha: float,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    validate: bool = False,
 ) -> jax.Array:
     r"""Rényi entropy of order ``alpha``: ``log(sum_i p_i^alpha) / (1 - alpha)``.
 

@@ -19,40 +19,25 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, validation
-from jaxinfo._src.kernels import row_weights
-
-FLOOR = 32.0  # covariance floor in units of eps * trace
+from jaxinfo._src import collectives, moments, numerics, samples, validation
 
 
 def _scatter(z: jax.Array, mask, axis_name) -> tuple[jax.Array, jax.Array]:
-    """Global count of valid rows and centred scatter matrix ``sum_i (z_i - m)(z_i - m)^T``.
-
-    Without ``axis_name``, rows sharded on an explicit mesh axis are replicated first (a
-    contraction over a sharded axis has no unambiguous output sharding).
-    """
-    if axis_name is None:
-        z, mask = collectives.gather_rows(z, None), collectives.gather_rows(mask, None)
-    weights = row_weights(mask, z.shape[0], z.dtype)
-    count = collectives.psum(jnp.sum(weights), axis_name)
-    mean = collectives.psum(weights @ z, axis_name) / count
-    centred = (z - mean) * weights[:, None]
-    scatter = collectives.psum(
-        jnp.matmul(centred.T, centred, precision=numerics.HIGHEST), axis_name
-    )
-    return count, 0.5 * (scatter + scatter.T)
+    """Global count of valid rows and centred scatter matrix ``sum_i (z_i - m)(z_i - m)^T``."""
+    weights = samples.row_weights(mask, z.shape[0], z.dtype)
+    return moments.second_moment(z, weights, axis_name, centre=True)
 
 
 def _check_shrinkage(shrinkage):
-    if isinstance(shrinkage, jax.core.Tracer):
-        return shrinkage
-    value = validation.static_number(shrinkage, "shrinkage")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"`shrinkage` must lie in [0, 1] (0: sample covariance, 1: scaled identity); got {shrinkage}."
-        )
-    return value
+    return validation.check_number(
+        shrinkage,
+        "shrinkage",
+        low=0.0,
+        high=1.0,
+        hint="0 keeps the sample covariance, 1 gives the scaled identity.",
+    )
 
 
 def _regularise(cov: jax.Array, shrinkage) -> jax.Array:
@@ -63,7 +48,7 @@ def _regularise(cov: jax.Array, shrinkage) -> jax.Array:
     s = jnp.asarray(shrinkage, cov.dtype)
     cov = (1.0 - s) * cov + s * (trace / d) * eye
     info = jnp.finfo(cov.dtype)
-    floor = jax.lax.stop_gradient(FLOOR * info.eps * trace + info.tiny)
+    floor = jax.lax.stop_gradient(numerics.ROUNDOFF_FLOOR * info.eps * trace + info.tiny)
     return cov + floor * eye
 
 
@@ -73,8 +58,10 @@ def _logdet(cov: jax.Array) -> jax.Array:
 
 
 def _wishart_bias(d: int, count: jax.Array, start: int = 0) -> jax.Array:
-    """``E[log det S] - log det Sigma`` for the ML covariance ``S`` of ``n`` Gaussian samples,
-    summed over dimensions ``start + 1 .. d``: ``sum_i [psi((n - i)/2) + log(2/n)]``."""
+    """``E[log det S] - log det Sigma`` for the ML covariance ``S`` of ``n`` Gaussian samples.
+
+    Summed over dimensions ``start + 1 .. d``: ``sum_i [psi((n - i)/2) + log(2/n)]``.
+    """
     i = jnp.arange(start + 1, d + 1, dtype=count.dtype)
     return jnp.sum(jax.scipy.special.digamma((count - i) / 2.0) + jnp.log(2.0 / count))
 
@@ -86,24 +73,26 @@ def _check_bias_correction(bias_correction, num_rows: int, d: int, axis_name) ->
         )
     if bias_correction and axis_name is None and num_rows <= d:
         raise ValueError(
-            f"`bias_correction=True` needs more samples than dimensions (n > d); got n = {num_rows}, "
+            "`bias_correction=True` needs more samples than dimensions (n > d); "
+            f"got n = {num_rows}, "
             f"d = {d}. Pass more samples or use bias_correction=False with shrinkage."
         )
 
 
 def gaussian_entropy(
-    x,
+    x: ArrayLike,
     *,
-    shrinkage=0.0,
+    shrinkage: ArrayLike = 0.0,
     bias_correction: bool = False,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Differential entropy of a Gaussian fitted to the samples.
 
     .. math::
-       H = \tfrac12 \log\det(2\pi e\,\hat\Sigma) = \tfrac d2 \log(2\pi e) + \tfrac12\log\det\hat\Sigma,
+       H = \tfrac12 \log\det(2\pi e\,\hat\Sigma)
+         = \tfrac d2 \log(2\pi e) + \tfrac12\log\det\hat\Sigma,
 
     with the maximum-likelihood covariance (divided by ``n``), optionally shrunk towards the
     scaled identity, ``(1 - s)\hat\Sigma + s\,\mathrm{tr}(\hat\Sigma)/d\,I``. Exact for
@@ -171,13 +160,13 @@ def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
 
 
 def gaussian_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
-    shrinkage=0.0,
+    shrinkage: ArrayLike = 0.0,
     bias_correction: bool = False,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Mutual information of a Gaussian fitted to paired samples (the CCA estimator).
@@ -227,28 +216,21 @@ def gaussian_mutual_information(
 
 def _normal_scores(z: jax.Array, valid: jax.Array) -> jax.Array:
     """Per-column ``ndtri(rank / (n + 1))`` of the valid rows (ties get their average rank)."""
-    z = jax.lax.stop_gradient(z)
-    ordered = jnp.sort(jnp.where(valid[:, None], z, jnp.inf), axis=0)
-
-    def ranks(column_sorted, column, side):
-        return jnp.searchsorted(column_sorted, column, side=side)
-
-    left = jax.vmap(lambda s, c: ranks(s, c, "left"), in_axes=1, out_axes=1)(ordered, z)
-    right = jax.vmap(lambda s, c: ranks(s, c, "right"), in_axes=1, out_axes=1)(ordered, z)
-    rank = 0.5 * (left + right + 1).astype(z.dtype)  # 1-based average rank
+    below, at_or_below = moments.column_ranks(z, valid)
+    rank = 0.5 * (below + at_or_below + 1).astype(z.dtype)  # 1-based average rank
     count = jnp.sum(valid.astype(z.dtype))
     scores = jax.scipy.special.ndtri(rank / (count + 1.0))
     return jnp.where(valid[:, None], scores, 0.0)
 
 
 def gaussian_copula_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
-    shrinkage=0.0,
+    shrinkage: ArrayLike = 0.0,
     bias_correction: bool = False,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Gaussian-copula mutual information (GCMI): Gaussian MI of rank-normalised samples.
@@ -262,7 +244,9 @@ def gaussian_copula_mutual_information(
     Args:
       x: samples ``[n, d_x]``.
       y: samples ``[n, d_y]`` paired with ``x``.
-      shrinkage, bias_correction, base: as in :func:`gaussian_mutual_information`.
+      shrinkage: as in :func:`gaussian_mutual_information`.
+      bias_correction: as in :func:`gaussian_mutual_information`.
+      base: as in :func:`gaussian_mutual_information`.
       where: boolean ``[n]`` marking valid rows (ranks are among valid rows only).
       axis_name: mesh axis of the rows inside ``shard_map`` (ranks need whole columns, so
         the ``[n, d]`` inputs are all-gathered).
@@ -292,7 +276,7 @@ def gaussian_copula_mutual_information(
     _check_bias_correction(bias_correction, x.shape[0], x.shape[1] + y.shape[1], axis_name)
     x, y = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
-    valid = jnp.ones(x.shape[0], bool) if mask is None else mask
+    valid = samples.valid_rows(mask, x.shape[0])
     scores = _normal_scores(jnp.concatenate([x, y], axis=1), valid)
     dx = x.shape[1]
     value = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)

@@ -2,7 +2,7 @@
 
 Both are means over rows of ``log sum_j exp(-|x_i - x_j|^2 / (2 s^2))``. Each row's sum is a
 ``masked_logsumexp`` over one ``[block, n]`` slab of the Gaussian log-Gram (tiny bandwidths
-stay finite), and the per-row logs are added up block by block with ``blocked_row_sums``
+stay finite), and the per-row logs are added up block by block by ``Samples.reduce``
 (O(n * block) memory for value and gradient). With ``axis_name`` each device reduces its own
 rows against the all-gathered rows and the sums are ``psum``'d.
 """
@@ -14,53 +14,33 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, validation
-from jaxinfo._src.kernels import (
-    Gaussian,
-    auto_block_size,
-    blocked_row_sums,
-    gather_samples,
-    log_gram_exact_self,
-    masked_logsumexp,
-    self_pairs,
-    valid_pairs,
-)
+from jaxinfo._src import samples, validation
+from jaxinfo._src.kernels import Gaussian
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "leave_one_out"))
 def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_out: bool):
-    """``sum_i log sum_j k(x_i, x_j)`` over valid rows (``j != i`` when ``leave_one_out``),
-    the number of valid rows, and the kernel resolved on the gathered rows."""
-    s = gather_samples((x,), mask, axis_name)
-    (x_all,) = s.all
-    kernel = kernel.resolve(x_all, s.mask)
+    """``sum_i log sum_j k(x_i, x_j)`` over valid rows, their count and the resolved kernel.
 
-    def block(rows, w):
-        xr, ids = rows
-        log_k = log_gram_exact_self(kernel, xr, x_all, ids)
-        _, pairs = valid_pairs(w, s.weights)
-        if leave_one_out:
-            pairs = pairs & ~self_pairs(ids, x_all.shape[0])
-        row = masked_logsumexp(log_k, pairs, axis=1)
-        return jnp.sum(jnp.where(w > 0, row, 0.0))[None]
+    ``j != i`` when ``leave_one_out``; the kernel is resolved on the gathered rows.
+    """
+    s = samples.gather((x,), mask, axis_name, block_size)
+    kernel = kernel.resolve(s.all[0], s.mask)
 
-    total = blocked_row_sums(
-        block,
-        (s.local[0], s.ids),
-        s.local_weights,
-        auto_block_size(block_size, s.local[0].shape[0]),
-    )
-    return collectives.psum(total[0], axis_name), jnp.sum(s.weights), kernel
+    def block(b):
+        return b.sum(b.row_logsumexp(b.log_gram(kernel, 0, leave_self_out=leave_one_out)))
+
+    return s.reduce(block), s.count, kernel
 
 
 def kde_entropy(
-    x,
+    x: ArrayLike,
     *,
     bandwidth: float | str = "silverman",
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -82,8 +62,8 @@ def kde_entropy(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: rows per block (default 512 when n > 512); memory O(n * block) for
-        value and gradient.
+      block_size: rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
 
     Returns:
       Scalar entropy estimate.
@@ -113,26 +93,12 @@ def kde_entropy(
     return validation.convert_units(value, base)
 
 
-def _check_noise_variance(noise_variance, dtype) -> jax.Array:
-    """Validates a concrete noise variance (> 0, finite); traced values pass through."""
-    if not isinstance(noise_variance, jax.core.Tracer):
-        value = np.asarray(noise_variance)
-        if value.shape != () or value.dtype.kind not in "fiu":
-            raise TypeError(f"`noise_variance` must be a scalar number; got {noise_variance!r}.")
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(
-                f"`noise_variance` must be a finite number > 0 (the variance s^2 of the added "
-                f"Gaussian noise); got {noise_variance}."
-            )
-    return jnp.asarray(noise_variance, dtype)
-
-
 def gaussian_noise_mutual_information_bound(
-    h,
+    h: ArrayLike,
     *,
-    noise_variance,
+    noise_variance: ArrayLike,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -156,8 +122,8 @@ def gaussian_noise_mutual_information_bound(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: rows per block (default 512 when n > 512); memory O(n * block) for
-        value and gradient.
+      block_size: rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
 
     Returns:
       Scalar upper bound on ``I(X; T)``.
@@ -179,7 +145,14 @@ def gaussian_noise_mutual_information_bound(
     """
     validation.log_base_divisor(base)
     (h,), mask = validation.paired_samples((h,), ("h",), where, axis_name)
-    variance = _check_noise_variance(noise_variance, h.dtype)
+    validation.check_number(
+        noise_variance,
+        "noise_variance",
+        low=0.0,
+        low_open=True,
+        hint="It is the variance s^2 of the added Gaussian noise.",
+    )
+    variance = jnp.asarray(noise_variance, h.dtype)
     kernel = Gaussian(jnp.sqrt(variance))
     total, n, _ = _sum_of_row_log_sums(
         h, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=False

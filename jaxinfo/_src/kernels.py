@@ -1,4 +1,4 @@
-"""Kernel objects, the one pairwise-distance routine and the one blocked Gram reduction.
+"""Kernel objects, the one pairwise-distance routine and the bandwidth rules.
 
 Kernels are small pytrees: a numeric bandwidth is a leaf (traceable, differentiable), a
 bandwidth rule such as ``"median"`` is static metadata resolved from the data under
@@ -7,15 +7,12 @@ bandwidth rule such as ``"median"`` is static metadata resolved from the data un
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxinfo._src import collectives, numerics, validation
+from jaxinfo._src import numerics, validation
+from jaxinfo._src.moments import masked_moments
+from jaxinfo._src.samples import row_weights
 
 BANDWIDTH_RULES = ("median", "silverman", "scott")
 
@@ -36,54 +33,6 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     sq_x = jnp.sum(x * x, axis=-1)
     sq_y = jnp.sum(y * y, axis=-1)
     return jnp.maximum(sq_x[:, None] + sq_y[None, :] - 2.0 * cross, 0.0)
-
-
-def row_weights(mask: jax.Array | None, num_rows: int, dtype) -> jax.Array:
-    """0/1 weights of the rows (all ones without a mask), used to exclude masked rows."""
-    return jnp.ones(num_rows, dtype) if mask is None else mask.astype(dtype)
-
-
-class Samples(NamedTuple):
-    """The rows of a blocked reduction: every row (the columns of each Gram slab) and the
-    rows this device reduces over (the slab rows), with weights and global row ids."""
-
-    all: tuple[jax.Array, ...]  # every row, identical on all devices
-    mask: jax.Array | None  # mask of all rows
-    weights: jax.Array  # 0/1 weights of all rows
-    local: tuple[jax.Array, ...]  # this device's rows (all rows without axis_name)
-    local_weights: jax.Array
-    ids: jax.Array  # global indices of the local rows
-
-    @property
-    def local_rows(self) -> tuple[jax.Array, ...]:
-        """The local arrays and their global row ids: the ``rows`` of ``blocked_row_sums``."""
-        return (*self.local, self.ids)
-
-
-def gather_samples(arrays: tuple[jax.Array, ...], mask, axis_name) -> Samples:
-    """All-gathers validated paired arrays and their mask; without ``axis_name`` the local
-    rows are all rows (replicated first when sharded on an explicit mesh)."""
-    dtype = arrays[0].dtype
-    gathered = tuple(collectives.gather_rows(a, axis_name) for a in arrays)
-    mask_all = collectives.gather_rows(mask, axis_name)
-    weights = row_weights(mask_all, gathered[0].shape[0], dtype)
-    if axis_name is None:
-        local, local_weights = gathered, weights
-    else:
-        local, local_weights = tuple(arrays), row_weights(mask, arrays[0].shape[0], dtype)
-    ids = collectives.global_row_ids(local[0].shape[0], axis_name)
-    return Samples(gathered, mask_all, weights, local, local_weights, ids)
-
-
-def masked_moments(x: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Count of valid rows, per-feature mean and (n - 1)-normalised standard deviation.
-
-    ``weights`` is 1 for valid rows and 0 for masked ones.
-    """
-    count = jnp.sum(weights)
-    mean = jnp.sum(weights[:, None] * x, axis=0) / count
-    var = jnp.sum(weights[:, None] * (x - mean) ** 2, axis=0) / jnp.maximum(count - 1.0, 1.0)
-    return count, mean, numerics.safe_sqrt(var)
 
 
 def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.Array:
@@ -132,15 +81,18 @@ class Kernel:
         raise NotImplementedError
 
     def log_gram(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-        """``log k`` ``[n, m]`` without forming ``k``: sums of tiny kernel values stay finite
-        through ``logsumexp``. Only for strictly positive kernels."""
+        """``log k`` ``[n, m]`` without forming ``k``.
+
+        Sums of tiny kernel values stay finite through ``logsumexp``. Only for strictly
+        positive kernels.
+        """
         raise TypeError(
             f"{type(self).__name__} can be zero or negative, so it has no log-domain Gram; "
             "use a Gaussian or Laplacian kernel."
         )
 
     def features(self, x: jax.Array) -> jax.Array:
-        """Explicit feature map ``phi(x)`` with ``k(a, b) = phi(a) . phi(b)``."""
+        """Explicit feature map ``phi(x)`` with ``k(a, b) = phi(a) · phi(b)``."""
         raise NotImplementedError(f"{type(self).__name__} has no finite feature map.")
 
     def resolve(self, x: jax.Array, where: jax.Array | None = None) -> Kernel:
@@ -159,18 +111,14 @@ class _BandwidthKernel(Kernel):
                     f"`bandwidth` rule must be one of {BANDWIDTH_RULES}; got {bandwidth!r}. "
                     "Pass a positive number for a fixed bandwidth."
                 )
-        elif not isinstance(bandwidth, jax.core.Tracer):
-            value = np.asarray(bandwidth)
-            if value.dtype.kind not in "fiu":
-                raise TypeError(
-                    f"`bandwidth` must be a positive number or one of {BANDWIDTH_RULES}; "
-                    f"got {type(bandwidth).__name__}."
-                )
-            if not np.all(np.isfinite(value)) or np.any(value <= 0):
-                raise ValueError(
-                    f"`bandwidth` must be a finite positive number; got {bandwidth}. "
-                    f"Pass sigma > 0 or a rule from {BANDWIDTH_RULES}."
-                )
+        else:
+            validation.check_number(
+                bandwidth,
+                "bandwidth",
+                low=0.0,
+                low_open=True,
+                hint=f"Pass sigma > 0 or a rule from {BANDWIDTH_RULES}.",
+            )
         self.bandwidth = bandwidth
 
     def tree_flatten(self):
@@ -251,7 +199,7 @@ class Laplacian(_BandwidthKernel):
 
 @jax.tree_util.register_pytree_node_class
 class Linear(Kernel):
-    """Linear kernel ``k(a, b) = a . b`` (not centred; centre the data yourself if needed).
+    """Linear kernel ``k(a, b) = a · b`` (not centred; centre the data yourself if needed).
 
     Its Gram matrix has a non-constant diagonal; the matrix entropies normalise by the trace
     (``A = K / tr K``). With ``d < n`` the spectrum is computed from the ``[d, d]`` matrix
@@ -290,7 +238,7 @@ class Linear(Kernel):
 
 @jax.tree_util.register_pytree_node_class
 class Cosine(Linear):
-    """Cosine-similarity kernel ``k(a, b) = a . b / (|a| |b|)`` (unit diagonal).
+    """Cosine-similarity kernel ``k(a, b) = a · b / (|a| |b|)`` (unit diagonal).
 
     The linear kernel on L2-normalised rows; an all-zero row has zero similarity to
     everything (and a zero gradient rather than NaN).
@@ -313,42 +261,6 @@ class Cosine(Linear):
         return jnp.sum(self.features(x) ** 2, axis=-1)
 
 
-def self_pairs(row_ids: jax.Array, num_cols: int) -> jax.Array:
-    """``[rows, cols]`` mask of the entries pairing a sample with itself.
-
-    ``row_ids`` are the indices of a row block within the full column set. Those entries get
-    the exact ``k(x, x)``: the distance expansion leaves round-off of order ``eps |x|^2``
-    there, which a small bandwidth turns into ``K_ii`` far from 1.
-    """
-    return row_ids[:, None] == jnp.arange(num_cols)[None, :]
-
-
-def log_gram_exact_self(kernel: Kernel, rows, cols, row_ids=None) -> jax.Array:
-    """``log k(rows, cols)``; with ``row_ids`` (indices of ``rows`` in ``cols``) self-pairs get
-    the exact ``log k(x, x)`` instead of the distance expansion's round-off."""
-    log_k = kernel.log_gram(rows, cols)
-    if row_ids is None:
-        return log_k
-    same = self_pairs(row_ids, cols.shape[0])
-    return jnp.where(same, jnp.log(kernel.diagonal(rows))[:, None], log_k)
-
-
-def valid_pairs(row_weights: jax.Array, col_weights: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Valid rows of a block and the ``[rows, cols]`` mask of pairs of valid samples."""
-    valid = row_weights > 0
-    return valid, valid[:, None] & (col_weights[None, :] > 0)
-
-
-def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
-    """``log sum exp(logits)`` over entries where ``mask`` is true.
-
-    Excluded entries get a large finite negative value rather than ``-inf``, so an all-masked
-    block gives a huge negative number (which vanishes when combined) and finite gradients.
-    """
-    fill = jnp.asarray(jnp.finfo(logits.dtype).min / 4, logits.dtype)
-    return jax.nn.logsumexp(jnp.where(mask, logits, fill), axis=axis)
-
-
 def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | None = None) -> Kernel:
     """Validates a kernel argument; ``None`` selects ``default`` (Gaussian, median rule)."""
     if kernel is None:
@@ -359,54 +271,3 @@ def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | Non
             f"got {type(kernel).__name__}."
         )
     return kernel
-
-
-AUTO_BLOCK_ROWS = 512
-
-
-def auto_block_size(block_size: int | None, num_rows: int) -> int | None:
-    """``block_size``, or 512 rows when ``None`` and there are more rows: the default of the
-    estimators whose slabs are never worth materialising whole (kNN search, KDE)."""
-    if block_size is not None:
-        return block_size
-    return AUTO_BLOCK_ROWS if num_rows > AUTO_BLOCK_ROWS else None
-
-
-def blocked_row_sums(
-    block_fn: Callable[[tuple[jax.Array, ...], jax.Array], jax.Array],
-    rows: tuple[jax.Array, ...],
-    row_weights: jax.Array,
-    block_size: int | None,
-    *,
-    log_domain: bool = False,
-) -> jax.Array:
-    """Sums ``block_fn(row_block, weight_block)`` (a vector of partial sums) over row blocks.
-
-    With ``log_domain=True`` the partial results are logs of sums and are combined with
-    ``logsumexp`` (the online softmax of memory-efficient attention), so kernel sums that
-    underflow in the linear domain stay finite.
-
-    ``block_fn`` receives a block of rows of each array in ``rows`` and their weights (0 for
-    masked or padding rows) and returns a vector of partial sums, typically reductions of a
-    ``[block, m]`` Gram slab. With ``block_size=None`` the whole matrix is one block. Blocks
-    run in ``lax.map`` with ``jax.checkpoint`` on the block function: without remat the
-    backward pass stores every slab and the memory saving disappears.
-    """
-    n = rows[0].shape[0]
-    if block_size is None or block_size >= n:
-        return block_fn(rows, row_weights)
-    block_size = validation.check_positive_int(block_size, "block_size")
-    num_blocks = math.ceil(n / block_size)
-    pad = num_blocks * block_size - n
-
-    def split(a):
-        a = jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
-        return a.reshape((num_blocks, block_size) + a.shape[1:])
-
-    blocks = tuple(split(a) for a in rows)
-    weights = split(row_weights)
-    body = jax.checkpoint(lambda args: block_fn(*args), prevent_cse=False)
-    partial_sums = jax.lax.map(body, (blocks, weights))
-    if log_domain:
-        return jax.nn.logsumexp(partial_sums, axis=0)
-    return jnp.sum(partial_sums, axis=0)

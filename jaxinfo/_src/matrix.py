@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, spectral, validation
-from jaxinfo._src.kernels import Cosine, Kernel, as_kernel
+from jaxinfo._src import moments, numerics, samples, spectral, validation
+from jaxinfo._src.kernels import Cosine, Kernel, Linear, as_kernel
 
 
 def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Kernel, ...]:
@@ -28,23 +29,36 @@ def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Ke
     return tuple(as_kernel(k, f"kernels[{i}]", default) for i, k in enumerate(kernels))
 
 
-def _entropy(xs, names, kernels, alpha, base, where, axis_name, block_size):
+def _entropies(xs, names, kernels, subsets, alpha, base, where, axis_name, block_size):
+    """Entropies of the Hadamard products of each subset of the variables (one pass)."""
     alpha = validation.check_alpha(alpha)
     validation.log_base_divisor(base)
     if block_size is not None:
         validation.check_positive_int(block_size, "block_size")
     arrays, mask = validation.paired_samples(xs, names, where, axis_name)
-    nats = spectral.sample_entropy(arrays, kernels, alpha, mask, axis_name, block_size)
-    return validation.convert_units(nats, base)
+    nats = spectral.sample_entropies(
+        arrays,
+        tuple(kernels),
+        mask,
+        alpha=alpha,
+        subsets=subsets,
+        axis_name=axis_name,
+        block_size=block_size,
+    )
+    return [validation.convert_units(value, base) for value in nats]
+
+
+def _names(count: int) -> tuple[str, ...]:
+    return tuple(f"xs[{i}]" for i in range(count))
 
 
 def matrix_renyi_entropy(
-    x,
+    x: ArrayLike,
     *,
     alpha: float = 1.01,
     kernel: Kernel | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -68,7 +82,9 @@ def matrix_renyi_entropy(
       base: logarithm base of the result (``2`` for bits); default nats.
       where: boolean ``[n]`` marking valid rows (masking equals slicing).
       axis_name: mesh axis of the rows inside ``shard_map``; returns the global value.
-      block_size: rows per block for the ``alpha = 2`` streamed path (``O(n * block)`` memory).
+      block_size: rows per block of the ``alpha = 2`` streamed path; ``None`` picks
+        it from the temporary-memory budget (docs/conventions.md). Memory O(n * block)
+        for value and gradient.
 
     Returns:
       Scalar entropy, ``0 <= S <= log n``.
@@ -88,12 +104,16 @@ def matrix_renyi_entropy(
       Sanchez Giraldo, Rao & Príncipe, "Measures of entropy from data using infinitely
       divisible kernels", IEEE Trans. Inf. Theory 61(1), 2015.
     """
-    return _entropy(
-        (x,), ("x",), _kernel_list(kernel, 1), alpha, base, where, axis_name, block_size
+    kernels = _kernel_list(kernel, 1)
+    (entropy,) = _entropies(
+        (x,), ("x",), kernels, ((0,),), alpha, base, where, axis_name, block_size
     )
+    return entropy
 
 
-def matrix_renyi_entropy_from_gram(gram, *, alpha: float, base: float | None = None) -> jax.Array:
+def matrix_renyi_entropy_from_gram(
+    gram: ArrayLike, *, alpha: float, base: float | None = None
+) -> jax.Array:
     r"""Matrix-based Rényi α-entropy of a PSD Gram matrix ``[..., n, n]``.
 
     Computes :math:`\frac{1}{1-\alpha}\log\operatorname{tr}(A^\alpha)` with
@@ -119,11 +139,11 @@ def matrix_renyi_entropy_from_gram(gram, *, alpha: float, base: float | None = N
 
 
 def matrix_joint_entropy(
-    *xs,
+    *xs: ArrayLike,
     alpha: float = 1.01,
     kernels: Kernel | Sequence[Kernel] | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -137,7 +157,10 @@ def matrix_joint_entropy(
       *xs: two or more sample matrices ``[n, d_k]`` whose rows are paired.
       alpha: order ``> 0`` (static).
       kernels: one kernel for all variables or one per variable; default Gaussian (median).
-      base, where, axis_name, block_size: as in :func:`matrix_renyi_entropy`.
+      base: as in :func:`matrix_renyi_entropy`.
+      where: as in :func:`matrix_renyi_entropy`.
+      axis_name: as in :func:`matrix_renyi_entropy`.
+      block_size: as in :func:`matrix_renyi_entropy`.
 
     Returns:
       Scalar joint entropy, ``max_k S(A_k) <= S <= sum_k S(A_k)``.
@@ -158,10 +181,12 @@ def matrix_joint_entropy(
             f"matrix_joint_entropy needs at least two sample matrices; got {len(xs)}. "
             "Use matrix_renyi_entropy for one variable."
         )
-    names = tuple(f"xs[{i}]" for i in range(len(xs)))
-    return _entropy(
-        xs, names, _kernel_list(kernels, len(xs)), alpha, base, where, axis_name, block_size
+    joint = (tuple(range(len(xs))),)
+    kernels = _kernel_list(kernels, len(xs))
+    (entropy,) = _entropies(
+        xs, _names(len(xs)), kernels, joint, alpha, base, where, axis_name, block_size
     )
+    return entropy
 
 
 def _pair_kernels(kernel_x, kernel_y) -> tuple[Kernel, Kernel]:
@@ -169,14 +194,14 @@ def _pair_kernels(kernel_x, kernel_y) -> tuple[Kernel, Kernel]:
 
 
 def matrix_conditional_entropy(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     alpha: float = 1.01,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -185,8 +210,13 @@ def matrix_conditional_entropy(
     Args:
       x: samples ``[n, d_x]``.
       y: conditioning samples ``[n, d_y]`` paired with ``x``.
-      alpha, base, where, axis_name, block_size: as in :func:`matrix_renyi_entropy`.
-      kernel_x, kernel_y: kernels for ``x`` and ``y``; default Gaussian (median).
+      alpha: as in :func:`matrix_renyi_entropy`.
+      base: as in :func:`matrix_renyi_entropy`.
+      where: as in :func:`matrix_renyi_entropy`.
+      axis_name: as in :func:`matrix_renyi_entropy`.
+      block_size: as in :func:`matrix_renyi_entropy`.
+      kernel_x: kernels for ``x`` and ``y``; default Gaussian (median).
+      kernel_y: kernels for ``x`` and ``y``; default Gaussian (median).
 
     Returns:
       Scalar, ``0 <= S(X|Y) <= S(X)``.
@@ -200,20 +230,21 @@ def matrix_conditional_entropy(
       0.7600
     """
     kx, ky = _pair_kernels(kernel_x, kernel_y)
-    joint = _entropy((x, y), ("x", "y"), (kx, ky), alpha, base, where, axis_name, block_size)
-    marginal = _entropy((y,), ("y",), (ky,), alpha, base, where, axis_name, block_size)
+    subsets = ((0, 1), (1,))
+    args = (alpha, base, where, axis_name, block_size)
+    joint, marginal = _entropies((x, y), ("x", "y"), (kx, ky), subsets, *args)
     return joint - marginal
 
 
 def matrix_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     alpha: float = 1.01,
     kernel_x: Kernel | None = None,
     kernel_y: Kernel | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -233,8 +264,12 @@ def matrix_mutual_information(
       x: samples ``[n, d_x]``.
       y: samples ``[n, d_y]`` paired with ``x``.
       alpha: order ``> 0`` (static).
-      kernel_x, kernel_y: kernels for ``x`` and ``y``; default Gaussian (median).
-      base, where, axis_name, block_size: as in :func:`matrix_renyi_entropy`.
+      kernel_x: kernels for ``x`` and ``y``; default Gaussian (median).
+      kernel_y: kernels for ``x`` and ``y``; default Gaussian (median).
+      base: as in :func:`matrix_renyi_entropy`.
+      where: as in :func:`matrix_renyi_entropy`.
+      axis_name: as in :func:`matrix_renyi_entropy`.
+      block_size: as in :func:`matrix_renyi_entropy`.
 
     Returns:
       Scalar mutual information.
@@ -250,20 +285,18 @@ def matrix_mutual_information(
       0.5052 bits
     """
     kx, ky = _pair_kernels(kernel_x, kernel_y)
+    subsets = ((0,), (1,), (0, 1))
     args = (alpha, base, where, axis_name, block_size)
-    return (
-        _entropy((x,), ("x",), (kx,), *args)
-        + _entropy((y,), ("y",), (ky,), *args)
-        - _entropy((x, y), ("x", "y"), (kx, ky), *args)
-    )
+    h_x, h_y, h_xy = _entropies((x, y), ("x", "y"), (kx, ky), subsets, *args)
+    return h_x + h_y - h_xy
 
 
 def matrix_total_correlation(
-    *xs,
+    *xs: ArrayLike,
     alpha: float = 1.01,
     kernels: Kernel | Sequence[Kernel] | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -271,7 +304,12 @@ def matrix_total_correlation(
 
     Args:
       *xs: two or more paired sample matrices ``[n, d_k]``.
-      alpha, kernels, base, where, axis_name, block_size: as in :func:`matrix_joint_entropy`.
+      alpha: as in :func:`matrix_joint_entropy`.
+      kernels: as in :func:`matrix_joint_entropy`.
+      base: as in :func:`matrix_joint_entropy`.
+      where: as in :func:`matrix_joint_entropy`.
+      axis_name: as in :func:`matrix_joint_entropy`.
+      block_size: as in :func:`matrix_joint_entropy`.
 
     Returns:
       Scalar total correlation (equals the mutual information for two variables).
@@ -279,7 +317,8 @@ def matrix_total_correlation(
     Example:
       >>> import jax, jaxinfo
       >>> x, y, z = jax.random.normal(jax.random.key(0), (3, 64, 1))
-      >>> tc = jaxinfo.matrix_total_correlation(x, y, z, alpha=2, kernels=jaxinfo.kernels.Gaussian(1.0))
+      >>> g = jaxinfo.kernels.Gaussian(1.0)
+      >>> tc = jaxinfo.matrix_total_correlation(x, y, z, alpha=2, kernels=g)
       >>> print(f"{tc:.4f}")
       0.0467
 
@@ -291,21 +330,20 @@ def matrix_total_correlation(
         raise ValueError(
             f"matrix_total_correlation needs at least two sample matrices; got {len(xs)}."
         )
-    names = tuple(f"xs[{i}]" for i in range(len(xs)))
-    klist = _kernel_list(kernels, len(xs))
+    subsets = tuple((i,) for i in range(len(xs))) + (tuple(range(len(xs))),)
     args = (alpha, base, where, axis_name, block_size)
-    marginals = sum(
-        _entropy((x,), (n,), (k,), *args) for x, n, k in zip(xs, names, klist, strict=True)
+    *marginals, joint = _entropies(
+        xs, _names(len(xs)), _kernel_list(kernels, len(xs)), subsets, *args
     )
-    return marginals - _entropy(xs, names, klist, *args)
+    return sum(marginals) - joint
 
 
 def von_neumann_entropy(
-    x,
+    x: ArrayLike,
     *,
     kernel: Kernel | None = None,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)`` of the trace-normalised Gram of samples.
@@ -317,7 +355,9 @@ def von_neumann_entropy(
     Args:
       x: samples ``[n, d]``.
       kernel: default ``Gaussian(bandwidth="median")``.
-      base, where, axis_name: as in :func:`matrix_renyi_entropy`.
+      base: as in :func:`matrix_renyi_entropy`.
+      where: as in :func:`matrix_renyi_entropy`.
+      axis_name: as in :func:`matrix_renyi_entropy`.
 
     Returns:
       Scalar entropy in ``[0, log n]``.
@@ -334,7 +374,7 @@ def von_neumann_entropy(
     )
 
 
-def von_neumann_entropy_from_gram(gram, *, base: float | None = None) -> jax.Array:
+def von_neumann_entropy_from_gram(gram: ArrayLike, *, base: float | None = None) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)``, ``A = K / tr K``, of a PSD matrix ``[..., n, n]``.
 
     Args:
@@ -352,7 +392,9 @@ def von_neumann_entropy_from_gram(gram, *, base: float | None = None) -> jax.Arr
     return matrix_renyi_entropy_from_gram(gram, alpha=1.0, base=base)
 
 
-def von_neumann_entropy_from_covariance(covariance, *, base: float | None = None) -> jax.Array:
+def von_neumann_entropy_from_covariance(
+    covariance: ArrayLike, *, base: float | None = None
+) -> jax.Array:
     r"""Von Neumann entropy of a covariance used as a density matrix, ``rho = C / tr C``.
 
     The latent-covariance entropy of the Koopman information Lagrangian (Cheng et al.
@@ -369,7 +411,8 @@ def von_neumann_entropy_from_covariance(covariance, *, base: float | None = None
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
-      >>> print(f"{jaxinfo.von_neumann_entropy_from_covariance(jnp.diag(jnp.array([1.0, 1.0, 0.0]))):.4f}")
+      >>> cov = jnp.diag(jnp.array([1.0, 1.0, 0.0]))
+      >>> print(f"{jaxinfo.von_neumann_entropy_from_covariance(cov):.4f}")
       0.6931
     """
     cov = validation.as_square_matrix(covariance, "covariance")
@@ -378,11 +421,11 @@ def von_neumann_entropy_from_covariance(covariance, *, base: float | None = None
 
 
 def vendi_score(
-    x,
+    x: ArrayLike,
     *,
     q: float = 1.0,
     kernel: Kernel | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
     r"""Vendi score: the exponential of the order-``q`` entropy of ``K / n``.
@@ -397,7 +440,8 @@ def vendi_score(
       x: samples ``[n, d]``.
       q: order ``> 0`` (static, ``inf`` allowed).
       kernel: default ``Cosine()``.
-      where, axis_name: as in :func:`matrix_renyi_entropy`.
+      where: as in :func:`matrix_renyi_entropy`.
+      axis_name: as in :func:`matrix_renyi_entropy`.
 
     Returns:
       Scalar score.
@@ -413,13 +457,14 @@ def vendi_score(
       Learning", TMLR 2023.
     """
     kernels = _kernel_list(kernel, 1, default=Cosine())
-    entropy = _entropy(
-        (x,), ("x",), kernels, validation.check_alpha(q, "q"), None, where, axis_name, None
-    )
+    order = validation.check_alpha(q, "q")
+    (entropy,) = _entropies((x,), ("x",), kernels, ((0,),), order, None, where, axis_name, None)
     return jnp.exp(entropy)
 
 
-def effective_rank(x, *, where=None, axis_name: str | None = None) -> jax.Array:
+def effective_rank(
+    x: ArrayLike, *, where: ArrayLike | None = None, axis_name: str | None = None
+) -> jax.Array:
     r"""Effective rank of a data matrix (Roy & Vetterli 2007).
 
     .. math:: \mathrm{erank}(X) = \exp\Big(-\sum_i p_i \log p_i\Big), \quad
@@ -445,14 +490,13 @@ def effective_rank(x, *, where=None, axis_name: str | None = None) -> jax.Array:
     References:
       Roy & Vetterli, "The effective rank: a measure of effective dimensionality", EUSIPCO 2007.
     """
-    (x,), _ = validation.paired_samples((x,), ("x",), where, axis_name)  # masked rows are zeroed
-    full = collectives.gather_rows(x, axis_name)
-    if x.shape[1] <= full.shape[0]:
-        local = x if axis_name is not None else full
-        square = collectives.psum(jnp.matmul(local.T, local, precision=numerics.HIGHEST), axis_name)
+    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    s = samples.gather((x,), mask, axis_name)
+    if x.shape[1] <= s.num_rows:  # X^T X and X X^T share their non-zero spectrum
+        _, square = moments.second_moment(s.local[0], s.local_weights, axis_name, centre=False)
     else:
-        square = jnp.matmul(full, full.T, precision=numerics.HIGHEST)
-    square = spectral.symmetrize(square)
+        square = s.whole().gram(Linear(), 0) * s.weights[:, None] * s.weights[None, :]
+        square = spectral.symmetrize(square)
     values = numerics.eigvalsh(square / spectral.trace(square))
     singular = numerics.safe_sqrt(numerics.spectrum_to_probabilities(values))
     probabilities = singular / jnp.sum(singular)

@@ -1,10 +1,12 @@
-"""Nearest-neighbour estimators: Kozachenko–Leonenko entropy, KSG mutual information and the
-Wang–Kulkarni–Verdú KL divergence.
+"""Nearest-neighbour estimators: Kozachenko–Leonenko, KSG and Wang–Kulkarni–Verdú.
+
+Kozachenko–Leonenko entropy, KSG mutual information and the Wang–Kulkarni–Verdú KL
+divergence.
 
 One blocked search serves all three. A block of query rows is compared with every (gathered)
 row at once, a ``[block, n]`` slab (never ``[n, n]``, never ``[n, n, d]``); the self pair and
 masked rows get distance ``+inf``, and ``lax.top_k`` of the negated slab keeps the k smallest.
-Blocks run through ``kernels.blocked_row_sums`` (``lax.map`` with remat), so value and gradient
+Blocks run through ``samples.Samples.reduce`` (``lax.map`` with remat), so value and gradient
 need O(n * block) memory. With ``axis_name`` each device searches its own rows against the
 all-gathered rows and the per-device sums are ``psum``'d.
 """
@@ -17,16 +19,11 @@ import math
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import digamma
+from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, validation
-from jaxinfo._src.kernels import (
-    auto_block_size,
-    blocked_row_sums,
-    gather_samples,
-    masked_moments,
-    self_pairs,
-    squared_distances,
-)
+from jaxinfo._src import collectives, samples, validation
+from jaxinfo._src.kernels import squared_distances
+from jaxinfo._src.moments import masked_moments
 
 # The Euclidean search ranks columns by the matmul expansion |a|^2 + |b|^2 - 2 a.b, whose
 # round-off (~eps |x|^2) exceeds the true distance of close pairs in float32. The best
@@ -34,7 +31,9 @@ from jaxinfo._src.kernels import (
 REFINE_CANDIDATES = 8
 
 
-def check_k(k, num_local: int, axis_name, *, name: str = "x", strict: bool = True) -> int:
+def check_k(
+    k: int, num_local: int, axis_name: str | None, *, name: str = "x", strict: bool = True
+) -> int:
     """Validates ``k``: a neighbour count below n (or at most n when ``strict`` is False)."""
     k = validation.check_positive_int(k, "k")
     n = num_local * collectives.axis_size(axis_name)
@@ -48,12 +47,15 @@ def check_k(k, num_local: int, axis_name, *, name: str = "x", strict: bool = Tru
     return k
 
 
-def excluded_pairs(row_ids: jax.Array | None, col_valid: jax.Array, num_rows: int) -> jax.Array:
-    """``[rows, cols]``: true where a column is no neighbour (masked, or the row itself)."""
-    out = jnp.broadcast_to(~col_valid[None, :], (num_rows, col_valid.shape[0]))
-    if row_ids is not None:
-        out = out | self_pairs(row_ids, col_valid.shape[0])
-    return out
+def excluded_pairs(block: samples.Block, column_weights: jax.Array | None = None) -> jax.Array:
+    """``[rows, cols]``: true where a column is no neighbour (masked, or the row itself).
+
+    With ``column_weights`` the columns are another sample set (no self-pairs).
+    """
+    own = column_weights is None
+    weights = block.column_weights if own else column_weights
+    out = jnp.broadcast_to(~(weights > 0)[None, :], (block.weights.shape[0], weights.shape[0]))
+    return out | block.self_pairs() if own else out
 
 
 def chebyshev_distances(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -78,7 +80,9 @@ def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax
     return jnp.sum((dist < radius[:, None]) & ~excluded, axis=1)
 
 
-def kth_squared_distance(rows, cols, excluded, k: int) -> jax.Array:
+def kth_squared_distance(
+    rows: jax.Array, cols: jax.Array, excluded: jax.Array, k: int
+) -> jax.Array:
     """Squared Euclidean distance from each row to its k-th nearest non-excluded column.
 
     The search runs on ``squared_distances`` (one matmul, no gradient); the candidates are
@@ -119,17 +123,12 @@ def log_unit_ball_volume(d: int) -> float:
     return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
 
 
-def _masked_sum(values: jax.Array, weights: jax.Array) -> jax.Array:
-    """Sum over valid rows as a length-1 vector (garbage in masked rows never leaks)."""
-    return jnp.sum(jnp.where(weights > 0, values, 0.0))[None]
-
-
 def knn_entropy(
-    x,
+    x: ArrayLike,
     *,
     k: int = 3,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -151,8 +150,8 @@ def knn_entropy(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows (at least ``k + 1`` must be valid).
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: query rows per block (default 512 when n > 512); memory O(n * block)
-        for value and gradient.
+      block_size: query rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
 
     Returns:
       Scalar entropy estimate.
@@ -181,36 +180,28 @@ def knn_entropy(
 # instead of one per primitive.
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
 def _knn_entropy_nats(x, mask, *, k, axis_name, block_size):
-    s = gather_samples((x,), mask, axis_name)
+    s = samples.gather((x,), mask, axis_name, block_size)
     (x_all,) = s.all
-    valid = s.weights > 0
     floor = squared_distance_floor(x_all, s.weights)
 
-    def block(rows, w):
-        xr, ids = rows
-        r2 = kth_squared_distance(xr, x_all, excluded_pairs(ids, valid, xr.shape[0]), k)
-        return _masked_sum(half_log(jnp.where(w > 0, r2, 1.0), floor), w)
+    def block(b):
+        r2 = kth_squared_distance(b.rows[0], x_all, excluded_pairs(b), k)
+        return b.sum(half_log(jnp.where(b.valid, r2, 1.0), floor))
 
-    total = blocked_row_sums(
-        block,
-        (s.local[0], s.ids),
-        s.local_weights,
-        auto_block_size(block_size, s.local[0].shape[0]),
-    )
-    sum_log_r = collectives.psum(total[0], axis_name)
-    n = jnp.sum(s.weights)
+    sum_log_r = s.reduce(block)
+    n = s.count
     d = x.shape[1]
     kk = jnp.asarray(k, x.dtype)
     return digamma(n) - digamma(kk) + log_unit_ball_volume(d) + d * sum_log_r / n
 
 
 def ksg_mutual_information(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     k: int = 3,
     base: float | None = None,
-    where=None,
+    where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -239,7 +230,8 @@ def ksg_mutual_information(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: query rows per block (default 512 when n > 512); memory O(n * block).
+      block_size: query rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O(n * block).
 
     Returns:
       Scalar mutual information estimate.
@@ -268,38 +260,30 @@ def ksg_mutual_information(
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
 def _ksg_nats(x, y, mask, *, k, axis_name, block_size):
-    s = gather_samples((x, y), mask, axis_name)
+    s = samples.gather((x, y), mask, axis_name, block_size)
     x_all, y_all = s.all
-    valid = s.weights > 0
 
-    def block(rows, w):
-        xr, yr, ids = rows
-        excluded = excluded_pairs(ids, valid, xr.shape[0])
+    def block(b):
+        (xr, yr), excluded = b.rows, excluded_pairs(b)
         dx, dy = chebyshev_distances(xr, x_all), chebyshev_distances(yr, y_all)
         radius = kth_smallest(jnp.where(excluded, jnp.inf, jnp.maximum(dx, dy)), k)
         nx = count_within(dx, radius, excluded).astype(xr.dtype)
         ny = count_within(dy, radius, excluded).astype(xr.dtype)
-        return _masked_sum(digamma(nx + 1.0) + digamma(ny + 1.0), w)
+        return b.sum(digamma(nx + 1.0) + digamma(ny + 1.0))
 
-    total = blocked_row_sums(
-        block,
-        (s.local[0], s.local[1], s.ids),
-        s.local_weights,
-        auto_block_size(block_size, s.local[0].shape[0]),
-    )
-    total = collectives.psum(total[0], axis_name)
-    n = jnp.sum(s.weights)
+    total = s.reduce(block, num_columns=2 * s.num_rows)  # x and y distances
+    n = s.count
     return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
 
 
 def knn_kl_divergence(
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     k: int = 1,
     base: float | None = None,
-    where_x=None,
-    where_y=None,
+    where_x: ArrayLike | None = None,
+    where_y: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -318,10 +302,11 @@ def knn_kl_divergence(
       y: samples ``[m, d]`` from ``Q``.
       k: neighbour order, ``1 <= k < n`` and ``k <= m``.
       base: logarithm base; default nats.
-      where_x, where_y: boolean row masks ``[n]`` and ``[m]``.
+      where_x: boolean row mask ``[n]`` of ``x``.
+      where_y: boolean row mask ``[m]`` of ``y``.
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
-      block_size: query rows per block (default 512 when n > 512); memory
-        O((n + m) * block).
+      block_size: query rows per block; ``None`` picks it from the temporary-memory
+        budget (docs/conventions.md). Memory O((n + m) * block).
 
     Returns:
       Scalar divergence estimate.
@@ -351,26 +336,20 @@ def knn_kl_divergence(
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
 def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size):
-    sx, sy = gather_samples((x,), mask_x, axis_name), gather_samples((y,), mask_y, axis_name)
+    sx = samples.gather((x,), mask_x, axis_name, block_size)
+    sy = samples.gather((y,), mask_y, axis_name)
     (x_all,), (y_all,) = sx.all, sy.all
-    valid_x, valid_y = sx.weights > 0, sy.weights > 0
     floor = squared_distance_floor(
         jnp.concatenate([x_all, y_all]), jnp.concatenate([sx.weights, sy.weights])
     )
 
-    def block(rows, w):
-        xr, ids = rows
-        rho2 = kth_squared_distance(xr, x_all, excluded_pairs(ids, valid_x, xr.shape[0]), k)
-        nu2 = kth_squared_distance(xr, y_all, excluded_pairs(None, valid_y, xr.shape[0]), k)
-        rho2, nu2 = jnp.where(w > 0, rho2, 1.0), jnp.where(w > 0, nu2, 1.0)
-        return _masked_sum(half_log(nu2, floor) - half_log(rho2, floor), w)
+    def block(b):
+        xr = b.rows[0]
+        rho2 = kth_squared_distance(xr, x_all, excluded_pairs(b), k)
+        nu2 = kth_squared_distance(xr, y_all, excluded_pairs(b, sy.weights), k)
+        rho2, nu2 = jnp.where(b.valid, rho2, 1.0), jnp.where(b.valid, nu2, 1.0)
+        return b.sum(half_log(nu2, floor) - half_log(rho2, floor))
 
-    total = blocked_row_sums(
-        block,
-        (sx.local[0], sx.ids),
-        sx.local_weights,
-        auto_block_size(block_size, sx.local[0].shape[0]),
-    )
-    total = collectives.psum(total[0], axis_name)
-    n, m = jnp.sum(sx.weights), jnp.sum(sy.weights)
+    total = sx.reduce(block, num_columns=sx.num_rows + sy.num_rows)
+    n, m = sx.count, sy.count
     return x.shape[1] * total / n + jnp.log(m / (n - 1.0))

@@ -15,8 +15,25 @@ import jax.numpy as jnp
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
-# Eigenvalues below SPECTRAL_FLOOR * eps * lambda_max are treated as exact zeros.
-SPECTRAL_FLOOR = 32.0
+# Round-off floor in units of eps times the matrix scale: eigenvalues below
+# ROUNDOFF_FLOOR * eps * lambda_max count as exact zeros, and covariances get
+# ROUNDOFF_FLOOR * eps * trace added so Cholesky never meets a singular matrix.
+ROUNDOFF_FLOOR = 32.0
+
+
+def mask_fill(dtype) -> jax.Array:
+    """The stand-in for ``log 0`` in masked log-sums: a large finite negative number.
+
+    ``-inf`` would make an all-masked sum ``-inf`` and its gradient NaN; a quarter of the
+    most negative float survives the additions of a few such terms without overflowing,
+    and vanishes when combined with any real term.
+    """
+    return jnp.asarray(jnp.finfo(dtype).min / 4, dtype)
+
+
+def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
+    """``log sum exp(logits)`` over entries where ``mask`` is true (finite when all masked)."""
+    return jax.nn.logsumexp(jnp.where(mask, logits, mask_fill(logits.dtype)), axis=axis)
 
 
 def safe_sqrt(x: jax.Array) -> jax.Array:
@@ -126,7 +143,7 @@ def spectrum_to_probabilities(values: jax.Array) -> jax.Array:
 
     Round-off leaves the zero eigenvalues of rank-deficient matrices at a few
     ``eps * lambda_max``; powers and logs of those are meaningless and (for ``alpha <= 1``)
-    have unbounded derivatives. Eigenvalues at or below ``SPECTRAL_FLOOR * eps * lambda_max``
+    have unbounded derivatives. Eigenvalues at or below ``ROUNDOFF_FLOOR * eps * lambda_max``
     are set to exactly zero (zero gradient) and the rest renormalised to sum to 1. So
     gradients are finite, bounded by the derivative at the floor (e.g. ``log(floor)`` for von
     Neumann). The floor does not depend on the matrix size, so zero-padding (masking) a
@@ -134,7 +151,7 @@ def spectrum_to_probabilities(values: jax.Array) -> jax.Array:
     """
     eps = jnp.finfo(values.dtype).eps
     top = jnp.max(jnp.abs(values), axis=-1, keepdims=True)
-    floor = jax.lax.stop_gradient(SPECTRAL_FLOOR * eps * top)
+    floor = jax.lax.stop_gradient(ROUNDOFF_FLOOR * eps * top)
     kept = jnp.where(values > floor, values, 0.0)
     total = jnp.sum(kept, axis=-1, keepdims=True)
     return kept / jnp.where(total > 0, total, 1.0)

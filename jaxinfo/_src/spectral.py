@@ -1,6 +1,7 @@
 """The spectral engine: Rényi / von Neumann entropies of trace-normalised PSD matrices.
 
-One entry point for samples, :func:`sample_entropy`, picks the cheapest exact route:
+One entry point for samples, :func:`sample_entropies`, takes the cheapest exact route for
+each requested product of Grams (building every variable's Gram once):
 
 1. every kernel has a finite feature map with ``D = prod(d_k) < n`` (linear, cosine): the
    ``[D, D]`` matrix ``Phi^T Phi`` has the same non-zero spectrum as the ``[n, n]`` Gram;
@@ -15,21 +16,25 @@ matrix) and every device solves the same eigenproblem.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxinfo._src import collectives, numerics
-from jaxinfo._src.kernels import Kernel, blocked_row_sums, gather_samples, self_pairs
+from jaxinfo._src import moments, numerics, samples
+from jaxinfo._src.kernels import Kernel
 
 
 def symmetrize(matrix: jax.Array) -> jax.Array:
+    """``(M + M^T) / 2`` over the last two axes."""
     return 0.5 * (matrix + jnp.swapaxes(matrix, -1, -2))
 
 
 def trace(matrix: jax.Array) -> jax.Array:
+    """Trace over the last two axes."""
     return jnp.trace(matrix, axis1=-2, axis2=-1)
 
 
@@ -58,25 +63,6 @@ def _row_features(kernels: Sequence[Kernel], xs: Sequence[jax.Array]) -> jax.Arr
     return phi
 
 
-def product_gram(
-    kernels: Sequence[Kernel],
-    rows: Sequence[jax.Array],
-    cols: Sequence[jax.Array],
-    row_ids: jax.Array,
-) -> jax.Array:
-    """Hadamard product of the kernels' Gram matrices between ``rows`` and ``cols``.
-
-    ``row_ids`` are the global indices of ``rows`` among ``cols``; self-pairs get the exact
-    ``k(x, x)`` (see :func:`kernels.self_pairs`).
-    """
-    same = self_pairs(row_ids, cols[0].shape[0])
-    gram = None
-    for kernel, r, c in zip(kernels, rows, cols, strict=True):
-        factor = jnp.where(same, kernel.diagonal(r)[:, None], kernel.gram(r, c))
-        gram = factor if gram is None else gram * factor
-    return gram
-
-
 def feature_dimension(kernels: Sequence[Kernel], xs: Sequence[jax.Array]) -> int | None:
     """Feature dimension of the product kernel, or ``None`` without explicit features."""
     if not all(k.has_features for k in kernels):
@@ -84,43 +70,92 @@ def feature_dimension(kernels: Sequence[Kernel], xs: Sequence[jax.Array]) -> int
     return math.prod(x.shape[1] for x in xs)
 
 
-def sample_entropy(
-    xs: Sequence[jax.Array],
-    kernels: Sequence[Kernel],
-    alpha: float,
+class _FrobeniusSums(NamedTuple):
+    """``|K|_F^2`` and ``tr K`` of a (masked) Gram: the order-2 entropy without eigenvalues."""
+
+    squared: jax.Array
+    trace: jax.Array
+
+    def entropy(self) -> jax.Array:
+        """``-log |K / tr K|_F^2`` in nats."""
+        return 2.0 * jnp.log(self.trace) - jnp.log(self.squared)
+
+
+def _product(factors: dict[int, jax.Array], subset: tuple[int, ...]) -> jax.Array:
+    out = factors[subset[0]]
+    for i in subset[1:]:
+        out = out * factors[i]
+    return out
+
+
+def sample_entropies(
+    xs: tuple[jax.Array, ...],
+    kernels: tuple[Kernel, ...],
     mask: jax.Array | None,
+    *,
+    alpha: float,
+    subsets: tuple[tuple[int, ...], ...],
     axis_name: str | None,
     block_size: int | None,
-) -> jax.Array:
-    """Matrix-based Rényi entropy (nats) of ``A = (K_1 o ... o K_L) / tr(.)``.
+) -> list[jax.Array]:
+    """Matrix-based Rényi entropies (nats) of ``A_S = (o_{k in S} K_k) / tr(.)``, one per subset.
 
-    ``xs`` are local row shards when ``axis_name`` is given, global arrays otherwise.
+    Every variable's Gram is built once and shared by the subsets that use it (the marginal
+    and joint entropies of a mutual information come from one pass, and their spectra from
+    one batched eigensolver call). ``xs`` are local row shards when ``axis_name`` is given,
+    global arrays otherwise. Per subset, the cheapest exact route of the module docstring.
     """
-    dim = feature_dimension(kernels, xs)
-    s = gather_samples(tuple(xs), mask, axis_name)
-    all_xs, all_weights = s.all, s.weights
-    num_samples = all_xs[0].shape[0]
-    if dim is not None and dim < num_samples:
-        phi = _row_features(kernels, s.local)
-        cov = jnp.matmul((phi * s.local_weights[:, None]).T, phi, precision=numerics.HIGHEST)
-        return entropy_from_psd(collectives.psum(cov, axis_name), alpha)
+    s = samples.gather(xs, mask, axis_name, block_size)
+    results: dict[tuple[int, ...], jax.Array] = {}
+    gram_subsets = []
+    for subset in subsets:
+        sub_kernels = [kernels[i] for i in subset]
+        dim = feature_dimension(sub_kernels, [xs[i] for i in subset])
+        if dim is not None and dim < s.num_rows:
+            phi = _row_features(sub_kernels, [s.local[i] for i in subset])
+            _, cov = moments.second_moment(phi, s.local_weights, axis_name, centre=False)
+            results[subset] = entropy_from_psd(cov, alpha)
+        else:
+            gram_subsets.append(subset)
+    gram_subsets = tuple(gram_subsets)
+    if gram_subsets and alpha == 2.0:
+        values = _frobenius_entropies(
+            xs,
+            kernels,
+            mask,
+            subsets=gram_subsets,
+            axis_name=axis_name,
+            block_size=block_size,
+        )
+        results.update(zip(gram_subsets, values, strict=True))
+    elif gram_subsets:
+        used = sorted({i for subset in gram_subsets for i in subset})
+        whole = s.whole()
+        grams = {i: whole.gram(kernels[i].resolve(s.all[i], s.mask), i) for i in used}
+        weights = s.weights[:, None] * s.weights[None, :]
+        stacked = jnp.stack([_product(grams, subset) * weights for subset in gram_subsets])
+        results.update(zip(gram_subsets, entropy_from_psd(stacked, alpha), strict=True))
+    return [results[subset] for subset in subsets]
 
-    resolved = tuple(k.resolve(x, s.mask) for k, x in zip(kernels, all_xs, strict=True))
-    if alpha == 2.0:
 
-        def block_sums(rows, row_weights):
-            *rows, ids = rows
-            gram = product_gram(resolved, rows, all_xs, ids)
-            weighted = gram * gram * row_weights[:, None] * all_weights[None, :]
-            diag = row_weights
-            for kernel, r in zip(resolved, rows, strict=True):
-                diag = diag * kernel.diagonal(r)
-            return jnp.stack([jnp.sum(weighted), jnp.sum(diag)])
+@functools.partial(jax.jit, static_argnames=("subsets", "axis_name", "block_size"))
+def _frobenius_entropies(xs, kernels, mask, *, subsets, axis_name, block_size):
+    """Order-2 entropies of the Gram products of ``subsets``, streamed over row blocks."""
+    s = samples.gather(xs, mask, axis_name, block_size)
+    used = sorted({i for subset in subsets for i in subset})
+    resolved = {i: kernels[i].resolve(s.all[i], s.mask) for i in used}
 
-        sums = blocked_row_sums(block_sums, s.local_rows, s.local_weights, block_size)
-        sums = collectives.psum(sums, axis_name)
-        return 2.0 * jnp.log(sums[1]) - jnp.log(sums[0])
+    def block(b):
+        grams = {i: b.gram(resolved[i], i) for i in used}
+        diagonals = {i: resolved[i].diagonal(b.rows[i]) for i in used}
+        weights = b.weights[:, None] * b.column_weights[None, :]
+        return [
+            _FrobeniusSums(
+                jnp.sum(_product(grams, subset) ** 2 * weights),
+                jnp.sum(_product(diagonals, subset) * b.weights),
+            )
+            for subset in subsets
+        ]
 
-    gram = product_gram(resolved, all_xs, all_xs, jnp.arange(num_samples))
-    gram = gram * all_weights[:, None] * all_weights[None, :]
-    return entropy_from_psd(gram, alpha)
+    sums = s.reduce(block, num_columns=len(used) * s.num_rows)  # one Gram per variable
+    return [f.entropy() for f in sums]

@@ -13,6 +13,7 @@ from numbers import Real
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 
 def compute_dtype(dtype) -> np.dtype:
@@ -83,16 +84,22 @@ def as_square_matrix(matrix, name: str) -> jax.Array:
     return arr
 
 
+def as_boolean(where, name: str, marks: str) -> jax.Array:
+    """``where`` as a boolean array; anything else is refused (``marks`` says what it marks)."""
+    mask = jnp.asarray(where)
+    if mask.dtype != jnp.bool_:
+        raise TypeError(
+            f"`{name}` must be a boolean array marking {marks}; got dtype {mask.dtype}. "
+            f"Use `{name}.astype(bool)`."
+        )
+    return mask
+
+
 def as_mask(where, num_samples: int, name: str = "where") -> jax.Array | None:
     """Validates an optional boolean row mask of shape ``[n]``."""
     if where is None:
         return None
-    mask = jnp.asarray(where)
-    if mask.dtype != jnp.bool_:
-        raise TypeError(
-            f"`{name}` must be a boolean array marking valid rows; got dtype {mask.dtype}. "
-            f"Use `{name}.astype(bool)`."
-        )
+    mask = as_boolean(where, name, "valid rows")
     if mask.shape != (num_samples,):
         raise ValueError(
             f"`{name}` must have shape [n] = ({num_samples},) to match the samples; "
@@ -103,7 +110,7 @@ def as_mask(where, num_samples: int, name: str = "where") -> jax.Array | None:
 
 def static_number(value, name: str) -> float:
     """Requires a concrete Python number (for options that change control flow)."""
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, Tracer):
         raise TypeError(
             f"`{name}` changes which computation runs, so it must be a static Python number; "
             "got a traced value. Mark it static (e.g. `jax.jit(f, static_argnames=...)`)."
@@ -111,6 +118,49 @@ def static_number(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real | np.ndarray | jax.Array):
         raise TypeError(f"`{name}` must be a real number; got {type(value).__name__}.")
     return float(value)
+
+
+def _range_rule(low: float | None, high: float | None, low_open: bool) -> str:
+    if low == 0 and low_open and high is None:
+        return "a finite positive number"
+    rule = "a finite number"
+    if low is not None:
+        rule += f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        rule += f"{' and' if low is not None else ''} <= {high:g}"
+    return rule
+
+
+def check_number(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    hint: str = "",
+):
+    """Validates a numeric option that may be traced (bandwidth, variance, shrinkage, beta).
+
+    A concrete value must be a real scalar in the range (``TypeError`` / ``ValueError``
+    naming the option, the value and ``hint``); a traced value passes through unchecked (its
+    value is unknown at trace time). Returns ``value`` unchanged.
+    """
+    if isinstance(value, Tracer):
+        return value
+    arr = np.asarray(value)
+    if isinstance(value, bool) or arr.dtype.kind not in "fiu" or arr.shape != ():
+        raise TypeError(
+            f"`{name}` must be a real scalar number; got {type(value).__name__} {value!r}. {hint}"
+        )
+    number = float(arr)
+    bad = not math.isfinite(number)
+    bad = bad or (low is not None and (number <= low if low_open else number < low))
+    bad = bad or (high is not None and number > high)
+    if bad:
+        rule = _range_rule(low, high, low_open)
+        raise ValueError(f"`{name}` must be {rule}; got {value}. {hint}".rstrip())
+    return value
 
 
 def check_alpha(alpha, name: str = "alpha", *, allow_inf: bool = True) -> float:
@@ -189,8 +239,11 @@ def two_samples(x, y, where_x, where_y, axis_name: str | None):
 
 
 def concrete_value(value):
-    """``value`` as a NumPy value when concrete, ``None`` under ``jit`` (traced): checks that
-    need data values run eagerly and are skipped, with documented behaviour, when traced."""
+    """``value`` as a NumPy value when concrete, ``None`` under ``jit`` (traced).
+
+    Checks that need data values run eagerly and are skipped, with documented behaviour, when
+    traced.
+    """
     try:
         return np.asarray(jax.device_get(value))
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):

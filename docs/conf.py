@@ -1,0 +1,83 @@
+"""Sphinx configuration: the Markdown pages (MyST) plus API pages rendered from docstrings.
+
+Build (warnings are errors):
+
+    .venv/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html
+"""
+
+import inspect
+import pathlib
+import sys
+
+# Import the package from this checkout even when it is not installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from jaxinfo import __version__  # noqa: E402
+
+project = "jaxinfo"
+author = "The jaxinfo authors"
+copyright = "2026, The jaxinfo authors"
+version = __version__
+release = __version__
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build"]
+templates_path = ["_templates"]
+
+# MyST: the pages are plain CommonMark; heading anchors let pages link to sections.
+myst_heading_anchors = 3
+
+# API pages: one generated page per public name (docs/generated/, rebuilt on every build).
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_typehints_format = "short"
+autodoc_preserve_defaults = True
+# Show `ArrayLike` rather than its expansion (a union of eight types) in the signatures.
+autodoc_type_aliases = {"ArrayLike": "jax.typing.ArrayLike"}
+
+# Docstrings are Google style ("Args:", "Returns:", "Example:").
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+
+html_theme = "alabaster"
+html_title = f"jaxinfo {__version__}"
+html_theme_options = {"description": "Differentiable information measures for JAX"}
+
+
+def _drop_builtin_docstrings(app, what, name, obj, options, lines):
+    """A constant (``BANDWIDTH_RULES``) would otherwise show the docstring of ``tuple``."""
+    del app, name, options
+    if what in ("data", "attribute") and lines:
+        builtin = getattr(type(obj), "__doc__", None) or ""
+        if "\n".join(lines).strip() == inspect.cleandoc(builtin).strip():
+            lines.clear()
+
+
+def _public_bases(app, name, obj, options, bases):
+    """Shows a class's nearest public ancestors instead of private helper bases."""
+    del app, name, obj, options
+    i = 0
+    while i < len(bases):
+        if bases[i].__name__.startswith("_"):
+            bases[i : i + 1] = [b for b in bases[i].__bases__ if b not in bases]
+        else:
+            i += 1
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _drop_builtin_docstrings)
+    app.connect("autodoc-process-bases", _public_bases)

@@ -1,0 +1,80 @@
+"""The sample geometry: block-size policy, blocked reductions of named partial sums, memory."""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxinfo
+from jaxinfo._src import samples
+
+
+def test_block_policy_explicit_size_wins_and_default_fits_the_budget():
+    # An explicit int wins; at least as many rows as the data means one block.
+    assert samples.block_rows(64, 1000, 1000, jnp.float32) == 64
+    assert samples.block_rows(5000, 1000, 1000, jnp.float32) is None
+    # Small problems are one block (no change from materialising).
+    assert samples.block_rows(None, 2048, 2048, jnp.float32) is None
+    # Large ones: a multiple of 8 rows whose budgeted slabs fit in the budget.
+    for n, dtype in [(100_000, jnp.float32), (30_000, jnp.float64), (16_384, jnp.float32)]:
+        rows = samples.block_rows(None, n, 2 * n, dtype)
+        assert rows is not None and rows % samples.BLOCK_ROW_MULTIPLE == 0
+        slab = 2 * n * jnp.dtype(dtype).itemsize
+        assert rows * slab * samples.SLABS_PER_BLOCK <= samples.TEMP_MEMORY_BUDGET_BYTES
+        assert (rows + samples.BLOCK_ROW_MULTIPLE) * slab * samples.SLABS_PER_BLOCK > (
+            samples.TEMP_MEMORY_BUDGET_BYTES
+        )
+    with pytest.raises(ValueError, match="block_size"):
+        samples.block_rows(0, 10, 10, jnp.float32)
+
+
+class _Sums(NamedTuple):
+    linear: jax.Array
+    log: jax.Array
+
+
+@pytest.mark.parametrize("block_size", [None, 3, 7, 16])
+def test_reduce_of_named_partial_sums_equals_the_direct_sums(block_size, key):
+    x = jax.random.normal(key, (13, 2))
+    mask = jnp.arange(13) % 4 != 0
+
+    def block(b):
+        sq = jnp.sum((b.rows[0][:, None, :] - b.columns[0][None, :, :]) ** 2, axis=-1)
+        pairs = b.valid[:, None] & (b.column_weights > 0)[None, :] & ~b.self_pairs()
+        return _Sums(jnp.sum(jnp.where(pairs, sq, 0.0)), jnp.log(b.sum(b.weights)))
+
+    s = samples.gather((x,), mask, None, block_size)
+    linear = s.reduce(lambda b: block(b).linear)
+    logs = s.reduce(lambda b: block(b).log, log_domain=True)
+    xv = np.asarray(x)[np.asarray(mask)]
+    direct = np.sum((xv[:, None, :] - xv[None, :, :]) ** 2)
+    np.testing.assert_allclose(linear, direct, rtol=1e-5)
+    np.testing.assert_allclose(logs, np.log(xv.shape[0]), rtol=1e-6)
+
+
+_GAUSS = jaxinfo.kernels.Gaussian(1.0)
+_LARGE_N = {
+    # Two sample sets: every x row meets 2n columns.
+    "cauchy_schwarz_divergence": lambda x, y: jaxinfo.cauchy_schwarz_divergence(
+        x, y, kernel=_GAUSS
+    ),
+    # The fused CS-IB pass builds six Gram slabs per block (x, t, four target/prediction).
+    "cauchy_schwarz_information_bottleneck_loss": lambda x, y: (
+        jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+            x, y[:, 0], y[:, 1], y, beta=0.1, kernel_x=_GAUSS, kernel_y=_GAUSS, kernel_t=_GAUSS
+        )[0]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_LARGE_N))
+def test_default_block_keeps_compiled_temporaries_under_the_budget(name):
+    """Value and gradient at n = 16 384: the default block must fit the documented budget."""
+    n, d = 16_384, 16
+    spec = jax.ShapeDtypeStruct((n, d), jnp.float32)
+    value_and_grad = jax.jit(jax.value_and_grad(_LARGE_N[name], argnums=(0, 1)))
+    temp = value_and_grad.lower(spec, spec).compile().memory_analysis().temp_size_in_bytes
+    assert temp <= samples.TEMP_MEMORY_BUDGET_BYTES, temp
+    assert temp < n * n * 4 / 4  # far below one materialised [n, n] float32 matrix
