@@ -16,16 +16,19 @@ def test_block_policy_explicit_size_wins_and_default_fits_the_budget():
     assert samples.block_rows(64, 1000, 1000, jnp.float32) == 64
     assert samples.block_rows(5000, 1000, 1000, jnp.float32) is None
     # Small problems are one block (no change from materialising).
-    assert samples.block_rows(None, 2048, 2048, jnp.float32) is None
-    # Large ones: a multiple of 8 rows whose budgeted slabs fit in the budget.
-    for n, dtype in [(100_000, jnp.float32), (30_000, jnp.float64), (16_384, jnp.float32)]:
-        rows = samples.block_rows(None, n, 2 * n, dtype)
+    assert samples.block_rows(None, 500, 500, jnp.float32) is None
+    # Large ones: a multiple of 8 rows whose budgeted slabs fit in the budget, at most the
+    # CPU cap (the tests run on CPU), spread evenly (less than 8 padding rows per block).
+    for n, dtype in [(100_000, jnp.float32), (30_000, jnp.float64), (5_000, jnp.float32)]:
+        rows = samples.block_rows(None, n, n, dtype)
         assert rows is not None and rows % samples.BLOCK_ROW_MULTIPLE == 0
-        slab = 2 * n * jnp.dtype(dtype).itemsize
+        assert rows <= samples.CPU_MAX_BLOCK_ROWS
+        slab = n * jnp.dtype(dtype).itemsize
         assert rows * slab * samples.SLABS_PER_BLOCK <= samples.TEMP_MEMORY_BUDGET_BYTES
-        assert (rows + samples.BLOCK_ROW_MULTIPLE) * slab * samples.SLABS_PER_BLOCK > (
-            samples.TEMP_MEMORY_BUDGET_BYTES
-        )
+        num_blocks = -(-n // rows)
+        assert num_blocks * rows - n < samples.BLOCK_ROW_MULTIPLE * num_blocks
+    assert samples.block_rows(None, 30_000, 30_000, jnp.float64) == 272  # memory-bound
+    assert samples.block_rows(None, 5_000, 5_000, jnp.float32) == 504  # cache cap, even
     with pytest.raises(ValueError, match="block_size"):
         samples.block_rows(0, 10, 10, jnp.float32)
 

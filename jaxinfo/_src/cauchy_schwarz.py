@@ -157,17 +157,17 @@ def _divergence_nats(x, y, mask_x, mask_y, kernel, *, axis_name, block_size):
     pooled_mask = jnp.concatenate([sx.valid, sy.valid])
     kernel = kernel.resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
 
-    def x_block(b):
-        log_xx = b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0)))
-        log_xy = b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0, y_all), sy.weights))
-        return log_xx, log_xy
-
-    def y_block(b):
+    def own_block(b):  # sum k(x_i, x_j) over a set against itself
         return b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0)))
 
-    columns = sx.num_rows + sy.num_rows
-    (log_xx, log_xy), log_yy = samples.reduce_sets(
-        [(sx, x_block, columns), (sy, y_block, sy.num_rows)], log_domain=True
+    def cross_block(b):
+        return b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0, y_all), sy.weights))
+
+    # One Gram per reduction: sequential reductions reuse the same temporaries, while two
+    # Grams in one block function keep both alive (5.2 against 2.3 slabs, value and grad).
+    log_xx, log_xy, log_yy = samples.reduce_sets(
+        [(sx, own_block, None), (sx, cross_block, sy.num_rows), (sy, own_block, None)],
+        log_domain=True,
     )
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
     return log_xx + log_yy - 2.0 * log_xy
