@@ -17,8 +17,8 @@ Data: ``Bikeshare.csv`` (hourly rentals, 8 645 rows) shipped by the ``ISLP`` pac
 script reads the file without importing ISLP, so ``pip install --no-deps ISLP==0.6.0`` is
 enough (or pass ``--data path/to/Bikeshare.csv``). Target: log(1 + bikers). Features:
 cyclic hour / weekday / month, day index, holiday, working day, weather (one-hot),
-temperature, felt temperature, humidity, wind speed. Kernels: Gaussian, sigma = 1, on
-standardised x, y and T (the published recipe).
+temperature, felt temperature, humidity, wind speed. Kernels: Gaussian, sigma = 1 for x, y
+and T, with x standardised (the published recipe; y and T are used as they are).
 
 Run: python examples/cs_ib_regression.py [--epochs 40] [--betas 0 0.001 0.01 0.1 1]
 """
@@ -43,7 +43,7 @@ from jaxinfo import kernels
 
 MONTHS = ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"]
 EPSILONS = [round(0.05 * i, 2) for i in range(13)]
-SIGMA_ONE = kernels.Gaussian(1.0)
+SIGMA_ONE = kernels.Gaussian(1.0)  # fixed σ = 1 on purpose: reproduces the published CS-IB loss
 
 
 def bikeshare_path(explicit: str | None) -> pathlib.Path:

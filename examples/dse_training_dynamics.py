@@ -75,7 +75,7 @@ def run(labels_kind: str, epochs: int, subset: int, seed: int = 0):
         logits, _ = model(xs)
         accuracy = jnp.mean(jnp.argmax(logits, -1) == ys)
         _, z = model(xz)
-        sigma = math.sqrt(z.shape[1])
+        sigma = math.sqrt(z.shape[1])  # fixed σ on standardised z: epochs compare at one scale
         dse = jaxinfo.diffusion_spectral_entropy(
             z, bandwidth=sigma, normalize="standardize", base=2
         )

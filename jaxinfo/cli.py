@@ -17,11 +17,25 @@ import numpy as np
 KERNELS = ("gaussian", "laplacian", "linear", "cosine")
 
 
-def _make_kernel(name: str, bandwidth: str):
+class _UsageError(Exception):
+    """A refused input: reported as one ``error:`` line and exit status 2."""
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _make_kernel(name: str, bandwidth: str | None):
     from jaxinfo import kernels
 
     if name in ("linear", "cosine"):
+        if bandwidth is not None:
+            raise _UsageError(
+                f"`--bandwidth` applies to the gaussian and laplacian kernels; got "
+                f"--bandwidth {bandwidth} with --kernel {name}. Drop it."
+            )
         return kernels.Linear() if name == "linear" else kernels.Cosine()
+    bandwidth = "median" if bandwidth is None else bandwidth
     try:
         value: float | str = float(bandwidth)
     except ValueError:
@@ -40,6 +54,42 @@ def _info(_args) -> int:
     return 0
 
 
+def _load(path: str, x64: bool):
+    """The saved array as finite ``[n, d]`` floats in the compute dtype, or ``_UsageError``."""
+    from jaxinfo._src import validation
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise _UsageError(f"cannot read {path}: {_one_line(error)}") from None
+    if not isinstance(data, np.ndarray):
+        raise _UsageError(f"{path} is not a single .npy array; save one [n, d] array.")
+    if not np.issubdtype(data.dtype, np.floating):
+        raise _UsageError(
+            f"{path}: `x` must be a floating-point array; got dtype {data.dtype}. "
+            "Cast it before saving, e.g. `np.save(path, x.astype(np.float32))`."
+        )
+    dtype = np.float64 if x64 else np.float32
+    with np.errstate(over="ignore"):
+        cast = data.astype(dtype)
+    try:
+        x = validation.as_samples(cast, "x")
+    except ValueError as error:
+        raise _UsageError(f"{path}: {_one_line(error)}") from None
+    bad = ~np.isfinite(data)
+    if bad.any():
+        raise _UsageError(
+            f"{path}: `x` holds {int(bad.sum())} non-finite cells (NaN or inf) in "
+            f"{int(bad.any(axis=1).sum())} of {data.shape[0]} rows; the measures have no value "
+            "there. Drop or impute those rows first."
+        )
+    if not np.isfinite(cast).all():
+        raise _UsageError(
+            f"{path}: `x` has values beyond the {np.dtype(dtype).name} range; pass --x64."
+        )
+    return x
+
+
 def _measure(args) -> int:
     import jax
 
@@ -47,29 +97,23 @@ def _measure(args) -> int:
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    data = np.load(args.path)
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.ndim != 2:
-        print(
-            f"error: expected a [n, d] array in {args.path}; got shape {data.shape}",
-            file=sys.stderr,
-        )
-        return 2
-    data = data.astype(np.float64 if args.x64 else np.float32)
-    kernel = _make_kernel(args.kernel, args.bandwidth)
-    results = {
-        "n": int(data.shape[0]),
-        "d": int(data.shape[1]),
-        "kernel": repr(kernel),
-        "units": "nats" if args.base is None else f"log base {args.base}",
-        f"matrix_renyi_entropy(alpha={args.alpha})": jaxinfo.matrix_renyi_entropy(
-            data, alpha=args.alpha, kernel=kernel, base=args.base
-        ),
-        "von_neumann_entropy": jaxinfo.von_neumann_entropy(data, kernel=kernel, base=args.base),
-        "vendi_score(q=1)": jaxinfo.vendi_score(data, kernel=kernel),
-        "effective_rank": jaxinfo.effective_rank(data),
-    }
+    data = _load(args.path, args.x64)
+    try:
+        kernel = _make_kernel(args.kernel, args.bandwidth)
+        results = {
+            "n": int(data.shape[0]),
+            "d": int(data.shape[1]),
+            "kernel": repr(kernel),
+            "units": "nats" if args.base is None else f"log base {args.base}",
+            f"matrix_renyi_entropy(alpha={args.alpha})": jaxinfo.matrix_renyi_entropy(
+                data, alpha=args.alpha, kernel=kernel, base=args.base
+            ),
+            "von_neumann_entropy": jaxinfo.von_neumann_entropy(data, kernel=kernel, base=args.base),
+            "vendi_score(q=1)": jaxinfo.vendi_score(data, kernel=kernel),
+            "effective_rank": jaxinfo.effective_rank(data),
+        }
+    except (ValueError, TypeError) as error:
+        raise _UsageError(_one_line(error)) from None
     results = {k: (float(v) if hasattr(v, "dtype") else v) for k, v in results.items()}
     if args.json:
         print(json.dumps(results, indent=2))
@@ -86,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
       argv: the arguments after the program name; ``None`` reads ``sys.argv``.
 
     Returns:
-      The exit status: 0 on success, 2 when the saved array is not ``[n, d]``.
+      The exit status: 0 on success, 2 for refused input (a missing or unreadable file, an
+      array that is not finite ``[n, d]`` floats, an invalid option): one ``error:`` line on
+      stderr, no traceback.
     """
     parser = argparse.ArgumentParser(prog="jaxinfo", description="Information measures in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--kernel", choices=KERNELS, default="gaussian")
     measure.add_argument(
         "--bandwidth",
-        default="median",
-        help="sigma, or median / silverman / scott (default median)",
+        default=None,
+        help="gaussian/laplacian sigma > 0, or median / silverman / scott (default median)",
     )
     measure.add_argument(
         "--base", type=float, default=None, help="log base (2 for bits); default nats"
@@ -107,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--json", action="store_true", help="print JSON")
     measure.set_defaults(func=_measure)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ long-tail stress tests of the "Beyond normal" benchmark (Czyż et al., NeurIPS 2
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
+from numbers import Real
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from scipy.special import digamma, gammaln
 
 from jaxinfo._src.numerics import HIGHEST
@@ -46,7 +49,12 @@ class Task:
       entropy_y: the true differential entropy of ``y``, or ``None`` where unknown.
 
     Returns:
-      A frozen dataclass (hashable: usable as a static argument).
+      A frozen dataclass (hashable: usable as a static argument). ``sample`` is wrapped to
+      refuse an ``n`` that is not a positive Python int.
+
+    Raises:
+      TypeError: a non-integer dimension, a non-callable ``sample``, a non-real value.
+      ValueError: a dimension < 1, a negative or non-finite mutual information or entropy.
 
     Example:
       >>> import jax
@@ -65,28 +73,115 @@ class Task:
     entropy_x: float | None = None
     entropy_y: float | None = None
 
+    def __post_init__(self):
+        """Validates the fields and wraps ``sample`` with the check of ``n``."""
+        if not isinstance(self.name, str):
+            raise TypeError(f"`name` must be a str; got {type(self.name).__name__}.")
+        if not callable(self.sample):
+            raise TypeError(
+                f"`sample` must be a callable `sample(key, n) -> (x, y)`; "
+                f"got {type(self.sample).__name__}."
+            )
+        fields = {
+            "sample": _checked_sampler(self.sample),
+            "mutual_information": _check_real(
+                self.mutual_information, "mutual_information", low=0.0
+            ),
+            "dim_x": _check_dim(self.dim_x, "dim_x"),
+            "dim_y": _check_dim(self.dim_y, "dim_y"),
+        }
+        for name in ("entropy_x", "entropy_y"):
+            value = getattr(self, name)
+            fields[name] = None if value is None else _check_real(value, name)
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+
+def _check_num_samples(n) -> int:
+    """``n`` for ``Task.sample``: a static positive int (it is an array shape)."""
+    if isinstance(n, Tracer):
+        raise TypeError(
+            "`n` is an array shape, so it must be a static Python int; got a traced value. "
+            "Mark it static, e.g. `jax.jit(task.sample, static_argnums=1)`."
+        )
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"`n` must be a Python int (the number of samples); got {n!r}.")
+    if n < 1:
+        raise ValueError(f"`n` must be a positive int (the number of samples); got {n}.")
+    return int(n)
+
+
+def _checked_sampler(sample: Callable) -> Callable:
+    """``sample`` with the number of samples validated (wrapped once)."""
+    if getattr(sample, "_checks_n", False):
+        return sample
+
+    @functools.wraps(sample)
+    def checked(key, n):
+        return sample(key, _check_num_samples(n))
+
+    setattr(checked, "_checks_n", True)  # noqa: B010
+    return checked
+
 
 def _check_dim(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"`{name}` must be a positive Python int; got {value!r}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive int; got {value}.")
     return int(value)
+
+
+def _check_real(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_bounds: bool = False,
+    hint: str = "",
+) -> float:
+    """A concrete, finite real number in ``[low, high]`` (open with ``open_bounds``)."""
+    if isinstance(value, Tracer):
+        raise TypeError(
+            f"`{name}` sets the closed-form truth, so it must be a concrete number; "
+            "got a traced value."
+        )
+    arr = np.asarray(value) if isinstance(value, np.ndarray | jax.Array) else None
+    scalar_array = arr is not None and arr.shape == () and arr.dtype.kind in "fiu"
+    if isinstance(value, bool) or not (isinstance(value, Real) or scalar_array):
+        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__} {value!r}.")
+    number = float(value)
+    below = low is not None and (number <= low if open_bounds else number < low)
+    above = high is not None and (number >= high if open_bounds else number > high)
+    if not math.isfinite(number) or below or above:
+        rule = "a finite number"
+        lt, gt = ("<", ">") if open_bounds else ("<=", ">=")
+        if low is not None and high is not None:
+            rule += f" with {low:g} {lt} {name} {lt} {high:g}"
+        elif low is not None:
+            rule += f" {gt} {low:g}"
+        elif high is not None:
+            rule += f" {lt} {high:g}"
+        raise ValueError(f"`{name}` must be {rule}; got {value}. {hint}".rstrip())
+    return number
 
 
 def _gaussian_covariance(dim_x: int, dim_y: int, correlation: float, interaction: str):
     """Unit-variance covariance of ``(x, y)`` for the dense and sparse interaction patterns."""
     size = dim_x + dim_y
+    if not isinstance(interaction, str) or interaction not in ("dense", "sparse"):
+        raise ValueError(f"`interaction` must be 'dense' or 'sparse'; got {interaction!r}.")
     if interaction == "dense":
         cov = np.full((size, size), float(correlation))
         np.fill_diagonal(cov, 1.0)
-    elif interaction == "sparse":
+    else:
         cov = np.eye(size)
         for i in range(min(dim_x, dim_y, 2)):
             cov[i, dim_x + i] = cov[dim_x + i, i] = correlation
-    else:
-        raise ValueError(f"`interaction` must be 'dense' or 'sparse'; got {interaction!r}.")
     if np.linalg.eigvalsh(cov)[0] <= 0:
         raise ValueError(
-            f"correlation={correlation} does not give a positive-definite covariance for "
+            f"`correlation` = {correlation} does not give a positive-definite covariance for "
             f"{interaction} {dim_x}x{dim_y}; dense needs -1/(dim_x + dim_y - 1) < c < 1, "
             "sparse needs |c| < 1."
         )
@@ -129,7 +224,9 @@ def correlated_gaussians(
       A :class:`Task` with MI and both entropies.
 
     Raises:
-      ValueError: a covariance that is not positive definite, an unknown interaction.
+      TypeError: a non-integer dimension, a non-real ``correlation``.
+      ValueError: a non-finite ``correlation`` or ``|correlation| >= 1``, a covariance that is
+        not positive definite, an unknown interaction.
 
     Example:
       >>> from jaxinfo import testing
@@ -137,13 +234,22 @@ def correlated_gaussians(
       0.2939
     """
     dim_x, dim_y = _check_dim(dim_x, "dim_x"), _check_dim(dim_y, "dim_y")
+    correlation = _check_real(
+        correlation,
+        "correlation",
+        low=-1.0,
+        high=1.0,
+        open_bounds=True,
+        hint="A correlation of +-1 makes x and y deterministic (infinite MI).",
+    )
     cov = _gaussian_covariance(dim_x, dim_y, correlation, interaction)
     cov_x, cov_y = cov[:dim_x, :dim_x], cov[dim_x:, dim_x:]
     log_2pie = math.log(2.0 * math.pi * math.e)
     return Task(
         name=f"gaussian-{interaction}-{dim_x}x{dim_y}-{correlation:g}",
         sample=_gaussian_sampler(cov, dim_x),
-        mutual_information=0.5 * (_log_det(cov_x) + _log_det(cov_y) - _log_det(cov)),
+        # >= 0 exactly; clamp the round-off of a near-zero correlation
+        mutual_information=max(0.5 * (_log_det(cov_x) + _log_det(cov_y) - _log_det(cov)), 0.0),
         dim_x=dim_x,
         dim_y=dim_y,
         entropy_x=0.5 * (dim_x * log_2pie + _log_det(cov_x)),
@@ -206,19 +312,24 @@ def additive_uniform_noise(epsilon: float = 0.1) -> Task:
     Returns:
       A :class:`Task` (1-D ``x`` and ``y``) with MI and both entropies.
 
+    Raises:
+      TypeError: a non-real ``epsilon``.
+      ValueError: ``epsilon`` not finite and positive; at sampling, an ``epsilon`` the sample
+        dtype cannot resolve (under ``1024`` ulps of 1: ``y`` would hardly differ from ``x``)
+        or represent.
+
     Example:
       >>> from jaxinfo import testing
       >>> print(f"{testing.additive_uniform_noise(0.1).mutual_information:.4f}")
       1.7094
     """
-    epsilon = float(epsilon)
-    if not math.isfinite(epsilon) or epsilon <= 0:
-        raise ValueError(f"`epsilon` must be a finite number > 0; got {epsilon}.")
+    epsilon = _check_real(epsilon, "epsilon", low=0.0, open_bounds=True)
     mi = epsilon - math.log(2.0 * epsilon) if epsilon <= 0.5 else 1.0 / (4.0 * epsilon)
 
     def sample(key, n):
         kx, kn = jax.random.split(key)
         x = jax.random.uniform(kx, (n, 1))
+        _check_noise_resolution(epsilon, x.dtype)
         noise = jax.random.uniform(kn, (n, 1), minval=-epsilon, maxval=epsilon, dtype=x.dtype)
         return x, x + noise
 
@@ -233,21 +344,123 @@ def additive_uniform_noise(epsilon: float = 0.1) -> Task:
     )
 
 
+def _check_noise_resolution(epsilon: float, dtype) -> None:
+    """Refuses a noise half-width the sample dtype cannot resolve or represent."""
+    info = jnp.finfo(dtype)
+    low, high = 512.0 * float(info.eps), float(info.max) / 4.0
+    if not low <= epsilon <= high:
+        raise ValueError(
+            f"`epsilon` = {epsilon:g} cannot be sampled in {jnp.dtype(dtype).name}: the noise "
+            f"must span at least 1024 ulps of 1 and stay finite ({low:.3g} <= epsilon <= "
+            f"{high:.3g}). Use such an epsilon, or enable float64 "
+            '(`jax.config.update("jax_enable_x64", True)`).'
+        )
+
+
+# Bernoulli numbers B_2 .. B_10 of the Stirling series of log Gamma and psi.
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66)
+# From this many dof on the closed forms use the Stirling series: the textbook differences
+# of log Gamma and psi cancel (relative MI error 1e-10 at 50 dof, sign wrong at 1e5).
+_STUDENT_SERIES_DOF = 30.0
+# Largest accepted chance that a sample leaves the floating-point range.
+_OVERFLOW_PROBABILITY = 1e-12
+
+
 def _student_entropy_term(dof: float) -> float:
     """``log Gamma(dof / 2) - (dof / 2) psi(dof / 2)``, the building block of Student-t MI."""
     half = 0.5 * dof
     return float(gammaln(half) - half * digamma(half))
 
 
+def _student_mi(dim: int, dof: float) -> float:
+    """``f(dof) + f(dof + 2 dim) - 2 f(dof + dim)``, the Student-t MI, without cancellation.
+
+    For large ``dof`` the second difference of ``f(2h) = -log(h) / 2 - h + const +
+    sum_k B_2k / ((2k - 1) h^(2k - 1))`` is taken term by term (the linear part drops out).
+    """
+    if dof < _STUDENT_SERIES_DOF:
+        f = _student_entropy_term
+        return f(dof) + f(dof + 2 * dim) - 2.0 * f(dof + dim)
+    h, s = 0.5 * dof, 0.5 * dim
+    total = -0.5 * math.log1p(-((s / (h + s)) ** 2)) + _BERNOULLI[0] * 2 * s * s / (
+        h * (h + s) * (h + 2 * s)
+    )
+    for k, bernoulli in enumerate(_BERNOULLI[1:], start=2):
+        m = 2 * k - 1
+        total += bernoulli / m * (h**-m + (h + 2 * s) ** -m - 2 * (h + s) ** -m)
+    return total
+
+
 def _student_entropy(dim: int, dof: float) -> float:
     """Differential entropy of the standard ``dim``-variate Student-t with ``dof`` dof."""
     half, half_total = 0.5 * dof, 0.5 * (dof + dim)
+    if dof < _STUDENT_SERIES_DOF:
+        return float(
+            0.5 * dim * math.log(dof * math.pi)
+            + gammaln(half)
+            - gammaln(half_total)
+            + half_total * (digamma(half_total) - digamma(half))
+        )
+    # Stirling series: the Gaussian entropy plus corrections in 1 / dof.
+    h, t = half, 0.5 * dim
+    total = t * (math.log(2 * math.pi) + 1) + 0.5 * math.log1p(t / h) + t / (2 * h)
+    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+        m = 2 * k - 1
+        total += bernoulli * (t * h ** -(2 * k) / (2 * k) + (h**-m - (h + t) ** -m) / m)
+    return total
+
+
+def _log_student_tail(dof: float, bound: float) -> float:
+    """``log P(T > bound)`` for a univariate Student-t ``T`` and a huge ``bound``."""
     return float(
-        0.5 * dim * math.log(dof * math.pi)
-        + gammaln(half)
-        - gammaln(half_total)
-        + half_total * (digamma(half_total) - digamma(half))
+        gammaln(0.5 * (dof + 1))
+        - gammaln(0.5 * dof)
+        - 0.5 * math.log(dof * math.pi)
+        + 0.5 * (dof - 1) * math.log(dof)
+        - dof * math.log(bound)
     )
+
+
+@functools.lru_cache
+def _student_overflow(dim: int, dof: float, dtype_name: str) -> tuple[float, float]:
+    """Chance that a sample has a coordinate beyond the dtype's range, and the least safe dof."""
+    bound = float(jnp.finfo(dtype_name).max)
+    log_limit = math.log(_OVERFLOW_PROBABILITY / (4 * dim))
+    # The tail formula needs bound^2 >> dof; from 10 dof on the chance is below 1e-380.
+    tail = _log_student_tail(dof, bound) if dof < 10.0 else -math.inf
+    chance = min(4 * dim * math.exp(min(tail, 0.0)), 1.0)
+
+    low, high = 1e-6, 10.0  # bisect for the dof whose tail chance is the limit
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        low, high = (
+            (middle, high) if _log_student_tail(middle, bound) > log_limit else (low, middle)
+        )
+    return chance, high
+
+
+def _student_sampler(dim: int, dof: float):
+    def sample(key, n):
+        dtype = jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))  # what normal() draws
+        chance, least = _student_overflow(dim, dof, dtype.name)
+        if chance > _OVERFLOW_PROBABILITY:
+            raise ValueError(
+                f"`dof` = {dof:g} gives samples beyond the {dtype.name} range with probability "
+                f"{chance:.2g} per sample (tails ~ |v|^-dof). Use dof >= {least:.2g} in "
+                f"{dtype.name}, or enable float64 "
+                '(`jax.config.update("jax_enable_x64", True)`).'
+            )
+        kz, kg = jax.random.split(key)
+        z = jax.random.normal(kz, (n, 2 * dim), dtype=dtype)
+        if dof * float(jnp.finfo(z.dtype).eps) ** 2 > 4.0:
+            return z[:, :dim], z[:, dim:]  # chi^2_dof / dof is 1 to the dtype's precision
+        # g = chi^2_dof / dof in the log domain: gamma draws with a small shape underflow to 0
+        # (11% of float32 draws at dof = 0.05), and z / sqrt(0) is infinite.
+        log_g = jax.random.loggamma(kg, 0.5 * dof, (n, 1), dtype=z.dtype) - math.log(0.5 * dof)
+        v = z * jnp.exp(-0.5 * log_g)
+        return v[:, :dim], v[:, dim:]
+
+    return sample
 
 
 def student_t(dim: int = 1, dof: float = 3.0) -> Task:
@@ -259,7 +472,8 @@ def student_t(dim: int = 1, dof: float = 3.0) -> Task:
     by both. With ``f(a) = log Gamma(a / 2) - (a / 2) psi(a / 2)``,
     ``I = f(dof) + f(dof + 2 dim) - 2 f(dof + dim)`` (Arellano-Valle, Contreras-Reyes &
     Genton 2013; the Student-t tasks of Czyż et al. 2023). The MI decreases with ``dof``
-    (``-> 0``: the Gaussian limit is independent).
+    (``-> 0``: the Gaussian limit is independent); from 30 dof on it is evaluated by the
+    Stirling series (no cancellation).
 
     Args:
       dim: dimension of each of ``x`` and ``y``.
@@ -267,6 +481,12 @@ def student_t(dim: int = 1, dof: float = 3.0) -> Task:
 
     Returns:
       A :class:`Task` with MI and both entropies.
+
+    Raises:
+      TypeError: a non-integer ``dim``, a non-real ``dof``.
+      ValueError: ``dof`` not finite and positive; at sampling, a ``dof`` so small that
+        samples leave the dtype's range with probability above ``1e-12`` (``dof < 0.32`` in
+        float32).
 
     Example:
       >>> from jaxinfo import testing
@@ -280,24 +500,12 @@ def student_t(dim: int = 1, dof: float = 3.0) -> Task:
       information estimators", NeurIPS 2023.
     """
     dim = _check_dim(dim, "dim")
-    dof = float(dof)
-    if not math.isfinite(dof) or dof <= 0:
-        raise ValueError(f"`dof` must be a finite number > 0; got {dof}.")
-    f = _student_entropy_term
-    mi = f(dof) + f(dof + 2 * dim) - 2.0 * f(dof + dim)
-
-    def sample(key, n):
-        kz, kg = jax.random.split(key)
-        z = jax.random.normal(kz, (n, 2 * dim))
-        g = 2.0 * jax.random.gamma(kg, 0.5 * dof, (n, 1), dtype=z.dtype) / dof
-        v = z / jnp.sqrt(g)
-        return v[:, :dim], v[:, dim:]
-
+    dof = _check_real(dof, "dof", low=0.0, open_bounds=True)
     entropy = _student_entropy(dim, dof)
     return Task(
         name=f"student-t-{dim}x{dim}-dof{dof:g}",
-        sample=sample,
-        mutual_information=mi,
+        sample=_student_sampler(dim, dof),
+        mutual_information=_student_mi(dim, dof),
         dim_x=dim,
         dim_y=dim,
         entropy_x=entropy,
@@ -305,8 +513,18 @@ def student_t(dim: int = 1, dof: float = 3.0) -> Task:
     )
 
 
+def _check_task(task) -> Task:
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"`task` must be a jaxinfo.testing.Task, e.g. `testing.correlated_gaussians()`; "
+            f"got {type(task).__name__}."
+        )
+    return task
+
+
 def _transformed(task: Task, label: str, fx, fy) -> Task:
     """``task`` with bijections applied to ``x`` and ``y``: same MI, entropies unknown."""
+    _check_task(task)
 
     def sample(key, n):
         x, y = task.sample(key, n)
@@ -336,6 +554,9 @@ def half_cube(task: Task) -> Task:
     Returns:
       A :class:`Task` with the same MI and no entropies.
 
+    Raises:
+      TypeError: ``task`` not a :class:`Task`.
+
     Example:
       >>> from jaxinfo import testing
       >>> print(testing.half_cube(testing.correlated_gaussians()).name)
@@ -354,6 +575,9 @@ def asinh(task: Task) -> Task:
 
     Returns:
       A :class:`Task` with the same MI and no entropies.
+
+    Raises:
+      TypeError: ``task`` not a :class:`Task`.
 
     Example:
       >>> from jaxinfo import testing
@@ -389,14 +613,15 @@ def spiral(task: Task, *, speed: float = 0.5) -> Task:
       A :class:`Task` with the same MI and no entropies.
 
     Raises:
-      ValueError: ``task.dim_x < 2``.
+      TypeError: ``task`` not a :class:`Task`, a non-real ``speed``.
+      ValueError: ``task.dim_x < 2``, a non-finite ``speed``.
 
     Example:
       >>> from jaxinfo import testing
       >>> print(testing.spiral(testing.correlated_gaussians(2, 1)).name)
       spiral(gaussian-dense-2x1-0.5)
     """
-    if task.dim_x < 2:
+    if _check_task(task).dim_x < 2:
         raise ValueError(f"`spiral` needs dim_x >= 2 (it rotates a plane); got {task.dim_x}.")
-    speed = float(speed)
+    speed = _check_real(speed, "speed")
     return _transformed(task, "spiral", lambda x: _spiral(x, speed), lambda y: y)

@@ -145,3 +145,95 @@ def test_bad_task_arguments():
         testing.additive_uniform_noise(0.0)
     with pytest.raises(ValueError, match="dof"):
         testing.student_t(1, dof=-1.0)
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: testing.correlated_gaussians(correlation=float("nan")), ValueError, "correlation"),
+        (lambda: testing.correlated_gaussians(correlation=1.0), ValueError, "correlation"),
+        (lambda: testing.correlated_gaussians(correlation="0.5"), TypeError, "correlation"),
+        (lambda: testing.correlated_gaussians(correlation=True), TypeError, "correlation"),
+        (lambda: testing.correlated_gaussians("2", 1), TypeError, "dim_x"),
+        (lambda: testing.correlated_gaussians(1, 0), ValueError, "dim_y"),
+        (lambda: testing.correlated_gaussians(interaction=None), ValueError, "interaction"),
+        (
+            lambda: testing.gaussian_copula_uniform(correlation=float("inf")),
+            ValueError,
+            "correlation",
+        ),
+        (lambda: testing.additive_uniform_noise(float("nan")), ValueError, "epsilon"),
+        (lambda: testing.additive_uniform_noise("0.1"), TypeError, "epsilon"),
+        (lambda: testing.student_t(1, dof=float("inf")), ValueError, "dof"),
+        (lambda: testing.student_t(1, dof="3"), TypeError, "dof"),
+        (lambda: testing.student_t(1.5), TypeError, "dim"),
+        (
+            lambda: testing.spiral(testing.correlated_gaussians(2, 1), speed=float("nan")),
+            ValueError,
+            "speed",
+        ),
+        (
+            lambda: testing.spiral(testing.correlated_gaussians(2, 1), speed="fast"),
+            TypeError,
+            "speed",
+        ),
+        (lambda: testing.half_cube("gaussian"), TypeError, "task"),
+        (lambda: testing.asinh(None), TypeError, "task"),
+        (
+            lambda: testing.Task(name="t", sample=None, mutual_information=0.1, dim_x=1, dim_y=1),
+            TypeError,
+            "sample",
+        ),
+        (
+            lambda: testing.Task(
+                name="t", sample=lambda k, n: (k, k), mutual_information=-1.0, dim_x=1, dim_y=1
+            ),
+            ValueError,
+            "mutual_information",
+        ),
+    ],
+)
+def test_task_constructors_validate_their_numbers(make, error, match):
+    with pytest.raises(error, match=f"`{match}`"):
+        make()
+
+
+def test_sample_size_must_be_a_positive_int():
+    task = testing.half_cube(testing.correlated_gaussians())
+    key = jax.random.key(0)
+    for n, error in ((-1, ValueError), (0, ValueError), (2.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="`n` must be a"):
+            task.sample(key, n)
+    x, y = jax.jit(task.sample, static_argnums=1)(key, 3)
+    assert x.shape == y.shape == (3, 1)
+
+
+def test_student_t_tiny_dof_is_refused_where_samples_overflow():
+    # dof = 0.05: gamma(0.025) draws underflowed to 0 in 11% of cases (v = z / 0 = -inf).
+    # Sampled in the log domain they are finite, but 2% of the true samples exceed the float32
+    # range: refused. The Monte Carlo test above checks the log-domain sampler at dof 3 and 5.
+    with pytest.raises(ValueError, match=r"`dof` = 0.05 .*float32.*dof >= 0\.3"):
+        testing.student_t(1, 0.05).sample(jax.random.key(0), 1000)
+
+
+def test_additive_noise_below_the_float32_resolution_is_refused():
+    # epsilon = 1e-6 spans ~17 float32 ulps of 1: y was x plus a handful of noise levels
+    with pytest.raises(ValueError, match=r"`epsilon` = 1e-06 cannot be sampled in float32"):
+        testing.additive_uniform_noise(1e-6).sample(jax.random.key(0), 10)
+
+
+def test_student_t_truth_has_no_cancellation_at_large_dof():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+
+    def f(a):
+        half = mpmath.mpf(a) / 2
+        return mpmath.loggamma(half) - half * mpmath.digamma(half)
+
+    for dim, dof in ((1, 1e5), (3, 50.0), (2, 1e9)):
+        task = testing.student_t(dim, dof)
+        exact = float(f(dof) + f(dof + 2 * dim) - 2 * f(dof + dim))
+        assert task.mutual_information > 0  # before: -1.2e-10 at dof 1e5, -2.0 at 1e15
+        np.testing.assert_allclose(task.mutual_information, exact, rtol=1e-12)
+    gaussian = 0.5 * np.log(2 * np.pi * np.e)
+    np.testing.assert_allclose(testing.student_t(1, 1e20).entropy_x, gaussian, rtol=1e-15)

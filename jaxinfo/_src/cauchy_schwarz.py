@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import samples, validation
+from jaxinfo._src import guards, numerics, samples, validation
 from jaxinfo._src.kernels import Kernel, as_kernel
 
 
@@ -31,6 +31,15 @@ class _QMISums(NamedTuple):
     def value(self) -> jax.Array:
         """CS-QMI in nats. Powers of n: -2 (joint) - 4 (marginals) + 6 (cross) = 0."""
         return self.joint + self.marginal_x + self.marginal_y - 2.0 * self.cross
+
+    def resolution(self) -> jax.Array:
+        """Round-off of :meth:`value`: values at or below it are indistinguishable from 0.
+
+        The log-sums are of order ``log n`` and cancel exactly for a constant variable.
+        """
+        scale = abs(self.joint) + abs(self.marginal_x) + abs(self.marginal_y)
+        eps = jnp.finfo(self.joint.dtype).eps
+        return jax.lax.stop_gradient(numerics.ROUNDOFF_FLOOR * eps * (scale + 2 * abs(self.cross)))
 
 
 def _qmi_sums(block, log_k, log_q, row_k, row_q) -> _QMISums:
@@ -55,11 +64,17 @@ class _NormalizedQMISums(NamedTuple):
     yy: _QMISums
 
     def normalized(self) -> jax.Array:
-        """``I(X;Y) / sqrt(I(X;X) I(Y;Y))`` (0 where a self-information vanishes)."""
+        """``I(X;Y) / sqrt(I(X;X) I(Y;Y))``; 0 where a self-information vanishes.
+
+        A constant variable (a collapsed representation, common early in training) carries
+        no information: its self-information is 0 up to round-off, and so is ``I(X;Y)``, whose
+        ratio would be round-off noise. Below :meth:`_QMISums.resolution` the value is 0
+        with a zero (finite) gradient.
+        """
         value, self_x, self_y = self.xy.value(), self.xx.value(), self.yy.value()
-        denominator = jnp.sqrt(jnp.maximum(self_x * self_y, 0.0))
-        safe = jnp.where(denominator > 0, denominator, 1.0)
-        return jnp.where(denominator > 0, value / safe, 0.0)
+        informative = (self_x > self.xx.resolution()) & (self_y > self.yy.resolution())
+        denominator = jnp.sqrt(jnp.where(informative, self_x * self_y, 1.0))
+        return jnp.where(informative, value / denominator, 0.0 * value)
 
 
 def _normalized_qmi_sums(block, log_k, log_q, row_k, row_q) -> _NormalizedQMISums:
@@ -133,9 +148,8 @@ def cauchy_schwarz_divergence(
       >>> kx, ky = jax.random.split(jax.random.key(0))
       >>> x = jax.random.normal(kx, (200, 2))
       >>> y = jax.random.normal(ky, (150, 2)) + 1.0
-      >>> g = jaxinfo.kernels.Gaussian(1.0)
-      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y, kernel=g):.4f}")  # float64: 0.54275
-      0.5428
+      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y):.4f}")  # float64: 0.29322
+      0.2932
 
     References:
       Jenssen, Príncipe, Erdogmus & Eltoft, "The Cauchy–Schwarz divergence and Parzen
@@ -146,7 +160,10 @@ def cauchy_schwarz_divergence(
     nats = _divergence_nats(
         x, y, mask_x, mask_y, as_kernel(kernel), axis_name=axis_name, block_size=block_size
     )
-    return validation.convert_units(nats, base)
+    holds = guards.rows_hold_answer((x,), mask_x, axis_name) & guards.rows_hold_answer(
+        (y,), mask_y, axis_name
+    )
+    return validation.convert_units(guards.answer(holds, nats), base)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
@@ -236,9 +253,8 @@ def cauchy_schwarz_mutual_information(
       >>> kx, kn = jax.random.split(jax.random.key(0))
       >>> x = jax.random.normal(kx, (200, 1))
       >>> y = x + 0.3 * jax.random.normal(kn, (200, 1))
-      >>> g = jaxinfo.kernels.Gaussian(1.0)
-      >>> print(f"{jaxinfo.cauchy_schwarz_mutual_information(x, y, kernel_x=g, kernel_y=g):.4f}")
-      0.2519
+      >>> print(f"{jaxinfo.cauchy_schwarz_mutual_information(x, y):.4f}")
+      0.1967
 
     References:
       Príncipe, "Information Theoretic Learning", Springer 2010, ch. 2; Yu, Yu, Principe et
@@ -258,9 +274,10 @@ def cauchy_schwarz_mutual_information(
         block_size=block_size,
         normalized=normalized,
     )
+    holds = guards.rows_hold_answer((x, y), mask, axis_name)
     if normalized:
-        return sums.normalized()
-    return validation.convert_units(sums.value(), base)
+        return guards.answer(holds, sums.normalized())
+    return validation.convert_units(guards.answer(holds, sums.value()), base)
 
 
 CONDITIONAL_ESTIMATORS = ("symmetric", "single_cross", "csib_code")
@@ -395,10 +412,9 @@ def conditional_cauchy_schwarz_divergence(
       >>> x = jax.random.normal(kx, (128, 3))
       >>> y = jax.numpy.sin(x[:, :1])
       >>> y_pred = y + 0.3 * jax.random.normal(kn, (128, 1))
-      >>> g = jaxinfo.kernels.Gaussian(1.0)
-      >>> d = jaxinfo.conditional_cauchy_schwarz_divergence(x, y, y_pred, kernel_x=g, kernel_y=g)
+      >>> d = jaxinfo.conditional_cauchy_schwarz_divergence(x, y, y_pred)
       >>> print(f"{d:.4f}")
-      0.0104
+      0.0074
 
     References:
       Yu, Li, Løkse, Jenssen & Príncipe, "The conditional Cauchy–Schwarz divergence with
@@ -407,6 +423,7 @@ def conditional_cauchy_schwarz_divergence(
     validation.log_base_divisor(base)
     arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
     _check_conditional_args(arrays[1], arrays[2], estimator)
+    holds = guards.rows_hold_answer(arrays, mask, axis_name)
     sums = _shared_conditional_log_sums(
         arrays,
         mask,
@@ -416,7 +433,7 @@ def conditional_cauchy_schwarz_divergence(
         block_size=block_size,
         code_weights=estimator == "csib_code",
     )
-    return validation.convert_units(sums.value(estimator), base)
+    return validation.convert_units(guards.answer(holds, sums.value(estimator)), base)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "code_weights"))
@@ -478,16 +495,21 @@ def conditional_cauchy_schwarz_divergence_two_sample(
       >>> kx, kn = jax.random.split(jax.random.key(0))
       >>> x = jax.random.normal(kx, (200, 1))
       >>> noise = jax.random.normal(kn, (200, 1))
-      >>> g = jaxinfo.kernels.Gaussian(1.0)
       >>> d = jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
-      ...     x[:100], x[:100] + 0.1 * noise[:100], x[100:], -x[100:] + 0.1 * noise[100:],
-      ...     kernel_x=g, kernel_y=g)
+      ...     x[:100], x[:100] + 0.1 * noise[:100], x[100:], -x[100:] + 0.1 * noise[100:])
       >>> print(f"{d:.4f}")
-      1.5178
+      1.2173
     """
     validation.log_base_divisor(base)
-    (x_p, y_p), mask_p = validation.paired_samples((x_p, y_p), ("x_p", "y_p"), where_p, axis_name)
-    (x_q, y_q), mask_q = validation.paired_samples((x_q, y_q), ("x_q", "y_q"), where_q, axis_name)
+    (x_p, y_p), mask_p = validation.paired_samples(
+        (x_p, y_p), ("x_p", "y_p"), where_p, axis_name, mask_name="where_p"
+    )
+    (x_q, y_q), mask_q = validation.paired_samples(
+        (x_q, y_q), ("x_q", "y_q"), where_q, axis_name, mask_name="where_q"
+    )
+    holds = guards.rows_hold_answer((x_p, y_p), mask_p, axis_name) & guards.rows_hold_answer(
+        (x_q, y_q), mask_q, axis_name
+    )
     if x_p.shape[1] != x_q.shape[1] or y_p.shape[1] != y_q.shape[1]:
         raise ValueError(
             f"the two sets must have the same feature dimensions; got x: {x_p.shape[1]} vs "
@@ -502,7 +524,7 @@ def conditional_cauchy_schwarz_divergence_two_sample(
         axis_name=axis_name,
         block_size=block_size,
     )
-    return validation.convert_units(sums.value("symmetric"), base)
+    return validation.convert_units(guards.answer(holds, sums.value("symmetric")), base)
 
 
 def cauchy_schwarz_conditional_mutual_information(
@@ -562,11 +584,9 @@ def cauchy_schwarz_conditional_mutual_information(
       >>> z = jax.random.normal(kz, (300, 1))
       >>> x = z + 0.5 * jax.random.normal(kx, (300, 1))
       >>> y = x + 0.5 * jax.random.normal(ky, (300, 1))
-      >>> g = jaxinfo.kernels.Gaussian(0.5)
-      >>> i = jaxinfo.cauchy_schwarz_conditional_mutual_information(
-      ...     x, y, z, kernel_x=g, kernel_y=g, kernel_z=g)
+      >>> i = jaxinfo.cauchy_schwarz_conditional_mutual_information(x, y, z)
       >>> print(f"{i:.4f}")
-      0.0227
+      0.0026
 
     References:
       Zhang, Yu et al., "Cauchy–Schwarz divergence transfer entropy", ICASSP 2025.
@@ -580,7 +600,8 @@ def cauchy_schwarz_conditional_mutual_information(
     nats = _conditional_mutual_information_nats(
         (x, y, z), mask, kernels_xyz, axis_name=axis_name, block_size=block_size
     )
-    return validation.convert_units(nats, base)
+    holds = guards.rows_hold_answer((x, y, z), mask, axis_name)
+    return validation.convert_units(guards.answer(holds, nats), base)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
@@ -684,7 +705,7 @@ def cauchy_schwarz_information_bottleneck_loss(
             f"`y` and `y_pred` must have the same shape; got {tuple(y.shape)} and "
             f"{tuple(y_pred.shape)}. Squeeze or reshape the model output to match the targets."
         )
-    validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
+    beta = validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
     validation.log_base_divisor(base)
     names = ("x", "y", "y_pred", "t")
     (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
@@ -699,6 +720,8 @@ def cauchy_schwarz_information_bottleneck_loss(
         block_size=block_size,
         estimator=estimator,
     )
+    holds = guards.rows_hold_answer((x, y, y_pred, t), mask, axis_name)
+    prediction, compression = guards.answer(holds, (prediction, compression))
     prediction = validation.convert_units(prediction, base)
     beta = jnp.asarray(beta, prediction.dtype)
     return prediction + beta * compression, {"prediction": prediction, "compression": compression}

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, samples, spectral, validation
+from jaxinfo._src import collectives, guards, numerics, samples, spectral, validation
 from jaxinfo._src.kernels import BANDWIDTH_RULES, Cosine, Gaussian, squared_distances
 from jaxinfo._src.moments import masked_moments
 
@@ -23,17 +23,24 @@ NORMALIZATIONS = (None, "standardize", "l2")
 
 
 def _check_options(bandwidth, t, adaptive_k, normalize):
+    """Validates the options; returns ``(bandwidth, t)`` (NaN where traced and invalid)."""
     if isinstance(bandwidth, str) and bandwidth not in BANDWIDTH_RULES:
         raise ValueError(
             f"`bandwidth` must be a positive number or one of {BANDWIDTH_RULES}; got {bandwidth!r}."
         )
     if not isinstance(bandwidth, str):
-        Gaussian(bandwidth)  # validates a concrete number (raises on <= 0)
-    validation.check_number(t, "t", low=0.0, low_open=True, hint="The reference uses t = 1.")
+        bandwidth = Gaussian(bandwidth).bandwidth  # raises on a concrete value <= 0
+    t = validation.check_number(t, "t", low=0.0, low_open=True, hint="The reference uses t = 1.")
     if adaptive_k is not None:
         validation.check_positive_int(adaptive_k, "adaptive_k")
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {normalize!r}.")
+    return bandwidth, t
+
+
+def _min_rows(adaptive_k) -> int:
+    """Valid rows DSE needs: two, or one more than the adaptive bandwidth's neighbour rank."""
+    return 2 if adaptive_k is None else adaptive_k + 1
 
 
 def _check_adaptive_k(adaptive_k, num_samples):
@@ -107,20 +114,27 @@ def _masked_entropies(affinity, masks, t, size: int):
     return jax.lax.map(one, masks)
 
 
-def _prepare(x, where, axis_name, normalize):
-    """Validated, all-gathered samples (masked rows zeroed), the mask and 0/1 row weights."""
+def _prepare(x, where, axis_name, normalize, adaptive_k):
+    """Validated, all-gathered samples (masked rows zeroed), mask, weights and answer flag.
+
+    The flag is :func:`guards.rows_hold_answer`: finite valid rows, enough of them.
+    """
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    if axis_name is None:
+        _check_adaptive_k(adaptive_k, validation.valid_row_count(mask, x.shape[0]))
+    holds = guards.rows_hold_answer((x,), mask, axis_name, _min_rows(adaptive_k))
     x = collectives.gather_rows(x, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
+    _check_adaptive_k(adaptive_k, x.shape[0])
     weights = samples.row_weights(mask, x.shape[0], x.dtype)
-    return _normalize_features(x, weights, normalize), mask, weights
+    return _normalize_features(x, weights, normalize), mask, weights, holds
 
 
 def diffusion_spectral_entropy(
     x: ArrayLike,
     *,
     bandwidth: float | jax.Array | str = 10.0,
-    t: float = 1,
+    t: float | jax.Array = 1,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -171,13 +185,12 @@ def diffusion_spectral_entropy(
       Liao, Liu et al., "Assessing Neural Network Representations During Training Using
       Noise-Resilient Diffusion Spectral Entropy", CISS 2024, arXiv:2312.04823.
     """
-    _check_options(bandwidth, t, adaptive_k, normalize)
+    bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
     validation.log_base_divisor(base)
-    x, mask, weights = _prepare(x, where, axis_name, normalize)
-    _check_adaptive_k(adaptive_k, x.shape[0])
+    x, mask, weights, holds = _prepare(x, where, axis_name, normalize, adaptive_k)
     affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
     nats = _entropy_from_affinity(affinity, weights, jnp.asarray(t, x.dtype))
-    return validation.convert_units(nats, base)
+    return validation.convert_units(guards.answer(holds, nats), base)
 
 
 def random_subset_masks(
@@ -213,7 +226,8 @@ def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
       num_bins: number of bins (reference default 10).
 
     Returns:
-      Integer labels ``[n]``.
+      Integer labels ``[n]``. A non-finite ``y`` has no binning: eagerly a ``ValueError``,
+      under ``jit`` every label is ``-1`` (DSMI then gives NaN).
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
@@ -229,10 +243,18 @@ def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
             f"`y` must be a scalar reference of shape [n] or [n, 1]; got {tuple(y.shape)}. "
             "Cluster a vector reference first and pass its labels."
         )
+    finite = jnp.all(jnp.isfinite(y))
+    concrete = validation.concrete_value(finite)
+    if concrete is not None and not concrete:
+        raise ValueError(
+            f"`y` must be finite; got {int(jnp.sum(~jnp.isfinite(y)))} non-finite values. "
+            "Drop or impute those samples first."
+        )
     lo, hi = jnp.min(y), jnp.max(y)
     scaled = (y - lo) / jnp.where(hi > lo, hi - lo, 1.0)
     edges = jnp.linspace(0.0, 1.0, num_bins + 1)[:-1].astype(y.dtype)
-    return (jnp.searchsorted(edges, scaled, side="right") - 1).astype(jnp.int32)
+    labels = (jnp.searchsorted(edges, scaled, side="right") - 1).astype(jnp.int32)
+    return jnp.where(finite, labels, -1)
 
 
 def diffusion_spectral_mutual_information(
@@ -242,7 +264,7 @@ def diffusion_spectral_mutual_information(
     num_classes: int,
     key: jax.Array | None = None,
     bandwidth: float | jax.Array | str = 10.0,
-    t: float = 1,
+    t: float | jax.Array = 1,
     num_repeats: int = 5,
     base: float | None = None,
     where: ArrayLike | None = None,
@@ -312,7 +334,7 @@ def diffusion_spectral_mutual_information(
       >>> print(f"{mi:.3f}")
       1.093
     """
-    _check_options(bandwidth, t, adaptive_k, normalize)
+    bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
     num_classes = validation.check_positive_int(num_classes, "num_classes")
     num_repeats = validation.check_positive_int(num_repeats, "num_repeats")
     validation.log_base_divisor(base)
@@ -326,8 +348,7 @@ def diffusion_spectral_mutual_information(
         raise ValueError(
             f"`labels` must have shape [n] = ({jnp.shape(x)[0]},); got {tuple(labels.shape)}."
         )
-    x, mask, weights = _prepare(x, where, axis_name, normalize)
-    _check_adaptive_k(adaptive_k, x.shape[0])
+    x, mask, weights, holds = _prepare(x, where, axis_name, normalize, adaptive_k)
     labels = collectives.gather_rows(labels, axis_name)
     one_hot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype) * weights[:, None]
     sizes = jnp.sum(one_hot, axis=0)
@@ -357,8 +378,8 @@ def diffusion_spectral_mutual_information(
     entropies = entropies.reshape(num_classes, 1 + num_baseline)
     gaps = jnp.mean(entropies[:, 1:], axis=1) - entropies[:, 0]
     value = jnp.sum(sizes * gaps) / jnp.sum(weights)
-    valid = in_range & jnp.all(sizes != 1) & (jnp.max(sizes) <= size)
-    return validation.convert_units(jnp.where(valid, value, jnp.nan), base)
+    valid = holds & in_range & jnp.all(sizes != 1) & (jnp.max(sizes) <= size)
+    return validation.convert_units(guards.answer(valid, value), base)
 
 
 def _block_size(max_class_size, sizes, num_samples: int) -> int:

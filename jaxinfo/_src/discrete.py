@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, moments, numerics, samples, validation
+from jaxinfo._src import collectives, guards, moments, numerics, samples, validation
 
 MAX_CELLS = 2**31 - 1  # codes are int32
 CORRECTIONS = (None, "miller_madow")
@@ -89,14 +89,19 @@ def _check_concrete(in_range: jax.Array, name: str, sizes) -> None:
 
 
 def _label_codes(arrays, names, class_counts, where, axis_name):
-    """Validated, gathered codes of each label array, the row weights and an in-range flag.
+    """Validated, gathered codes of each label array, the row weights and an answer flag.
+
+    The flag is false for out-of-range labels or fewer than two valid rows.
 
     ``class_counts`` holds one ``(option name, value)`` pair per label array.
     """
     min_rows = 1 if axis_name is not None else 2
     labels = [_as_labels(a, n, min_rows) for a, n in zip(arrays, names, strict=True)]
     num = validation.check_same_num_samples(labels, names)
-    mask = collectives.gather_rows(validation.as_mask(where, num), axis_name)
+    local_mask = validation.as_mask(where, num)
+    if axis_name is None:
+        validation.require_rows(validation.valid_row_count(local_mask, num), 2, names[0])
+    mask = collectives.gather_rows(local_mask, axis_name)
     dtype = validation.compute_dtype(jnp.float64)
     codes, sizes_all, all_ok = [], [], jnp.asarray(True)
     for lab, name, (count_name, count) in zip(labels, names, class_counts, strict=True):
@@ -112,7 +117,7 @@ def _label_codes(arrays, names, class_counts, where, axis_name):
         sizes_all.append(math.prod(sizes))
         all_ok = all_ok & ok
     weights = samples.row_weights(mask, codes[0].shape[0], dtype)
-    return codes, sizes_all, weights, all_ok
+    return codes, sizes_all, weights, all_ok & (jnp.sum(weights) >= 2)
 
 
 def _code_entropy(codes: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -377,6 +382,7 @@ def binned_mutual_information(
     _check_correction(correction)
     validation.log_base_divisor(base)
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
+    holds = guards.rows_hold_answer((x, y), mask, axis_name)
     sizes_x, sizes_y = (bins,) * x.shape[1], (bins,) * y.shape[1]
     _check_cells(
         sizes_x + sizes_y,
@@ -389,4 +395,4 @@ def binned_mutual_information(
     cy = _combine(_bin_columns(y, valid, bins, adaptive), sizes_y)
     weights = samples.row_weights(mask, x.shape[0], x.dtype)
     value = _mutual_information_of_codes(cx, cy, math.prod(sizes_y), weights, correction)
-    return validation.convert_units(value, base)
+    return validation.convert_units(guards.answer(holds, value), base)

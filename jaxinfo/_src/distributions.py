@@ -70,6 +70,17 @@ def _check_distribution(p: jax.Array, name: str) -> None:
         )
 
 
+def _answer(value: jax.Array, arrays) -> jax.Array:
+    """``value`` where every included entry of the row is finite, NaN elsewhere.
+
+    ``p > 0`` tests (zero probabilities) are false for NaN, which would silently count a
+    NaN entry as a zero probability.
+    """
+    finite = [jnp.all(jnp.isfinite(a), axis=-1) for a in arrays]
+    holds = finite[0] if len(finite) == 1 else jnp.logical_and(*finite)
+    return jnp.where(holds, value, jnp.nan)
+
+
 def _prepare(arrays, names, where, validate):
     arrays = [_as_probabilities(a, n) for a, n in zip(arrays, names, strict=True)]
     if len({a.shape[-1] for a in arrays}) > 1:
@@ -117,7 +128,7 @@ def shannon_entropy(
     """
     validation.log_base_divisor(base)
     (p,) = _prepare((p,), ("p",), where, validate)
-    return validation.convert_units(-jnp.sum(numerics.xlogx(p), axis=-1), base)
+    return validation.convert_units(_answer(-jnp.sum(numerics.xlogx(p), axis=-1), (p,)), base)
 
 
 def shannon_entropy_from_logits(
@@ -154,7 +165,9 @@ def shannon_entropy_from_logits(
     # without -inf arithmetic; an all-excluded row then is uniform over fills, masked to 0.
     log_p = jax.nn.log_softmax(jnp.where(valid, logits, numerics.mask_fill(logits.dtype)), axis=-1)
     terms = jnp.where(valid, jnp.exp(log_p) * log_p, 0.0)
-    return validation.convert_units(-jnp.sum(terms, axis=-1), base)
+    included = logits if mask is None else jnp.where(mask, logits, 0.0)
+    holds = jnp.all(jnp.isfinite(included) | (included == -jnp.inf), axis=-1)
+    return validation.convert_units(jnp.where(holds, -jnp.sum(terms, axis=-1), jnp.nan), base)
 
 
 def _relative_terms(p: jax.Array, q: jax.Array, difference: jax.Array | None = None) -> jax.Array:
@@ -167,7 +180,14 @@ def _relative_terms(p: jax.Array, q: jax.Array, difference: jax.Array | None = N
     positive = p > 0
     difference = p - q if difference is None else difference
     ratio = jnp.where(positive, difference, 0.0) / jnp.where(positive, q, 1.0)
-    return jnp.where(positive, p * jnp.log1p(ratio), 0.0)
+    # log1p only where p and q are close: for p << q the ratio rounds to -1 (p = 1e-30
+    # against q = 0.5 in float32) and log1p(-1) = -inf with a NaN gradient.
+    close = jnp.abs(ratio) < 0.5
+    far_p, far_q = (jnp.where(positive & ~close, a, 1.0) for a in (p, q))
+    log_ratio = jnp.where(
+        close, jnp.log1p(jnp.where(close, ratio, 0.0)), jnp.log(far_p) - jnp.log(far_q)
+    )
+    return jnp.where(positive, p * log_ratio, 0.0)
 
 
 def kl_divergence(
@@ -203,7 +223,7 @@ def kl_divergence(
     """
     validation.log_base_divisor(base)
     p, q = _prepare((p, q), ("p", "q"), where, validate)
-    return validation.convert_units(jnp.sum(_relative_terms(p, q), axis=-1), base)
+    return validation.convert_units(_answer(jnp.sum(_relative_terms(p, q), axis=-1), (p, q)), base)
 
 
 def js_divergence(
@@ -242,7 +262,7 @@ def js_divergence(
     value = 0.5 * jnp.sum(
         _relative_terms(p, m, half_gap) + _relative_terms(q, m, -half_gap), axis=-1
     )
-    return validation.convert_units(value, base)
+    return validation.convert_units(_answer(value, (p, q)), base)
 
 
 def renyi_entropy(
@@ -282,4 +302,5 @@ def renyi_entropy(
     alpha = validation.check_alpha(alpha)
     validation.log_base_divisor(base)
     (p,) = _prepare((p,), ("p",), where, validate)
-    return validation.convert_units(numerics.renyi_entropy_of_probabilities(p, alpha), base)
+    value = numerics.renyi_entropy_of_probabilities(p, alpha)
+    return validation.convert_units(_answer(value, (p,)), base)

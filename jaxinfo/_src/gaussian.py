@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, moments, numerics, samples, validation
+from jaxinfo._src import collectives, guards, moments, numerics, samples, validation
 
 
 def _scatter(z: jax.Array, mask, axis_name) -> tuple[jax.Array, jax.Array]:
@@ -64,6 +64,11 @@ def _wishart_bias(d: int, count: jax.Array, start: int = 0) -> jax.Array:
     """
     i = jnp.arange(start + 1, d + 1, dtype=count.dtype)
     return jnp.sum(jax.scipy.special.digamma((count - i) / 2.0) + jnp.log(2.0 / count))
+
+
+def _min_rows(bias_correction: bool, d: int) -> int:
+    """Valid rows the estimate needs: two, or ``d + 1`` for the Wishart bias correction."""
+    return d + 1 if bias_correction else 2
 
 
 def _check_bias_correction(bias_correction, num_rows: int, d: int, axis_name) -> None:
@@ -130,13 +135,16 @@ def gaussian_entropy(
     validation.log_base_divisor(base)
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
     d = x.shape[1]
-    _check_bias_correction(bias_correction, x.shape[0], d, axis_name)
+    _check_bias_correction(
+        bias_correction, validation.valid_row_count(mask, x.shape[0]), d, axis_name
+    )
+    holds = guards.rows_hold_answer((x,), mask, axis_name, _min_rows(bias_correction, d))
     count, scatter = _scatter(x, mask, axis_name)
     logdet = _logdet(_regularise(scatter / count, shrinkage))
     if bias_correction:
         logdet = logdet - _wishart_bias(d, count)
     nats = 0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet)
-    return validation.convert_units(nats, base)
+    return validation.convert_units(guards.answer(holds, nats), base)
 
 
 def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
@@ -152,6 +160,9 @@ def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
     scale = 1.0 / numerics.safe_sqrt(jnp.where(var > 0, var, 1.0))
     corr = _regularise(scatter * scale[:, None] * scale[None, :], shrinkage)
     value = 0.5 * (_logdet(corr[:dx, :dx]) + _logdet(corr[dx:, dx:]) - _logdet(corr))
+    # >= 0 by Fischer's inequality; Cholesky round-off on a singular R (rank-1 data) can
+    # land a few 1e-3 below.
+    value = jnp.maximum(value, 0.0)
     if bias_correction:
         d = corr.shape[0]
         # b(dx) + b(dy) - b(dx + dy): the terms i <= dx cancel between x and the joint.
@@ -209,9 +220,17 @@ def gaussian_mutual_information(
     shrinkage = _check_shrinkage(shrinkage)
     validation.log_base_divisor(base)
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    _check_bias_correction(bias_correction, x.shape[0], x.shape[1] + y.shape[1], axis_name)
+    holds = _check_pair(x, y, mask, bias_correction, axis_name)
     value = _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name)
-    return validation.convert_units(value, base)
+    return validation.convert_units(guards.answer(holds, value), base)
+
+
+def _check_pair(x, y, mask, bias_correction, axis_name) -> jax.Array:
+    """Static checks of a paired MI estimate; returns the traced answer flag."""
+    d = x.shape[1] + y.shape[1]
+    count = validation.valid_row_count(mask, x.shape[0])
+    _check_bias_correction(bias_correction, count, d, axis_name)
+    return guards.rows_hold_answer((x, y), mask, axis_name, _min_rows(bias_correction, d))
 
 
 def _normal_scores(z: jax.Array, valid: jax.Array) -> jax.Array:
@@ -273,11 +292,11 @@ def gaussian_copula_mutual_information(
     shrinkage = _check_shrinkage(shrinkage)
     validation.log_base_divisor(base)
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    _check_bias_correction(bias_correction, x.shape[0], x.shape[1] + y.shape[1], axis_name)
+    holds = _check_pair(x, y, mask, bias_correction, axis_name)
     x, y = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
     valid = samples.valid_rows(mask, x.shape[0])
     scores = _normal_scores(jnp.concatenate([x, y], axis=1), valid)
     dx = x.shape[1]
     value = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)
-    return validation.convert_units(value, base)
+    return validation.convert_units(guards.answer(holds, value), base)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import samples, validation
+from jaxinfo._src import guards, samples, validation
 from jaxinfo._src.kernels import Gaussian
 
 
@@ -90,7 +90,8 @@ def kde_entropy(
     h = jnp.asarray(kernel.bandwidth, x.dtype)
     log_norm = 0.5 * x.shape[1] * (math.log(2.0 * math.pi) + 2.0 * jnp.log(h))
     value = -total / n + jnp.log(n - 1.0) + log_norm
-    return validation.convert_units(value, base)
+    holds = guards.rows_hold_answer((x,), mask, axis_name)
+    return validation.convert_units(guards.answer(holds, value), base)
 
 
 def gaussian_noise_mutual_information_bound(
@@ -145,7 +146,7 @@ def gaussian_noise_mutual_information_bound(
     """
     validation.log_base_divisor(base)
     (h,), mask = validation.paired_samples((h,), ("h",), where, axis_name)
-    validation.check_number(
+    noise_variance = validation.check_number(
         noise_variance,
         "noise_variance",
         low=0.0,
@@ -157,4 +158,5 @@ def gaussian_noise_mutual_information_bound(
     total, n, _ = _sum_of_row_log_sums(
         h, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=False
     )
-    return validation.convert_units(jnp.log(n) - total / n, base)
+    holds = guards.rows_hold_answer((h,), mask, axis_name)
+    return validation.convert_units(guards.answer(holds, jnp.log(n) - total / n), base)

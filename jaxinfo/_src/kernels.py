@@ -12,30 +12,58 @@ import jax.numpy as jnp
 
 from jaxinfo._src import numerics, validation
 from jaxinfo._src.moments import masked_moments
-from jaxinfo._src.samples import row_weights
+from jaxinfo._src.samples import row_weights, valid_rows
 
 BANDWIDTH_RULES = ("median", "silverman", "scott")
+
+
+def _as_points(x, name: str) -> jax.Array:
+    """Validates a point set ``[n, d]`` (float, ``n >= 1``) for a kernel or distance."""
+    return validation.as_samples(x, name, min_samples=1)
+
+
+def _as_point_pair(x, y, x_name: str = "x", y_name: str = "y") -> tuple[jax.Array, jax.Array]:
+    """Validates two point sets of one feature dimension and casts them to one dtype."""
+    x, y = _as_points(x, x_name), _as_points(y, y_name)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"`{x_name}` and `{y_name}` must have the same number of features (columns); "
+            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}. Pass points of one space."
+        )
+    dtype = jnp.promote_types(x.dtype, y.dtype)
+    return x.astype(dtype), y.astype(dtype)
+
+
+def _with_exact_diagonal(matrix: jax.Array, diagonal: jax.Array) -> jax.Array:
+    """``matrix`` ``[n, n]`` with its diagonal replaced by the exact self-pair values."""
+    n = matrix.shape[0]
+    return jnp.where(jnp.eye(n, dtype=bool), diagonal[:, None], matrix)
 
 
 def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     """Pairwise squared Euclidean distances ``[n, m]`` between rows of ``x`` and ``y``.
 
-    Uses ``|a|^2 + |b|^2 - 2 a.b`` (one matmul, no ``[n, m, d]`` intermediate) on data
-    centred by a common shift: distances are translation invariant, and without centring
-    float32 loses all digits for data far from the origin. The matmul runs at HIGHEST
-    precision (no TF32/bf16 passes on accelerators) and round-off is clamped at 0. No
-    ``sqrt`` is taken, so duplicated points have finite gradients.
+    ``x`` ``[n, d]`` and ``y`` ``[m, d]`` are floating point with the same ``d``. Uses
+    ``|a|^2 + |b|^2 - 2 a.b`` (one matmul, no ``[n, m, d]`` intermediate) on data centred by
+    a common shift (the mean of ``y``): distances are translation invariant, and without
+    centring float32 loses all digits for data far from the origin. The matmul runs at
+    HIGHEST precision (no TF32/bf16 passes on accelerators) and round-off is clamped at 0.
+    With ``y is x`` the diagonal is exactly 0. No ``sqrt`` is taken, so duplicated points
+    have finite gradients.
     """
+    same = y is x
+    x, y = _as_point_pair(x, y)
     shift = jax.lax.stop_gradient(jnp.mean(y, axis=0))
     x = x - shift
     y = y - shift
     cross = jnp.matmul(x, y.T, precision=numerics.HIGHEST)
     sq_x = jnp.sum(x * x, axis=-1)
     sq_y = jnp.sum(y * y, axis=-1)
-    return jnp.maximum(sq_x[:, None] + sq_y[None, :] - 2.0 * cross, 0.0)
+    sq = jnp.maximum(sq_x[:, None] + sq_y[None, :] - 2.0 * cross, 0.0)
+    return _with_exact_diagonal(sq, jnp.zeros(x.shape[0], x.dtype)) if same else sq
 
 
-def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.Array:
+def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
     """Data-driven bandwidth, computed under ``stop_gradient`` (it is a constant for ``grad``).
 
     - ``"median"``: median Euclidean distance over distinct valid pairs (Gretton et al.);
@@ -44,9 +72,31 @@ def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.
     - ``"scott"``: ``n ** (-1 / (d + 4)) * s``,
 
     with ``s`` the mean per-feature standard deviation. A degenerate result (all points
-    equal) falls back to 1.
+    equal, fewer than two valid rows) falls back to 1; a non-finite valid entry of ``x``
+    gives NaN (there is no bandwidth to report).
+
+    Args:
+      rule: one of ``BANDWIDTH_RULES``.
+      x: samples ``[n, d]`` (floating point).
+      mask: optional boolean ``[n]`` marking the rows that count.
+
+    Returns:
+      The bandwidth ``sigma``, a scalar.
+
+    Raises:
+      ValueError: an unknown ``rule``, ``x`` not ``[n, d]``, a ``mask`` of the wrong shape.
+      TypeError: integer ``x``, a non-boolean ``mask``.
     """
+    if not isinstance(rule, str) or rule not in BANDWIDTH_RULES:
+        raise ValueError(
+            f"`rule` must be one of {BANDWIDTH_RULES}; got {rule!r}. "
+            "Pass a number as the kernel bandwidth for a fixed sigma."
+        )
+    x = _as_points(x, "x")
+    mask = validation.as_mask(mask, x.shape[0], "mask")
     x = jax.lax.stop_gradient(x)
+    rows = valid_rows(mask, x.shape[0])
+    non_finite = jnp.any(rows[:, None] & ~jnp.isfinite(x))
     if rule == "median":
         sq = squared_distances(x, x)
         n = x.shape[0]
@@ -60,7 +110,8 @@ def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None) -> jax.
         d = x.shape[1]
         factor = (4.0 / (d + 2.0)) ** (1.0 / (d + 4.0)) if rule == "silverman" else 1.0
         value = factor * count ** (-1.0 / (d + 4.0)) * spread
-    return jnp.where(jnp.isfinite(value) & (value > 0), value, 1.0)
+    value = jnp.where(jnp.isfinite(value) & (value > 0), value, 1.0)
+    return jnp.where(non_finite, jnp.nan, value)
 
 
 class Kernel:
@@ -68,6 +119,8 @@ class Kernel:
 
     Subclasses implement :meth:`gram` and :meth:`diagonal`; kernels with a finite explicit
     feature map also implement :meth:`features` (enabling the ``[d, d]`` covariance path).
+    The built-in kernels take floating ``[n, d]`` points (``ValueError``/``TypeError``
+    otherwise), and ``gram(x)`` (or ``y is x``) has the exact ``k(x_i, x_i)`` on its diagonal.
     """
 
     has_features: bool = False
@@ -112,7 +165,7 @@ class _BandwidthKernel(Kernel):
                     "Pass a positive number for a fixed bandwidth."
                 )
         else:
-            validation.check_number(
+            bandwidth = validation.check_number(
                 bandwidth,
                 "bandwidth",
                 low=0.0,
@@ -138,14 +191,31 @@ class _BandwidthKernel(Kernel):
     def resolve(self, x, where=None):
         if not isinstance(self.bandwidth, str):
             return self
-        return type(self)(bandwidth_from_rule(self.bandwidth, x, where))
+        # Not through __init__: a rule gives a positive sigma, or NaN for non-finite data,
+        # which must reach the result as NaN rather than fail as a "bandwidth" option.
+        return type(self).tree_unflatten(None, (bandwidth_from_rule(self.bandwidth, x, where),))
 
     def _sigma(self, x: jax.Array) -> jax.Array:
         if isinstance(self.bandwidth, str):
             return bandwidth_from_rule(self.bandwidth, x, None)
         return jnp.asarray(self.bandwidth, dtype=x.dtype)
 
+    def _log_kernel(self, sq: jax.Array, sigma: jax.Array) -> jax.Array:
+        """``log k`` from squared distances."""
+        raise NotImplementedError
+
+    def log_gram(self, x, y=None):
+        if y is None or y is x:
+            x = y = _as_points(x, "x")  # `y is x`: squared_distances zeroes the diagonal
+        else:
+            x, y = _as_point_pair(x, y)
+        return self._log_kernel(squared_distances(x, y), self._sigma(x))
+
+    def gram(self, x, y=None):
+        return jnp.exp(self.log_gram(x, y))
+
     def diagonal(self, x):
+        x = _as_points(x, "x")
         return jnp.ones(x.shape[0], x.dtype)
 
 
@@ -165,13 +235,8 @@ class Gaussian(_BandwidthKernel):
       0.6065
     """
 
-    def log_gram(self, x, y=None):
-        y = x if y is None else y
-        sigma = self._sigma(x)
-        return -squared_distances(x, y) / (2.0 * sigma * sigma)
-
-    def gram(self, x, y=None):
-        return jnp.exp(self.log_gram(x, y))
+    def _log_kernel(self, sq, sigma):
+        return -sq / (2.0 * sigma * sigma)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -188,13 +253,8 @@ class Laplacian(_BandwidthKernel):
       0.3679
     """
 
-    def log_gram(self, x, y=None):
-        y = x if y is None else y
-        sigma = self._sigma(x)
-        return -numerics.safe_sqrt(squared_distances(x, y)) / sigma
-
-    def gram(self, x, y=None):
-        return jnp.exp(self.log_gram(x, y))
+    def _log_kernel(self, sq, sigma):
+        return -numerics.safe_sqrt(sq) / sigma
 
 
 @jax.tree_util.register_pytree_node_class
@@ -226,13 +286,18 @@ class Linear(Kernel):
         return "Linear()"
 
     def features(self, x):
-        return x
+        return _as_points(x, "x")
 
     def gram(self, x, y=None):
-        y = x if y is None else y
+        if y is None or y is x:
+            features = self.features(x)
+            gram = jnp.matmul(features, features.T, precision=numerics.HIGHEST)
+            return _with_exact_diagonal(gram, self.diagonal(x))
+        x, y = _as_point_pair(x, y)
         return jnp.matmul(self.features(x), self.features(y).T, precision=numerics.HIGHEST)
 
     def diagonal(self, x):
+        x = _as_points(x, "x")
         return jnp.sum(x * x, axis=-1)
 
 
@@ -254,11 +319,14 @@ class Cosine(Linear):
         return "Cosine()"
 
     def features(self, x):
+        x = _as_points(x, "x")
         norm = numerics.safe_sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
         return x / jnp.where(norm > 0, norm, 1.0)
 
     def diagonal(self, x):
-        return jnp.sum(self.features(x) ** 2, axis=-1)
+        # Exactly 1 (0 for an all-zero row, NaN for a non-finite one), not |x / |x||^2.
+        sq = jnp.sum(self.features(x) ** 2, axis=-1)
+        return jnp.where(sq > 0, jnp.ones_like(sq), sq)
 
 
 def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | None = None) -> Kernel:

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, samples, validation
+from jaxinfo._src import collectives, guards, samples, validation
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
 
@@ -29,6 +29,10 @@ from jaxinfo._src.moments import masked_moments
 # round-off (~eps |x|^2) exceeds the true distance of close pairs in float32. The best
 # k + REFINE_CANDIDATES candidates are re-measured exactly from coordinate differences.
 REFINE_CANDIDATES = 8
+# Up to this dimension the search itself uses coordinate differences (exact, and as cheap as
+# the matmul): neighbour distances shrink like n^(-1/d), so at d = 1 and n = 50000 they fall
+# below the expansion's round-off and float32 picked the wrong neighbours (entropy +0.015).
+EXACT_SEARCH_MAX_DIM = 4
 
 
 def check_k(
@@ -85,11 +89,16 @@ def kth_squared_distance(
 ) -> jax.Array:
     """Squared Euclidean distance from each row to its k-th nearest non-excluded column.
 
-    The search runs on ``squared_distances`` (one matmul, no gradient); the candidates are
-    then re-measured from coordinate differences, which is exact for close pairs and is the
-    only path gradients flow through (O(block * k * d) memory).
+    The search runs on ``squared_distances`` (one matmul, no gradient; coordinate
+    differences up to :data:`EXACT_SEARCH_MAX_DIM`); the candidates are then re-measured
+    from coordinate differences, which is exact for close pairs and is the only path
+    gradients flow through (O(block * k * d) memory).
     """
-    search = squared_distances(jax.lax.stop_gradient(rows), jax.lax.stop_gradient(cols))
+    rows_, cols_ = jax.lax.stop_gradient(rows), jax.lax.stop_gradient(cols)
+    if rows.shape[1] <= EXACT_SEARCH_MAX_DIM:
+        search = jnp.sum(jnp.square(rows_[:, None, :] - cols_[None, :, :]), axis=-1)
+    else:
+        search = squared_distances(rows_, cols_)
     search = jnp.where(excluded, jnp.inf, search)
     num = min(k + REFINE_CANDIDATES, cols.shape[0])
     _, idx = jax.lax.top_k(-search, num)
@@ -171,9 +180,10 @@ def knn_entropy(
     """
     validation.log_base_divisor(base)
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
-    k = check_k(k, x.shape[0], axis_name)
+    k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
     value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size)
-    return validation.convert_units(value, base)
+    holds = guards.rows_hold_answer((x,), mask, axis_name, k + 1)
+    return validation.convert_units(guards.answer(holds, value), base)
 
 
 # The cores are jitted (and inlined under an outer jit): eagerly, one compilation per shape
@@ -252,10 +262,11 @@ def ksg_mutual_information(
     """
     validation.log_base_divisor(base)
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    k = check_k(k, x.shape[0], axis_name)
+    k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
     x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
     value = _ksg_nats(x, y, mask, k=k, axis_name=axis_name, block_size=block_size)
-    return validation.convert_units(value, base)
+    holds = guards.rows_hold_answer((x, y), mask, axis_name, k + 1)
+    return validation.convert_units(guards.answer(holds, value), base)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
@@ -328,10 +339,13 @@ def knn_kl_divergence(
     """
     validation.log_base_divisor(base)
     x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
-    k = check_k(k, x.shape[0], axis_name)
-    check_k(k, y.shape[0], axis_name, name="y", strict=False)
+    k = check_k(k, validation.valid_row_count(mask_x, x.shape[0]), axis_name)
+    check_k(k, validation.valid_row_count(mask_y, y.shape[0]), axis_name, name="y", strict=False)
     value = _kl_nats(x, y, mask_x, mask_y, k=k, axis_name=axis_name, block_size=block_size)
-    return validation.convert_units(value, base)
+    holds = guards.rows_hold_answer((x,), mask_x, axis_name, k + 1) & guards.rows_hold_answer(
+        (y,), mask_y, axis_name, max(k, 2)
+    )
+    return validation.convert_units(guards.answer(holds, value), base)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))

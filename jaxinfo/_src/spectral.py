@@ -38,20 +38,57 @@ def trace(matrix: jax.Array) -> jax.Array:
     return jnp.trace(matrix, axis1=-2, axis2=-1)
 
 
+def _unit_trace(matrix: jax.Array) -> jax.Array:
+    """``sym(M) / tr M``, exactly scale invariant in value and gradient.
+
+    ``M`` is first divided by its largest entry held constant: squares of ``K * 1e30``
+    overflow, and the backward pass of ``M / tr M`` meets ``tr(M)^2``, which underflows for
+    ``K * 1e-30`` in float32 (a NaN gradient). Signs are kept (a negative trace stays one).
+    """
+    matrix = symmetrize(matrix)
+    scale = jax.lax.stop_gradient(jnp.max(jnp.abs(matrix), axis=(-2, -1)))
+    matrix = matrix / jnp.where(scale > 0, scale, 1.0)[..., None, None]
+    return matrix / trace(matrix)[..., None, None]
+
+
+def _entropy_of_unit(unit: jax.Array, alpha: float, values: jax.Array | None = None):
+    if alpha == 2.0:
+        return -jnp.log(jnp.sum(unit * unit, axis=(-2, -1)))
+    values = numerics.eigvalsh(unit) if values is None else values
+    return numerics.renyi_entropy_of_probabilities(
+        numerics.spectrum_to_probabilities(values), alpha
+    )
+
+
 def entropy_from_psd(matrix: jax.Array, alpha: float) -> jax.Array:
     """Rényi entropy (nats) of ``A = M / tr M`` for symmetric PSD ``M`` ``[..., m, m]``.
 
     ``alpha == 2`` uses ``-log |A|_F^2`` (no eigensolver); other orders use the eigenvalues
     of the symmetrised ``A`` (see :func:`numerics.spectrum_to_probabilities` for the floor).
     """
-    matrix = symmetrize(matrix)
-    total = trace(matrix)
+    return _entropy_of_unit(_unit_trace(matrix), alpha)
+
+
+def entropy_of_given_matrix(matrix: jax.Array, alpha: float) -> tuple[jax.Array, jax.Array]:
+    """:func:`entropy_from_psd` of a caller's matrix and whether it is PSD up to round-off.
+
+    PSD here: ``tr M > 0`` and no eigenvalue of ``A`` below ``-sqrt(eps) lambda_max``. For
+    ``alpha == 2``, which needs no eigensolver, only the necessary conditions on the
+    diagonal and the ``2 x 2`` principal minors (``|M_ij| <= sqrt(M_ii M_jj)``) are checked.
+    """
+    unit = _unit_trace(matrix)
+    tolerance = jnp.sqrt(jnp.finfo(unit.dtype).eps)
+    positive_trace = trace(matrix) > 0  # A has unit trace whatever the sign of tr M
     if alpha == 2.0:
-        return 2.0 * jnp.log(total) - jnp.log(jnp.sum(matrix * matrix, axis=(-2, -1)))
-    values = numerics.eigvalsh(matrix / total[..., None, None])
-    return numerics.renyi_entropy_of_probabilities(
-        numerics.spectrum_to_probabilities(values), alpha
-    )
+        diagonal = jnp.diagonal(unit, axis1=-2, axis2=-1)
+        bound = jnp.sqrt(jnp.maximum(diagonal[..., :, None] * diagonal[..., None, :], 0.0))
+        minors = jnp.all(jnp.abs(unit) <= bound * (1.0 + tolerance), axis=(-2, -1))
+        is_psd = positive_trace & jnp.all(diagonal >= 0, axis=-1) & minors
+        return _entropy_of_unit(unit, alpha), is_psd
+    values = numerics.eigvalsh(unit)
+    top = jnp.max(values, axis=-1)
+    is_psd = positive_trace & (jnp.min(values, axis=-1) >= -tolerance * top)
+    return _entropy_of_unit(unit, alpha, values), is_psd
 
 
 def _row_features(kernels: Sequence[Kernel], xs: Sequence[jax.Array]) -> jax.Array:

@@ -50,14 +50,30 @@ def as_samples(x, name: str = "x", *, min_samples: int = 2) -> jax.Array:
             f"got shape {tuple(arr.shape)}.{hint}"
         )
     arr = as_float_array(arr, name)
-    if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"`{name}` needs at least {min_samples} samples (rows); got {arr.shape[0]}. "
-            "Pass more samples."
-        )
+    require_rows(arr.shape[0], min_samples, name)
     if arr.shape[1] < 1:
         raise ValueError(f"`{name}` must have at least one feature column; got shape {arr.shape}.")
     return arr
+
+
+def require_rows(count: int, min_samples: int, name: str) -> None:
+    """Raises the one "too few samples" error (for sliced arrays and concrete masks alike)."""
+    if count < min_samples:
+        raise ValueError(
+            f"`{name}` needs at least {min_samples} samples (rows); got {count}. Pass more samples."
+        )
+
+
+def valid_row_count(mask: jax.Array | None, num_rows: int) -> int:
+    """Rows a static check should count: the valid rows of a concrete mask, else all rows.
+
+    With a concrete mask an estimator raises exactly the error that slicing the valid rows
+    would raise; under ``jit`` the count is unknown and :mod:`guards` returns NaN instead.
+    """
+    if mask is None:
+        return num_rows
+    values = concrete_value(mask)
+    return num_rows if values is None else int(values.sum())
 
 
 def check_same_num_samples(arrays: Sequence[jax.Array], names: Sequence[str]) -> int:
@@ -143,11 +159,18 @@ def check_number(
     """Validates a numeric option that may be traced (bandwidth, variance, shrinkage, beta).
 
     A concrete value must be a real scalar in the range (``TypeError`` / ``ValueError``
-    naming the option, the value and ``hint``); a traced value passes through unchecked (its
-    value is unknown at trace time). Returns ``value`` unchanged.
+    naming the option, the value and ``hint``) and is returned unchanged. A traced value is
+    unknown at trace time: it is returned as NaN where it breaks the rule, so an invalid
+    option gives a NaN result, never a silently used value. Callers must use the returned
+    value.
     """
     if isinstance(value, Tracer):
-        return value
+        valid = jnp.isfinite(value)
+        if low is not None:
+            valid &= value > low if low_open else value >= low
+        if high is not None:
+            valid &= value <= high
+        return jnp.where(valid, value, jnp.nan)
     arr = np.asarray(value)
     if isinstance(value, bool) or arr.dtype.kind not in "fiu" or arr.shape != ():
         raise TypeError(
@@ -203,23 +226,30 @@ def convert_units(nats: jax.Array, base) -> jax.Array:
 
 
 def paired_samples(
-    xs: Sequence, names: Sequence[str], where, axis_name: str | None
+    xs: Sequence,
+    names: Sequence[str],
+    where,
+    axis_name: str | None,
+    *,
+    mask_name: str = "where",
 ) -> tuple[tuple[jax.Array, ...], jax.Array | None]:
     """Validates paired sample matrices and the row mask; zeroes masked rows.
 
     Arrays are cast to one common compute dtype. Zeroing masked rows keeps padding garbage
     (even NaN) out of values and gradients; masked rows are then excluded by weights, so
-    masking equals slicing. With ``axis_name`` the arrays are per-device shards, which may
-    hold a single row.
+    masking equals slicing, including the error for a concrete mask leaving fewer than two
+    rows. With ``axis_name`` the arrays are per-device shards, which may hold a single row.
     """
     min_samples = 1 if axis_name is not None else 2
     arrays = [as_samples(x, n, min_samples=min_samples) for x, n in zip(xs, names, strict=True)]
     num = check_same_num_samples(arrays, names)
     dtype = np.result_type(*[a.dtype for a in arrays])
     arrays = [a.astype(dtype) for a in arrays]
-    mask = as_mask(where, num)
+    mask = as_mask(where, num, mask_name)
     if mask is not None:
         arrays = [jnp.where(mask[:, None], a, jnp.zeros((), dtype)) for a in arrays]
+        if axis_name is None:
+            require_rows(valid_row_count(mask, num), 2, names[0])
     return tuple(arrays), mask
 
 
@@ -228,8 +258,8 @@ def two_samples(x, y, where_x, where_y, axis_name: str | None):
 
     Returns ``(x, y, mask_x, mask_y)`` with both arrays in one compute dtype.
     """
-    (x,), mask_x = paired_samples((x,), ("x",), where_x, axis_name)
-    (y,), mask_y = paired_samples((y,), ("y",), where_y, axis_name)
+    (x,), mask_x = paired_samples((x,), ("x",), where_x, axis_name, mask_name="where_x")
+    (y,), mask_y = paired_samples((y,), ("y",), where_y, axis_name, mask_name="where_y")
     if x.shape[1] != y.shape[1]:
         raise ValueError(
             f"`x` and `y` must have the same number of features; got {x.shape[1]} and {y.shape[1]}."

@@ -1,0 +1,44 @@
+"""Traced answer guards: NaN, never a plausible number, where the data hold no answer.
+
+Static problems (shapes, dtypes, options, a concrete mask with too few rows) raise in
+:mod:`validation`. What is only known at run time, under ``jit`` or inside ``shard_map``, is
+checked here and turned into a NaN result: a non-finite value in a valid row (comparisons,
+ranks and eigenvalue floors would otherwise silently drop it) and fewer valid rows than the
+estimator needs. The check costs one reduction over the inputs and, with ``axis_name``, one
+scalar ``psum``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxinfo._src import collectives
+
+
+def rows_hold_answer(
+    arrays: Sequence[jax.Array],
+    mask: jax.Array | None,
+    axis_name: str | None,
+    min_rows: int = 2,
+) -> jax.Array:
+    """Boolean scalar: every valid row is finite and there are at least ``min_rows`` of them.
+
+    ``arrays`` are the validated sample arrays (masked rows already zeroed by
+    :func:`validation.paired_samples`); with ``axis_name`` they are this device's rows and
+    the counts are summed over devices.
+    """
+    nonfinite = sum(jnp.sum(~jnp.isfinite(a), dtype=jnp.int32) for a in arrays)
+    rows = arrays[0].shape[0] if mask is None else jnp.sum(mask, dtype=jnp.int32)
+    counts = collectives.psum(jnp.stack([jnp.asarray(nonfinite), jnp.asarray(rows)]), axis_name)
+    return (counts[0] == 0) & (counts[1] >= min_rows)
+
+
+def answer(holds: jax.Array, value):
+    """``value`` (an array or pytree) where ``holds``, NaN elsewhere.
+
+    The gradient flows through the kept branch only; where there is no answer it is zero.
+    """
+    return jax.tree.map(lambda v: jnp.where(holds, v, jnp.nan).astype(v.dtype), value)

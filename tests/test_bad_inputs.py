@@ -1,0 +1,177 @@
+"""The bad-input battery: no plausible number where there is no answer (registry-driven).
+
+Rules held for every estimator in tests/registry.py:
+
+- a non-finite value in a valid row gives NaN (masked rows may hold anything: see
+  ``test_masking_equals_slicing`` in test_common.py);
+- fewer valid rows than the estimator needs: NaN under ``jit``, and with a concrete mask the
+  same ``ValueError`` as slicing the valid rows;
+- an invalid option passed as a traced value gives NaN;
+- a constant (collapsed) input gives a finite gradient.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from registry import ENTRIES
+
+import jaxinfo
+from jaxinfo import kernels
+
+N = 16
+
+
+def _first_per_function() -> set[str]:
+    """The first registry entry of each public function runs by default; the rest with slow.
+
+    The guards sit in the public functions, in front of every code path, so further
+    configurations of one function repeat the same check (and CI time).
+    """
+    seen: dict[str, str] = {}
+    for e in ENTRIES:
+        seen.setdefault(e.name.split("[")[0], e.name)
+    return set(seen.values())
+
+
+DEFAULT = _first_per_function()
+PARAMS = [
+    pytest.param(e, id=e.name, marks=[] if e.name in DEFAULT else [pytest.mark.slow])
+    for e in ENTRIES
+]
+MASKED = [p for p in PARAMS if p.values[0].supports_where]
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_nonfinite_value_in_a_valid_row_gives_nan(entry, key):
+    arrays = entry.make_inputs(key, N)
+    fn = jax.jit(entry.fn)
+    for index in range(len(arrays)):
+        for bad in (jnp.nan, jnp.inf, -jnp.inf):
+            poisoned = list(arrays)
+            poisoned[index] = arrays[index].at[5, 0].set(bad)
+            value = fn(*poisoned)
+            assert np.isnan(value), f"array {index} holding {bad} gave {value}"
+
+
+def _few_rows(entry) -> list[int]:
+    return sorted({0, 1, entry.min_samples - 1})
+
+
+@pytest.mark.parametrize("entry", MASKED)
+def test_too_few_valid_rows_give_nan_under_jit(entry, key):
+    arrays = entry.make_inputs(key, N)
+    fn = jax.jit(lambda a, m: entry.fn(*a, where=m))
+    for count in _few_rows(entry):
+        value = fn(arrays, jnp.arange(N) < count)
+        assert np.isnan(value), f"{count} valid rows gave {value}"
+    assert np.isfinite(fn(arrays, jnp.arange(N) < max(entry.min_samples, 2)))
+
+
+@pytest.mark.parametrize("entry", MASKED)
+def test_too_few_valid_rows_raise_like_slicing_when_the_mask_is_concrete(entry, key):
+    arrays = entry.make_inputs(key, N)
+    for count in _few_rows(entry):
+        with pytest.raises(ValueError) as sliced:
+            entry.fn(*(a[:count] for a in arrays))
+        with pytest.raises(ValueError) as masked:
+            entry.fn(*arrays, where=jnp.arange(N) < count)
+        assert str(masked.value) == str(sliced.value)
+
+
+@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
+def test_constant_input_gives_finite_gradient(entry, key):
+    arrays = entry.make_inputs(key, N)
+    value_and_grad = jax.jit(jax.value_and_grad(lambda a: entry.fn(*a)))
+    for index in range(len(arrays)):
+        collapsed = list(arrays)
+        collapsed[index] = jnp.broadcast_to(arrays[index][:1] + 0.3, arrays[index].shape)
+        value, grads = value_and_grad(tuple(collapsed))
+        assert not np.isnan(value), f"array {index} constant"
+        for g in grads:
+            assert np.all(np.isfinite(g)), f"non-finite gradient with array {index} constant"
+
+
+def _x(key, d=3):
+    return jax.random.normal(key, (N, d))
+
+
+# (id, fn(x, y, option), valid value, invalid values): every numeric option that may be traced.
+TRACED_OPTIONS = [
+    (
+        "matrix_renyi_entropy[bandwidth]",
+        lambda x, y, s: jaxinfo.matrix_renyi_entropy(x, kernel=kernels.Gaussian(s)),
+        1.0,
+        (-1.0, 0.0, jnp.nan, jnp.inf),
+    ),
+    (
+        "matrix_renyi_entropy[alpha=2,laplacian bandwidth]",
+        lambda x, y, s: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=kernels.Laplacian(s)),
+        1.0,
+        (-1.0, 0.0),
+    ),
+    (
+        "cauchy_schwarz_divergence[bandwidth]",
+        lambda x, y, s: jaxinfo.cauchy_schwarz_divergence(x, y, kernel=kernels.Gaussian(s)),
+        1.0,
+        (-1.0, 0.0),
+    ),
+    (
+        "kde_entropy[bandwidth]",
+        lambda x, y, s: jaxinfo.kde_entropy(x, bandwidth=s),
+        0.5,
+        (-1.0, 0.0),
+    ),
+    (
+        "diffusion_spectral_entropy[bandwidth]",
+        lambda x, y, s: jaxinfo.diffusion_spectral_entropy(x, bandwidth=s),
+        1.0,
+        (-1.0, 0.0),
+    ),
+    (
+        "diffusion_spectral_entropy[t]",
+        lambda x, y, t: jaxinfo.diffusion_spectral_entropy(x, bandwidth=1.0, t=t),
+        2.0,
+        (-1.0, 0.0, jnp.nan),
+    ),
+    (
+        "gaussian_entropy[shrinkage]",
+        lambda x, y, s: jaxinfo.gaussian_entropy(x, shrinkage=s),
+        0.2,
+        (-0.1, 1.5, jnp.nan),
+    ),
+    (
+        "gaussian_mutual_information[shrinkage]",
+        lambda x, y, s: jaxinfo.gaussian_mutual_information(x, y, shrinkage=s),
+        0.2,
+        (-0.1, 1.5),
+    ),
+    (
+        "gaussian_noise_mutual_information_bound[noise_variance]",
+        lambda x, y, v: jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=v),
+        0.5,
+        (-1.0, 0.0),
+    ),
+    (
+        "cauchy_schwarz_information_bottleneck_loss[beta]",
+        lambda x, y, b: jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+            x, y[:, 0], y[:, 1], x[:, :2], beta=b
+        )[0],
+        0.1,
+        (-1.0, jnp.nan),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "fn, valid, invalid", [case[1:] for case in TRACED_OPTIONS], ids=[c[0] for c in TRACED_OPTIONS]
+)
+def test_invalid_traced_option_gives_nan(fn, valid, invalid, key):
+    kx, ky = jax.random.split(key)
+    x, y = _x(kx), _x(ky)
+    jitted = jax.jit(fn)
+    np.testing.assert_allclose(jitted(x, y, valid), fn(x, y, valid), rtol=1e-5)
+    for value in invalid:
+        assert np.isnan(jitted(x, y, value)), f"traced option {value}"
