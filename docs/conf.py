@@ -52,6 +52,9 @@ autodoc_type_aliases = {"ArrayLike": "jax.typing.ArrayLike"}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+# "Attributes:" as :ivar: fields: NamedTuple fields are also documented as members, and two
+# object descriptions of one attribute fail the -W build.
+napoleon_use_ivar = True
 
 html_theme = "alabaster"
 html_title = f"jaxinfo {__version__}"
@@ -62,7 +65,8 @@ def _drop_builtin_docstrings(app, what, name, obj, options, lines):
     """A constant (``BANDWIDTH_RULES``) would otherwise show the docstring of ``tuple``."""
     del app, name, options
     if what in ("data", "attribute") and lines:
-        builtin = getattr(type(obj), "__doc__", None) or ""
+        builtin = getattr(type(obj), "__doc__", None)
+        builtin = builtin if isinstance(builtin, str) else ""  # NamedTuple fields: a descriptor
         if "\n".join(lines).strip() == inspect.cleandoc(builtin).strip():
             lines.clear()
 

@@ -48,9 +48,21 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_gram,
 )
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.variational import (
+    MineState,
+    donsker_varadhan_lower_bound,
+    infonce_lower_bound,
+    jensen_shannon_lower_bound,
+    mine_initial_state,
+    mine_lower_bound,
+    nwj_lower_bound,
+    smile_lower_bound,
+    temporal_infonce_loss,
+)
 from jaxinfo._version import __version__ as __version__
 
 __all__ = [
+    "MineState",
     "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
     "cauchy_schwarz_divergence",
@@ -62,11 +74,14 @@ __all__ = [
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
     "discrete_mutual_information",
+    "donsker_varadhan_lower_bound",
     "effective_rank",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_bound",
+    "infonce_lower_bound",
+    "jensen_shannon_lower_bound",
     "js_divergence",
     "kde_entropy",
     "kernels",
@@ -81,10 +96,15 @@ __all__ = [
     "matrix_renyi_entropy_from_gram",
     "matrix_total_correlation",
     "miller_madow_entropy",
+    "mine_initial_state",
+    "mine_lower_bound",
+    "nwj_lower_bound",
     "plugin_entropy",
     "renyi_entropy",
     "shannon_entropy",
     "shannon_entropy_from_logits",
+    "smile_lower_bound",
+    "temporal_infonce_loss",
     "vendi_score",
     "von_neumann_entropy",
     "von_neumann_entropy_from_covariance",

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 import jaxinfo
 from jaxinfo import kernels
+from jaxinfo._src import collectives
 
 ALPHAS = (0.5, 1.0, 1.01, 2.0, 3.0)
 
@@ -444,10 +445,52 @@ def _neighbour_entries() -> list[Entry]:
     ]
 
 
+def _separable_scores(x, y, where, axis_name):
+    """Scores of a separable critic ``x_i . y_j``: this device's rows against every ``y``.
+
+    Padded rows are zeroed first, as a user's critic must: garbage that enters the matmul
+    reaches the gradients of valid rows whatever the bound does with masked scores.
+    """
+    if where is not None:
+        x, y = (jnp.where(where[:, None], a, 0.0) for a in (x, y))
+    return x @ collectives.gather_rows(y, axis_name).T  # replicated y, never [n, n] per device
+
+
+def _variational_entries() -> list[Entry]:
+    """Variational MI bounds on a separable critic's scores (issue 11)."""
+
+    def bound(fn, **options):
+        def call(x, y, *, where=None, axis_name=None):
+            scores = _separable_scores(x, y, where, axis_name)
+            return fn(scores, where=where, axis_name=axis_name, **options)
+
+        return call
+
+    return [
+        Entry("infonce_lower_bound", bound(jaxinfo.infonce_lower_bound), (2, 2)),
+        Entry("donsker_varadhan_lower_bound", bound(jaxinfo.donsker_varadhan_lower_bound), (2, 2)),
+        Entry("nwj_lower_bound", bound(jaxinfo.nwj_lower_bound), (2, 2), sharded=False),
+        Entry(
+            "smile_lower_bound[clip=1]",
+            bound(jaxinfo.smile_lower_bound, clip=1.0),
+            (2, 2),
+            sharded=False,
+        ),
+        Entry(
+            "jensen_shannon_lower_bound",
+            bound(jaxinfo.jensen_shannon_lower_bound),
+            (2, 2),
+            sharded=False,
+            finite_differences=False,  # its gradient is J's, not the value's (by design)
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
     + _cs_entries()
     + _distribution_entries()
     + _neighbour_entries()
+    + _variational_entries()
 )

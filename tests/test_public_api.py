@@ -15,9 +15,13 @@ FUNCTIONS = [name for name in jaxinfo.__all__ if name != "kernels"]
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_public_function_is_documented(name):
-    doc = getattr(jaxinfo, name).__doc__ or ""
-    assert "Example:" in doc, name
-    assert "Args:" in doc and "Returns:" in doc, name
+    obj = getattr(jaxinfo, name)
+    doc = obj.__doc__ or ""
+    if isinstance(obj, type):  # a public state or result type
+        assert "Attributes:" in doc, name
+    else:
+        assert "Example:" in doc, name
+        assert "Args:" in doc and "Returns:" in doc, name
     assert f"`{name}`" in API_DOC, f"{name} missing from docs/api.md"
 
 

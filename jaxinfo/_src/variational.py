@@ -1,0 +1,526 @@
+"""Variational lower bounds on mutual information from a critic's score matrix.
+
+``scores[i, j] = f(x_i, y_j)`` for a batch of ``n`` pairs: the diagonal holds the positives
+(samples of the joint), the off-diagonal entries pair ``x_i`` with another row's ``y_j``
+(samples of the product of the marginals). Every bound is a mean of the positives minus a
+log-partition term over negatives, evaluated with ``logsumexp`` (never ``exp(scores)``), so
+scores of ``±1e4`` stay finite. Poole et al., "On variational bounds of mutual information",
+ICML 2019, give the family; the per-bound references are in the docstrings.
+
+With ``axis_name`` (inside ``shard_map`` over the pairs) each device passes its rows
+``scores[n_local, n]`` (its ``x`` against every ``y``: for a separable critic, gather the
+``y`` embeddings, never an ``[n, n]`` matrix) and gets the exact global value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxinfo._src import collectives, guards, numerics, validation
+
+
+class _Batch(NamedTuple):
+    """A validated score matrix: this device's rows against every column, with masks."""
+
+    scores: jax.Array  # [rows, n]
+    positive: jax.Array  # [rows, n]: the pair's own column
+    rows: jax.Array  # [rows]: valid rows
+    negatives: jax.Array  # [rows, n]: valid pairs of different rows
+    columns: jax.Array  # [n]: valid columns
+    finite: jax.Array  # scalar: every valid score is finite (on every device)
+    axis_name: str | None
+
+    def count(self) -> jax.Array:
+        """Number of valid pairs over all devices."""
+        local = jnp.sum(self.rows.astype(self.scores.dtype))
+        return collectives.psum(local, self.axis_name)
+
+    def mean_positive(self, values: jax.Array | None = None) -> jax.Array:
+        """Mean of ``values`` (default the scores) over the valid positives (the diagonal)."""
+        values = self.scores if values is None else values
+        diagonal = jnp.sum(jnp.where(self.positive, values, 0.0), axis=1)
+        total = jnp.sum(jnp.where(self.rows, diagonal, 0.0))
+        return collectives.psum(total, self.axis_name) / self.count()
+
+    def mean_negatives(self, values: jax.Array) -> jax.Array:
+        """Mean of ``values`` over the valid off-diagonal pairs."""
+        total = collectives.psum(jnp.sum(jnp.where(self.negatives, values, 0.0)), self.axis_name)
+        count = self.count()
+        return total / (count * (count - 1.0))
+
+    def log_mean_exp_negatives(self, scores: jax.Array | None = None) -> jax.Array:
+        """``log mean exp`` of ``scores`` (default the batch's) over the off-diagonal pairs."""
+        scores = self.scores if scores is None else scores
+        local = numerics.masked_logsumexp(scores, self.negatives)
+        count = self.count()
+        return collectives.logsumexp(local, self.axis_name) - jnp.log(count * (count - 1.0))
+
+    def mean_row_log_softmax(self) -> jax.Array:
+        """Mean over valid rows of ``scores_ii - logsumexp_j scores_ij`` (valid columns)."""
+        diagonal = jnp.sum(jnp.where(self.positive, self.scores, 0.0), axis=1)
+        log_partition = numerics.masked_logsumexp(self.scores, self.columns[None, :], axis=1)
+        total = jnp.sum(jnp.where(self.rows, diagonal - log_partition, 0.0))
+        return collectives.psum(total, self.axis_name) / self.count()
+
+    def answer(self, value):
+        """NaN (value and pytree leaves) unless there are two valid pairs, all finite."""
+        return guards.answer(self.finite & (self.count() >= 2), value)
+
+
+def _batch(scores, where, axis_name: str | None) -> _Batch:
+    """Validates ``scores`` (``[n, n]``, or ``[n_local, n]`` with ``axis_name``) and ``where``."""
+    arr = validation.as_float_array(scores, "scores")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"`scores` must be a critic score matrix [n, n] (scores[i, j] = f(x_i, y_j)); "
+            f"got shape {tuple(arr.shape)}. Use `jax.vmap` over leading batch dimensions."
+        )
+    rows, n = arr.shape
+    if axis_name is None and rows != n:
+        raise ValueError(
+            f"`scores` must be square [n, n] with the positives on the diagonal; got shape "
+            f"{tuple(arr.shape)}. Inside shard_map pass axis_name (rows are then local)."
+        )
+    if axis_name is not None and rows * collectives.axis_size(axis_name) != n:
+        raise ValueError(
+            f"with axis_name, `scores` holds this device's rows against all columns, "
+            f"[n / devices, n]; got shape {tuple(arr.shape)} on "
+            f"{collectives.axis_size(axis_name)} devices."
+        )
+    if axis_name is None:
+        validation.require_rows(n, 2, "scores")
+    mask = validation.as_mask(where, rows)
+    if mask is not None and axis_name is None:
+        validation.require_rows(validation.valid_row_count(mask, rows), 2, "scores")
+    valid_rows = jnp.ones(rows, bool) if mask is None else mask
+    columns = collectives.gather_rows(valid_rows, axis_name)
+    ids = collectives.global_row_ids(rows, axis_name)
+    positive = ids[:, None] == jnp.arange(n)[None, :]
+    negatives = valid_rows[:, None] & columns[None, :] & ~positive
+    pairs = valid_rows[:, None] & columns[None, :]
+    arr = jnp.where(pairs, arr, 0.0)  # garbage never leaks
+    nonfinite = collectives.psum(jnp.sum(~jnp.isfinite(arr), dtype=jnp.int32), axis_name)
+    return _Batch(arr, positive, valid_rows, negatives, columns, nonfinite == 0, axis_name)
+
+
+def _finish(batch: _Batch, nats: jax.Array, base) -> jax.Array:
+    return validation.convert_units(batch.answer(nats), base)
+
+
+_NEGATIVES_OFF_DIAGONAL = "The negatives are the n(n - 1) off-diagonal entries."
+
+
+def infonce_lower_bound(
+    scores: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""InfoNCE (contrastive predictive coding) lower bound on ``I(X; Y)``.
+
+    .. math::
+       I_{NCE} = \log n + \frac1n \sum_i \Big[S_{ii} - \log \sum_j e^{S_{ij}}\Big],
+
+    ``log n`` minus the cross-entropy of classifying each row's positive. Each row's
+    denominator runs over the whole row, **the positive included** (needed for the bound), so
+    the negatives of row ``i`` are the other ``n - 1`` entries of that row. Never above
+    ``log n``: low variance, biased low once the MI nears ``log n``. The optimal critic is
+    ``log p(y | x) + c(x)``.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid pairs (a masked pair is neither a positive nor a
+        negative; masking equals slicing).
+      axis_name: mesh axis of the rows inside ``shard_map``; ``scores`` is then this
+        device's ``[n / devices, n]`` rows.
+
+    Returns:
+      Scalar bound.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.infonce_lower_bound(10.0 * jnp.eye(4)):.4f}")  # log 4 = 1.3863
+      1.3862
+
+    References:
+      van den Oord, Li & Vinyals, "Representation learning with contrastive predictive
+      coding", 2018; Poole et al., ICML 2019.
+    """
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    return _finish(batch, jnp.log(batch.count()) + batch.mean_row_log_softmax(), base)
+
+
+def nwj_lower_bound(
+    scores: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Nguyen–Wainwright–Jordan (NWJ, f-divergence / MINE-f) lower bound on ``I(X; Y)``.
+
+    .. math::
+       I_{NWJ} = \operatorname{mean}_i S_{ii} - e^{-1} \operatorname{mean}_{i \ne j} e^{S_{ij}}.
+
+    The optimal critic is ``1 + log p(x, y) / (p(x) p(y))`` (so a critic of the log density
+    ratio needs ``scores + 1``). Unbiased for a fixed critic, but the partition term's
+    variance grows like ``e^I``. The partition term is ``exp(lme - 1)`` with a log-mean-exp.
+    The negatives are the ``n(n - 1)`` off-diagonal entries.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      base: as in :func:`infonce_lower_bound`.
+      where: as in :func:`infonce_lower_bound`.
+      axis_name: as in :func:`infonce_lower_bound`.
+
+    Returns:
+      Scalar bound.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.nwj_lower_bound(jnp.eye(3)):.4f}")
+      0.6321
+
+    References:
+      Nguyen, Wainwright & Jordan, "Estimating divergence functionals and the likelihood
+      ratio by convex risk minimization", IEEE Trans. Inf. Theory 56(11), 2010.
+    """
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    nats = batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives() - 1.0)
+    return _finish(batch, nats, base)
+
+
+def donsker_varadhan_lower_bound(
+    scores: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Donsker–Varadhan (DV) estimate of ``I(X; Y)`` (the value MINE reports).
+
+    .. math::
+       I_{DV} = \operatorname{mean}_i S_{ii} - \log \operatorname{mean}_{i \ne j} e^{S_{ij}}.
+
+    Invariant to shifting the critic (optimum ``log p(x, y) / (p(x) p(y)) + c``) and tighter
+    than NWJ for the same critic, but the log of a batch mean is biased upwards (Jensen):
+    not a valid minibatch lower bound and its gradient is biased; see
+    :func:`mine_lower_bound` for the corrected gradient. The negatives are the ``n(n - 1)``
+    off-diagonal entries.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      base: as in :func:`infonce_lower_bound`.
+      where: as in :func:`infonce_lower_bound`.
+      axis_name: as in :func:`infonce_lower_bound`.
+
+    Returns:
+      Scalar estimate.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.donsker_varadhan_lower_bound(jnp.eye(3)):.4f}")
+      1.0000
+
+    References:
+      Donsker & Varadhan, Comm. Pure Appl. Math. 36(2), 1983; Belghazi et al., "Mutual
+      information neural estimation", ICML 2018.
+    """
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    return _finish(batch, batch.mean_positive() - batch.log_mean_exp_negatives(), base)
+
+
+def smile_lower_bound(
+    scores: ArrayLike,
+    *,
+    clip: ArrayLike = 5.0,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""SMILE estimate of ``I(X; Y)``: DV with the partition term's scores clipped.
+
+    .. math::
+       I_{SMILE} = \operatorname{mean}_i S_{ii}
+       - \log \operatorname{mean}_{i \ne j} e^{\operatorname{clip}(S_{ij}, -\tau, \tau)}.
+
+    Clipping bounds the partition term's variance by ``(e^tau - e^-tau)^2 / (4 n (n - 1))``
+    at the price of a bias (either sign) for small ``tau``; ``tau = inf`` is DV. Only the
+    negatives are clipped; they are the ``n(n - 1)`` off-diagonal entries. Song & Ermon train
+    the critic with the Jensen–Shannon objective and read out SMILE
+    (:func:`jensen_shannon_lower_bound` gives that gradient); the gradient here is SMILE's
+    own.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      clip: ``tau > 0`` (may be traced; the paper uses 1, 5 or inf; default 5).
+      base: as in :func:`infonce_lower_bound`.
+      where: as in :func:`infonce_lower_bound`.
+      axis_name: as in :func:`infonce_lower_bound`.
+
+    Returns:
+      Scalar estimate.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.smile_lower_bound(jnp.eye(3), clip=5.0):.4f}")
+      1.0000
+
+    References:
+      Song & Ermon, "Understanding the limitations of variational mutual information
+      estimators", ICLR 2020.
+    """
+    if not (isinstance(clip, float | int) and clip == math.inf):  # inf is DV
+        clip = validation.check_number(
+            clip, "clip", low=0.0, low_open=True, hint="Typical values: 1, 5; inf gives DV."
+        )
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    tau = jnp.asarray(clip, batch.scores.dtype)
+    clipped = jnp.clip(batch.scores, -tau, tau)
+    nats = batch.mean_positive() - batch.log_mean_exp_negatives(clipped)
+    return _finish(batch, nats, base)
+
+
+def jensen_shannon_lower_bound(
+    scores: ArrayLike,
+    *,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""MI read out with NWJ, trained with the Jensen–Shannon (f-GAN) objective.
+
+    The critic's training objective is
+    ``J = mean_i -softplus(-S_ii) - mean_{i != j} softplus(S_ij)``, whose optimum is the log
+    density ratio; the returned value is the NWJ bound of ``scores + 1`` (which is then tight)
+    and its gradient is ``J``'s (the estimator of Hjelm et al. and Poole et al.). Use it as the
+    training loss (negated) of a critic, and read SMILE or DV for the estimate. The negatives
+    are the ``n(n - 1)`` off-diagonal entries.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      base: as in :func:`infonce_lower_bound`.
+      where: as in :func:`infonce_lower_bound`.
+      axis_name: as in :func:`infonce_lower_bound`.
+
+    Returns:
+      Scalar estimate (value NWJ(scores + 1), gradient of ``J``).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.jensen_shannon_lower_bound(jnp.eye(3) - 1.0):.4f}")
+      0.6321
+
+    References:
+      Nowozin, Cseke & Tomioka, "f-GAN", NeurIPS 2016; Hjelm et al., "Learning deep
+      representations by mutual information estimation and maximization", ICLR 2019.
+    """
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    objective = batch.mean_positive(-jax.nn.softplus(-batch.scores)) - batch.mean_negatives(
+        jax.nn.softplus(batch.scores)
+    )
+    readout = 1.0 + batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives())
+    nats = objective + jax.lax.stop_gradient(readout - objective)
+    return _finish(batch, nats, base)
+
+
+class MineState(NamedTuple):
+    """State of :func:`mine_lower_bound`: the moving average of the partition term.
+
+    Attributes:
+      log_average: ``log m_t``, the log of the exponential moving average of the batch mean
+        of ``e^scores`` over the negatives (log domain: scores of 1e4 do not overflow).
+      steps: number of updates so far (the first batch initialises the average).
+    """
+
+    log_average: jax.Array
+    steps: jax.Array
+
+
+def mine_initial_state(dtype=jnp.float32) -> MineState:
+    """The state before the first batch (pure; put it in your training state).
+
+    Args:
+      dtype: float dtype of the moving average (float64 with x64 for float64 scores).
+
+    Returns:
+      A :class:`MineState` with ``steps = 0`` (the first batch then sets the average).
+
+    Example:
+      >>> import jaxinfo
+      >>> print(int(jaxinfo.mine_initial_state().steps))
+      0
+    """
+    return MineState(jnp.zeros((), dtype), jnp.zeros((), jnp.int32))
+
+
+def mine_lower_bound(
+    scores: ArrayLike,
+    state: MineState,
+    *,
+    decay: float = 0.9,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> tuple[jax.Array, MineState]:
+    r"""MINE: the Donsker–Varadhan value with the moving-average corrected gradient.
+
+    The DV gradient divides by the batch mean of ``e^T`` over the negatives, a biased
+    estimate of the partition function. MINE replaces it by an exponential moving average
+    ``m_t = decay m_{t-1} + (1 - decay) mean_neg e^T`` (the current batch included; the first
+    batch initialises it). The returned value is :func:`donsker_varadhan_lower_bound`; its
+    gradient is that of ``mean_pos T - mean_neg e^T / m_t`` with ``m_t`` held constant.
+    The negatives are the ``n(n - 1)`` off-diagonal entries.
+
+    Args:
+      scores: critic scores ``[n, n]``, ``scores[i, j] = T(x_i, y_j)``.
+      state: :func:`mine_initial_state`, then the state this function returned last step.
+      decay: ``gamma`` in ``(0, 1)`` (static; MINE and its reimplementations use 0.9).
+      base: as in :func:`infonce_lower_bound`.
+      where: as in :func:`infonce_lower_bound`.
+      axis_name: as in :func:`infonce_lower_bound`.
+
+    Returns:
+      ``(value, new_state)``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> state = jaxinfo.mine_initial_state()
+      >>> value, state = jaxinfo.mine_lower_bound(jnp.eye(3), state)
+      >>> print(f"{value:.4f} {int(state.steps)}")
+      1.0000 1
+
+    References:
+      Belghazi et al., "Mutual information neural estimation", ICML 2018, Sec. 3.2.
+    """
+    decay = validation.static_number(decay, "decay")
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"`decay` must lie in (0, 1); got {decay}. MINE uses 0.9.")
+    if not isinstance(state, MineState):
+        raise TypeError(
+            f"`state` must be a MineState (from jaxinfo.mine_initial_state()); "
+            f"got {type(state).__name__}."
+        )
+    validation.log_base_divisor(base)
+    batch = _batch(scores, where, axis_name)
+    log_batch = batch.log_mean_exp_negatives()
+    dtype = log_batch.dtype
+    blended = jnp.logaddexp(
+        math.log(decay) + state.log_average.astype(dtype), math.log(1.0 - decay) + log_batch
+    )
+    log_average = jax.lax.stop_gradient(jnp.where(state.steps > 0, blended, log_batch))
+    value = batch.mean_positive() - log_batch
+    surrogate = batch.mean_positive() - jnp.exp(log_batch - log_average)
+    nats = surrogate + jax.lax.stop_gradient(value - surrogate)  # DV's value, MINE's gradient
+    new_state = MineState(log_average.astype(state.log_average.dtype), state.steps + 1)
+    return _finish(batch, nats, base), new_state
+
+
+SIMILARITIES = ("cosine", "dot")
+
+
+def temporal_infonce_loss(
+    z: ArrayLike,
+    *,
+    window: int = 1,
+    temperature: ArrayLike = 0.1,
+    similarity: str = "cosine",
+    where: ArrayLike | None = None,
+) -> jax.Array:
+    r"""Multi-positive temporal InfoNCE (SupCon over time) of trajectories ``z[B, T, d]``.
+
+    Every step ``(b, t)`` is an anchor; its positives ``P`` are the steps of the same
+    trajectory within ``window`` steps (``0 < |t' - t| <= window``); its candidates ``A`` are
+    all other steps of the batch (other positives stay in the denominator):
+
+    .. math::
+       L = \operatorname{mean}_i \frac{-1}{|P(i)|} \sum_{p \in P(i)}
+       \Big[s_{ip} - \log \sum_{a \in A(i)} e^{s_{ia}}\Big],
+       \qquad s_{ij} = \operatorname{sim}(z_i, z_j) / \tau,
+
+    with the ``1 / |P|`` outside the log (Khosla et al.'s better variant). Cosine similarity
+    keeps logits in ``[-1/tau, 1/tau]``; a dot product is unbounded (control the norms).
+    ``log |A| - L`` is an InfoNCE-style estimate of the information between neighbouring
+    steps, never above ``log |A|``. Memory ``O((B T)^2)``.
+
+    Args:
+      z: representations ``[B, T, d]`` (``B`` trajectories of ``T`` steps).
+      window: positives within this many steps (static int ``>= 1``).
+      temperature: ``tau > 0`` (may be traced; typical 0.1).
+      similarity: ``"cosine"`` or ``"dot"``.
+      where: boolean ``[B, T]`` marking valid steps (masked steps are neither anchors,
+        positives nor candidates).
+
+    Returns:
+      Scalar loss in nats (lower is better).
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxinfo
+      >>> t = jnp.linspace(0.0, 6.0, 16)
+      >>> z = jnp.stack([jnp.stack([jnp.cos(t + p), jnp.sin(t + p)], -1) for p in (0, 2)])
+      >>> print(f"{jaxinfo.temporal_infonce_loss(z, window=1, temperature=0.5):.4f}")
+      2.3410
+
+    References:
+      van den Oord et al., "Representation learning with contrastive predictive coding",
+      2018; Khosla et al., "Supervised contrastive learning", NeurIPS 2020.
+    """
+    arr = validation.as_float_array(z, "z")
+    if arr.ndim != 3:
+        raise ValueError(
+            f"`z` must be trajectories [B, T, d]; got shape {tuple(arr.shape)}. "
+            "Use `z[None]` for a single trajectory."
+        )
+    window = validation.check_positive_int(window, "window")
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"`similarity` must be one of {SIMILARITIES}; got {similarity!r}.")
+    temperature = validation.check_number(
+        temperature, "temperature", low=0.0, low_open=True, hint="Typical values: 0.07 to 0.5."
+    )
+    num_traj, steps, _ = arr.shape
+    if steps < 2:
+        raise ValueError(f"`z` needs at least 2 steps per trajectory; got T = {steps}.")
+    valid = jnp.ones((num_traj, steps), bool)
+    if where is not None:
+        mask = validation.as_boolean(where, "where", "valid steps")
+        if mask.shape != (num_traj, steps):
+            raise ValueError(
+                f"`where` must have shape [B, T] = ({num_traj}, {steps}); got {tuple(mask.shape)}."
+            )
+        valid = mask
+    flat = arr.reshape(num_traj * steps, -1)
+    flat_valid = valid.reshape(-1)
+    flat = jnp.where(flat_valid[:, None], flat, 0.0)
+    if similarity == "cosine":
+        norm = numerics.safe_sqrt(jnp.sum(flat * flat, axis=-1, keepdims=True))
+        flat = flat / jnp.where(norm > 0, norm, 1.0)
+    tau = jnp.asarray(temperature, flat.dtype)
+    logits = jnp.matmul(flat, flat.T, precision=numerics.HIGHEST) / tau
+    traj = jnp.repeat(jnp.arange(num_traj), steps)
+    time = jnp.tile(jnp.arange(steps), num_traj)
+    pair_valid = flat_valid[:, None] & flat_valid[None, :]
+    self_pair = jnp.eye(num_traj * steps, dtype=bool)
+    candidates = pair_valid & ~self_pair
+    gap = jnp.abs(time[:, None] - time[None, :])
+    positives = candidates & (traj[:, None] == traj[None, :]) & (gap <= window)
+    log_partition = numerics.masked_logsumexp(logits, candidates, axis=1)
+    count = jnp.sum(positives, axis=1).astype(flat.dtype)
+    per_anchor = jnp.sum(jnp.where(positives, logits - log_partition[:, None], 0.0), axis=1)
+    anchors = count > 0
+    loss_i = -per_anchor / jnp.where(anchors, count, 1.0)
+    num_anchors = jnp.sum(anchors.astype(flat.dtype))
+    loss = jnp.sum(jnp.where(anchors, loss_i, 0.0)) / jnp.where(num_anchors > 0, num_anchors, 1.0)
+    finite = jnp.all(jnp.isfinite(flat))
+    return jnp.where(finite & (num_anchors > 0), loss, jnp.nan)
