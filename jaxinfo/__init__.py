@@ -2,6 +2,12 @@
 
 from jaxinfo import kernels
 from jaxinfo import testing as testing  # public submodule, not a flat function
+from jaxinfo._src.bottleneck import (
+    gaussian_kl_to_standard_normal,
+    matrix_information_bottleneck_loss,
+    nonlinear_information_bottleneck_loss,
+    variational_information_bottleneck_loss,
+)
 from jaxinfo._src.cauchy_schwarz import (
     cauchy_schwarz_conditional_mutual_information,
     cauchy_schwarz_divergence,
@@ -78,6 +84,7 @@ __all__ = [
     "effective_rank",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
+    "gaussian_kl_to_standard_normal",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_bound",
     "infonce_lower_bound",
@@ -90,6 +97,7 @@ __all__ = [
     "knn_kl_divergence",
     "ksg_mutual_information",
     "matrix_conditional_entropy",
+    "matrix_information_bottleneck_loss",
     "matrix_joint_entropy",
     "matrix_mutual_information",
     "matrix_renyi_entropy",
@@ -98,6 +106,7 @@ __all__ = [
     "miller_madow_entropy",
     "mine_initial_state",
     "mine_lower_bound",
+    "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
     "plugin_entropy",
     "renyi_entropy",
@@ -105,6 +114,7 @@ __all__ = [
     "shannon_entropy_from_logits",
     "smile_lower_bound",
     "temporal_infonce_loss",
+    "variational_information_bottleneck_loss",
     "vendi_score",
     "von_neumann_entropy",
     "von_neumann_entropy_from_covariance",

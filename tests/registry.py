@@ -486,6 +486,46 @@ def _variational_entries() -> list[Entry]:
     ]
 
 
+def _bottleneck_entries() -> list[Entry]:
+    """Information-bottleneck losses (issue 11); labels from the sign of a logit column, so
+    they agree under slicing, masking and row sharding."""
+
+    def loss(fn):
+        def call(logits, *arrays, **kw):
+            labels = (jax.lax.stop_gradient(logits[:, 0]) > 0).astype(jnp.int32)
+            return fn(logits, labels, *arrays, beta=0.1, **kw)[0]
+
+        return call
+
+    def matrix(logits, labels, x, t, **kw):
+        return jaxinfo.matrix_information_bottleneck_loss(logits, labels, x, t, **kw)
+
+    return [
+        Entry(
+            "variational_information_bottleneck_loss",
+            loss(jaxinfo.variational_information_bottleneck_loss),
+            (2, 4, 4),
+        ),
+        # Their compression terms have their own entries; these repeat those paths.
+        Entry(
+            "nonlinear_information_bottleneck_loss",
+            loss(jaxinfo.nonlinear_information_bottleneck_loss),
+            (2, 3),
+            sharded=False,
+            slow=True,
+        ),
+        Entry(
+            "matrix_information_bottleneck_loss",
+            loss(matrix),
+            (2, 3, 2),
+            sharded=False,
+            slow=True,
+            f32_rtol=1e-3,
+            finite_differences=False,  # median rule: constant under grad
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
@@ -493,4 +533,5 @@ ENTRIES: list[Entry] = (
     + _distribution_entries()
     + _neighbour_entries()
     + _variational_entries()
+    + _bottleneck_entries()
 )

@@ -1,0 +1,292 @@
+"""Information-bottleneck losses for classifiers: prediction term plus beta times compression.
+
+Each loss is ``cross_entropy(logits, labels) + beta * I(X; T)`` with an estimate (or bound)
+of the compression term ``I(X; T)``; the cross-entropy lower-bounds ``I(T; Y)`` up to
+``H(Y)``. They return ``(loss, {"prediction": ..., "compression": ...})`` like
+:func:`jaxinfo.cauchy_schwarz_information_bottleneck_loss`; ``beta`` may be traced (a
+schedule), a negative traced ``beta`` gives NaN.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxinfo._src import collectives, guards, validation
+from jaxinfo._src.kde import gaussian_noise_mutual_information_bound
+from jaxinfo._src.kernels import Kernel
+from jaxinfo._src.matrix import matrix_mutual_information
+
+
+def _classifier_outputs(logits, labels, where, axis_name):
+    """Validated ``logits [n, c]``, integer ``labels [n]`` and the row mask."""
+    (logits,), mask = validation.paired_samples((logits,), ("logits",), where, axis_name)
+    labels = jnp.asarray(labels)
+    if not jnp.issubdtype(labels.dtype, jnp.integer) or labels.shape != (logits.shape[0],):
+        raise ValueError(
+            f"`labels` must be integer class indices of shape [n] = ({logits.shape[0]},); "
+            f"got {labels.dtype}{tuple(labels.shape)}."
+        )
+    num_classes = logits.shape[1]
+    valid = jnp.ones(labels.shape, bool) if mask is None else mask
+    in_range = jnp.all(((labels >= 0) & (labels < num_classes)) | ~valid)
+    concrete = validation.concrete_value(in_range)
+    if concrete is not None and not concrete:
+        raise ValueError(
+            f"`labels` must lie in [0, {num_classes}) (the logits' columns); got values "
+            "outside. Under jit the loss is NaN."
+        )
+    out_of_range = collectives.psum((~in_range).astype(jnp.int32), axis_name)
+    return logits, labels, mask, out_of_range == 0
+
+
+def _mean_over_rows(per_row, mask, axis_name) -> jax.Array:
+    weights = jnp.ones_like(per_row) if mask is None else mask.astype(per_row.dtype)
+    total = collectives.psum(jnp.sum(jnp.where(weights > 0, per_row, 0.0)), axis_name)
+    return total / collectives.psum(jnp.sum(weights), axis_name)
+
+
+def _cross_entropy(logits, labels, mask, axis_name) -> jax.Array:
+    """Mean ``-log softmax(logits)[label]`` over valid rows (nats)."""
+    safe = jnp.clip(labels, 0, logits.shape[1] - 1)
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    picked = jnp.take_along_axis(log_p, safe[:, None], axis=1)[:, 0]
+    return _mean_over_rows(-picked, mask, axis_name)
+
+
+def _finish(prediction, compression, beta, holds, base):
+    """``(loss, aux)``; ``prediction`` in nats, ``compression`` already in the unit of ``base``."""
+    prediction, compression = guards.answer(holds, (prediction, compression))
+    prediction = validation.convert_units(prediction, base)
+    beta = jnp.asarray(beta, prediction.dtype)
+    return prediction + beta * compression, {"prediction": prediction, "compression": compression}
+
+
+def _check_beta(beta):
+    return validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
+
+
+def gaussian_kl_to_standard_normal(mean: ArrayLike, log_variance: ArrayLike) -> jax.Array:
+    r"""``KL(N(mean, diag exp(log_variance)) || N(0, I))`` per row, in nats.
+
+    .. math:: \tfrac12 \sum_k \big(\mu_k^2 + \sigma_k^2 - \log \sigma_k^2 - 1\big).
+
+    Args:
+      mean: ``[..., k]`` encoder means.
+      log_variance: ``[..., k]`` encoder log-variances (same shape).
+
+    Returns:
+      KL of shape ``mean.shape[:-1]``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> print(f"{jaxinfo.gaussian_kl_to_standard_normal(jnp.ones(2), jnp.zeros(2)):.4f}")
+      1.0000
+    """
+    mean = validation.as_float_array(mean, "mean")
+    log_variance = validation.as_float_array(log_variance, "log_variance")
+    if mean.shape != log_variance.shape or mean.ndim < 1:
+        raise ValueError(
+            f"`mean` and `log_variance` must have one shape [..., k]; got {tuple(mean.shape)} "
+            f"and {tuple(log_variance.shape)}."
+        )
+    terms = mean * mean + jnp.exp(log_variance) - log_variance - 1.0
+    return 0.5 * jnp.sum(terms, axis=-1)
+
+
+def variational_information_bottleneck_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    mean: ArrayLike,
+    log_variance: ArrayLike,
+    *,
+    beta: ArrayLike,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    r"""Variational IB loss (Alemi et al. 2017): cross-entropy plus ``beta`` times the KL rate.
+
+    .. math::
+       L = \operatorname{mean}_i \big[-\log q(y_i | z_i)\big]
+       + \beta\, \operatorname{mean}_i \operatorname{KL}\big(N(\mu_i, \sigma_i^2) \,\|\,
+       N(0, I)\big),
+
+    with ``logits`` the decoder's output on a reparameterised sample ``z = mu + sigma eps``
+    of the Gaussian encoder. The KL term upper-bounds ``I(X; Z)``.
+
+    Args:
+      logits: decoder logits ``[n, c]``.
+      labels: integer class labels ``[n]`` in ``[0, c)``.
+      mean: encoder means ``[n, k]``.
+      log_variance: encoder log-variances ``[n, k]``.
+      beta: compression weight ``>= 0`` (may be traced).
+      base: logarithm base of both terms; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map`` (means are ``psum``-reduced).
+
+    Returns:
+      ``(loss, {"prediction": cross-entropy, "compression": mean KL})``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0]])
+      >>> loss, aux = jaxinfo.variational_information_bottleneck_loss(
+      ...     logits, jnp.array([0, 1]), jnp.zeros((2, 3)), jnp.zeros((2, 3)), beta=1e-3)
+      >>> print(f"{loss:.4f} {aux['compression']:.4f}")
+      0.1269 0.0000
+
+    References:
+      Alemi, Fischer, Dillon & Murphy, "Deep variational information bottleneck", ICLR 2017.
+    """
+    beta = _check_beta(beta)
+    validation.log_base_divisor(base)
+    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    (mean, log_variance), _ = validation.paired_samples(
+        (mean, log_variance), ("mean", "log_variance"), where, axis_name
+    )
+    if mean.shape[0] != logits.shape[0]:
+        raise ValueError(
+            f"`mean` must have one row per logit row ({logits.shape[0]}); got {mean.shape[0]}."
+        )
+    holds = in_range & guards.rows_hold_answer((logits, mean, log_variance), mask, axis_name)
+    prediction = _cross_entropy(logits, labels, mask, axis_name)
+    kl = gaussian_kl_to_standard_normal(mean, log_variance)
+    compression = validation.convert_units(_mean_over_rows(kl, mask, axis_name), base)
+    return _finish(prediction, compression, beta, holds, base)
+
+
+def nonlinear_information_bottleneck_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    t: ArrayLike,
+    *,
+    beta: ArrayLike,
+    noise_variance: ArrayLike = 1.0,
+    squared: bool = False,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    r"""Nonlinear IB loss (Kolchinsky et al. 2019): cross-entropy plus the pairwise KDE bound.
+
+    The bottleneck is ``T = h(X) + N(0, s^2 I)``; ``t`` holds ``h(x_i)`` and the compression
+    term is the upper bound of :func:`jaxinfo.gaussian_noise_mutual_information_bound`,
+    ``-mean_i log mean_j exp(-|t_i - t_j|^2 / (2 s^2))``. ``squared=True`` gives the squared
+    IB, ``CE + beta I^2`` (Kolchinsky, Tracey & Van Kuyk, ICLR 2019), whose optimum moves
+    along the IB curve with ``beta``.
+
+    Args:
+      logits: decoder logits ``[n, c]`` (computed from noisy ``t``).
+      labels: integer class labels ``[n]`` in ``[0, c)``.
+      t: noiseless bottleneck activations ``h(x)`` ``[n, k]``.
+      beta: compression weight ``>= 0`` (may be traced).
+      noise_variance: ``s^2 > 0`` (may be traced; trainable through a softplus in the
+        reference).
+      squared: penalise ``I(X; T)^2`` instead of ``I(X; T)`` (static).
+      base: logarithm base of both terms; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      block_size: rows per block of the pairwise sum (``None``: the memory budget).
+
+    Returns:
+      ``(loss, {"prediction": cross-entropy, "compression": I(X; T) bound})``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxinfo
+      >>> t = jax.random.normal(jax.random.key(0), (8, 2))
+      >>> loss, aux = jaxinfo.nonlinear_information_bottleneck_loss(
+      ...     t, jnp.arange(8) % 2, t, beta=0.1)
+      >>> print(f"{aux['compression']:.4f}")
+      1.0923
+
+    References:
+      Kolchinsky, Tracey & Wolpert, "Nonlinear information bottleneck", Entropy 21(12), 2019.
+    """
+    beta = _check_beta(beta)
+    if not isinstance(squared, bool):
+        raise TypeError(f"`squared` must be a Python bool; got {type(squared).__name__}.")
+    validation.log_base_divisor(base)
+    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    compression = gaussian_noise_mutual_information_bound(
+        t,
+        noise_variance=noise_variance,
+        base=base,
+        where=where,
+        axis_name=axis_name,
+        block_size=block_size,
+    )
+    if squared:
+        compression = compression * compression
+    holds = in_range & guards.rows_hold_answer((logits,), mask, axis_name)
+    prediction = _cross_entropy(logits, labels, mask, axis_name)
+    return _finish(prediction, compression, beta, holds, base)
+
+
+def matrix_information_bottleneck_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    x: ArrayLike,
+    t: ArrayLike,
+    *,
+    beta: ArrayLike,
+    alpha: float = 1.01,
+    kernel_x: Kernel | None = None,
+    kernel_t: Kernel | None = None,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    r"""Matrix-based IB loss (Yu et al. 2021): cross-entropy plus matrix Rényi ``I_alpha(X; T)``.
+
+    The compression term is :func:`jaxinfo.matrix_mutual_information` between the inputs
+    and the representation, ``S(A) + S(B) - S(A o B / tr(A o B))``, with order ``alpha``
+    (1.01 as in the reference) and Gaussian kernels (median rule by default; the reference
+    uses a mean-distance width on each batch).
+
+    Args:
+      logits: classifier logits ``[n, c]``.
+      labels: integer class labels ``[n]`` in ``[0, c)``.
+      x: inputs ``[n, d_x]`` (flattened).
+      t: representation ``[n, d_t]``.
+      beta: compression weight ``>= 0`` (may be traced; the reference uses 0.01).
+      alpha: Rényi order (static).
+      kernel_x: kernel on ``x``; default Gaussian (median).
+      kernel_t: kernel on ``t``; default Gaussian (median).
+      base: logarithm base of both terms; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+
+    Returns:
+      ``(loss, {"prediction": cross-entropy, "compression": I_alpha(X; T)})``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxinfo
+      >>> x = jax.random.normal(jax.random.key(0), (16, 4))
+      >>> loss, aux = jaxinfo.matrix_information_bottleneck_loss(
+      ...     x[:, :2], jnp.arange(16) % 2, x, jnp.tanh(x[:, :2]), beta=0.01)
+      >>> print(f"{aux['compression']:.4f}")
+      0.5755
+
+    References:
+      Yu, Yu & Príncipe, "Deep deterministic information bottleneck with matrix-based
+      entropy functional", ICASSP 2021.
+    """
+    beta = _check_beta(beta)
+    validation.log_base_divisor(base)
+    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    compression = matrix_mutual_information(
+        x,
+        t,
+        alpha=alpha,
+        kernel_x=kernel_x,
+        kernel_y=kernel_t,
+        base=base,
+        where=where,
+        axis_name=axis_name,
+    )
+    holds = in_range & guards.rows_hold_answer((logits,), mask, axis_name)
+    prediction = _cross_entropy(logits, labels, mask, axis_name)
+    return _finish(prediction, compression, beta, holds, base)
