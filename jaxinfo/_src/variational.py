@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, numerics, validation
+from jaxinfo._src.kernels import Cosine
 
 
 class _Batch(NamedTuple):
@@ -504,8 +505,7 @@ def temporal_infonce_loss(
     flat_valid = valid.reshape(-1)
     flat = jnp.where(flat_valid[:, None], flat, 0.0)
     if similarity == "cosine":
-        norm = numerics.safe_sqrt(jnp.sum(flat * flat, axis=-1, keepdims=True))
-        flat = flat / jnp.where(norm > 0, norm, 1.0)
+        flat = Cosine().features(flat)  # the library's one L2 normalisation
     tau = jnp.asarray(temperature, flat.dtype)
     logits = jnp.matmul(flat, flat.T, precision=numerics.HIGHEST) / tau
     traj = jnp.repeat(jnp.arange(num_traj), steps)
