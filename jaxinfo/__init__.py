@@ -67,6 +67,16 @@ from jaxinfo._src.variational import (
 )
 from jaxinfo._version import __version__ as __version__
 
+
+def __getattr__(name: str):
+    """``jaxinfo.nn`` loads Flax NNX on first use, not at ``import jaxinfo``."""
+    if name == "nn":
+        import importlib
+
+        return importlib.import_module("jaxinfo.nn")
+    raise AttributeError(f"module 'jaxinfo' has no attribute {name!r}")
+
+
 __all__ = [
     "MineState",
     "binned_mutual_information",

@@ -1,5 +1,6 @@
 """Smoke tests: the examples run end to end at tiny sizes."""
 
+import math
 import pathlib
 import subprocess
 import sys
@@ -88,3 +89,21 @@ def test_cs_ib_regression_runs(tmp_path):
     )
     assert (tmp_path / "cs_ib_regression.png").exists()
     assert "Selected on validation: CS-IB beta=0.1" in out and "| MSE |" in out
+
+
+@pytest.mark.slow  # ~40 s on one core: five jitted losses compile, even for two epochs
+def test_information_bottleneck_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    import json
+
+    out = _run("information_bottleneck.py", "--quick", "--output", str(tmp_path))
+    assert (tmp_path / "information_bottleneck.png").exists()
+    summary = json.loads((tmp_path / "information_bottleneck.json").read_text())
+    methods = {run["method"] for run in summary["runs"]}
+    assert methods == {"ce", "vib", "nib", "matrix", "cs"}
+    for run in summary["runs"]:
+        assert len(run["plane"]) == 3  # initialisation + 2 epochs
+        assert all(math.isfinite(v) for point in run["plane"] for v in point)
+        assert 0.0 <= run["test_accuracy"] <= 1.0
+        assert f"| {run['method']} | {run['beta']:g} | {run['test_accuracy']:.4f} |" in out

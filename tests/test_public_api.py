@@ -59,3 +59,17 @@ def test_cli_measure_runs(tmp_path):
         check=False,
     )
     assert bad.returncode != 0 and "rule must be one of" in bad.stderr
+
+
+def test_nn_names_are_documented():
+    import jaxinfo.nn as nn
+
+    assert jaxinfo.nn is nn
+    for name in nn.__all__:
+        obj = getattr(nn, name)
+        doc = obj.__doc__ or ""
+        if isinstance(obj, type) and name != "estimate_mutual_information":
+            assert "Attributes:" in doc or "Args:" in doc, name
+        else:
+            assert "Example:" in doc and "Args:" in doc and "Returns:" in doc, name
+        assert f"`{name}`" in API_DOC, f"{name} missing from docs/api.md"

@@ -213,3 +213,26 @@ def test_temporal_infonce_bad_input_and_degenerate_gradients():
         jaxinfo.temporal_infonce_loss(z, similarity="l2")
     with pytest.raises(ValueError, match="`temperature`"):
         jaxinfo.temporal_infonce_loss(z, temperature=0.0)
+
+
+def test_smile_value_is_clipped_dv_and_its_gradient_is_the_js_objective(x64):
+    """Song & Ermon's recipe: SMILE's own gradient diverges once negatives saturate."""
+    s = jnp.asarray(_optimal_scores(40, seed=3))
+    np.testing.assert_allclose(
+        jaxinfo.smile_lower_bound(s, clip=1.0), _numpy_bounds_clipped(np.asarray(s), 1.0)
+    )
+    np.testing.assert_allclose(
+        jax.grad(lambda a: jaxinfo.smile_lower_bound(a, clip=1.0))(s),
+        jax.grad(jaxinfo.jensen_shannon_lower_bound)(s),
+        rtol=1e-12,
+    )
+    # Scores far above the clip everywhere: the value is huge, the gradient stays bounded.
+    big = s + 50.0
+    grad = jax.grad(lambda a: jaxinfo.smile_lower_bound(a, clip=5.0))(big)
+    assert float(jaxinfo.smile_lower_bound(big, clip=5.0)) > 40.0
+    assert float(jnp.max(jnp.abs(grad))) <= 1.0 / 40.0 + 1e-12
+
+
+def _numpy_bounds_clipped(s: np.ndarray, clip: float) -> float:
+    off = ~np.eye(s.shape[0], dtype=bool)
+    return float(np.mean(np.diag(s)) - _log_mean_exp(np.clip(s, -clip, clip)[off]))

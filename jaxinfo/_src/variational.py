@@ -113,6 +113,19 @@ def _finish(batch: _Batch, nats: jax.Array, base) -> jax.Array:
     return validation.convert_units(batch.answer(nats), base)
 
 
+def _with_jensen_shannon_gradient(batch: _Batch, value: jax.Array) -> jax.Array:
+    """``value`` carrying the gradient of the Jensen–Shannon (f-GAN) critic objective.
+
+    ``J = mean_pos -softplus(-S) - mean_neg softplus(S)`` is bounded above and maximised by
+    the log density ratio, so a critic trained on it stays finite; SMILE's own objective
+    rewards ever larger positive scores once the clipped negatives saturate.
+    """
+    objective = batch.mean_positive(-jax.nn.softplus(-batch.scores)) - batch.mean_negatives(
+        jax.nn.softplus(batch.scores)
+    )
+    return objective + jax.lax.stop_gradient(value - objective)
+
+
 _NEGATIVES_OFF_DIAGONAL = "The negatives are the n(n - 1) off-diagonal entries."
 
 
@@ -257,10 +270,13 @@ def smile_lower_bound(
 
     Clipping bounds the partition term's variance by ``(e^tau - e^-tau)^2 / (4 n (n - 1))``
     at the price of a bias (either sign) for small ``tau``; ``tau = inf`` is DV. Only the
-    negatives are clipped; they are the ``n(n - 1)`` off-diagonal entries. Song & Ermon train
-    the critic with the Jensen–Shannon objective and read out SMILE
-    (:func:`jensen_shannon_lower_bound` gives that gradient); the gradient here is SMILE's
-    own.
+    negatives are clipped; they are the ``n(n - 1)`` off-diagonal entries.
+
+    The gradient is that of the Jensen–Shannon objective of
+    :func:`jensen_shannon_lower_bound` (Song & Ermon's recipe: train with JS, read out
+    SMILE), so ``-smile_lower_bound`` is a training loss. SMILE's own gradient is not: once
+    the negatives' scores reach ``tau`` the partition term stops growing and the positives'
+    scores diverge (a critic trained on it reached held-out "estimates" of 1e6 nats).
 
     Args:
       scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
@@ -290,7 +306,7 @@ def smile_lower_bound(
     tau = jnp.asarray(clip, batch.scores.dtype)
     clipped = jnp.clip(batch.scores, -tau, tau)
     nats = batch.mean_positive() - batch.log_mean_exp_negatives(clipped)
-    return _finish(batch, nats, base)
+    return _finish(batch, _with_jensen_shannon_gradient(batch, nats), base)
 
 
 def jensen_shannon_lower_bound(
@@ -329,12 +345,8 @@ def jensen_shannon_lower_bound(
     """
     validation.log_base_divisor(base)
     batch = _batch(scores, where, axis_name)
-    objective = batch.mean_positive(-jax.nn.softplus(-batch.scores)) - batch.mean_negatives(
-        jax.nn.softplus(batch.scores)
-    )
     readout = 1.0 + batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives())
-    nats = objective + jax.lax.stop_gradient(readout - objective)
-    return _finish(batch, nats, base)
+    return _finish(batch, _with_jensen_shannon_gradient(batch, readout), base)
 
 
 class MineState(NamedTuple):

@@ -1,0 +1,265 @@
+"""Critics for the variational bounds: Flax NNX modules mapping ``(x, y)`` to ``scores[n, m]``.
+
+Every critic returns the whole score matrix ``scores[i, j] = f(x_i, y_j)`` that the bounds in
+:mod:`jaxinfo` read (positives on the diagonal when ``x`` and ``y`` are paired rows). They
+differ in how the matrix is built, which sets the cost:
+
+* :class:`SeparableCritic` ``g(x_i)·h(y_j)``: ``n + m`` network passes and one matmul.
+* :class:`BilinearCritic` ``g(x_i)^T W h(y_j)``: the same plus a ``k x k`` product (CPC).
+* :class:`ConcatCritic` ``f([x_i, y_j])``: one network pass per pair. The first layer is linear
+  in the concatenation, so it is computed as ``x W_x + y W_y`` and broadcast (``n + m`` products
+  instead of ``n m``); the deeper layers still see ``n m`` rows, ``O(n m hidden)`` memory.
+
+A new critic subclasses :class:`Critic` and implements ``__call__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+Activation = Callable[[jax.Array], jax.Array]
+
+
+def _check_features(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+    return value
+
+
+def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
+    widths = tuple(hidden)
+    for width in widths:
+        _check_features(width, "hidden (each width)")
+    return widths
+
+
+def _check_inputs(x: jax.Array, y: jax.Array, critic: Critic) -> tuple[jax.Array, jax.Array]:
+    """Rows of features with the widths the critic was built for."""
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    for name, value, width in (("x", x, critic.x_features), ("y", y, critic.y_features)):
+        if value.ndim != 2 or value.shape[1] != width:
+            raise ValueError(
+                f"`{name}` must have shape [n, {width}] (the width this critic was built with); "
+                f"got {value.shape}."
+            )
+    return x, y
+
+
+class MLP(nnx.Module):
+    """A plain multilayer perceptron: ``Linear -> activation`` per hidden width, then ``Linear``.
+
+    Args:
+      in_features: input width.
+      hidden: hidden widths (may be empty: one linear map).
+      out_features: output width.
+      activation: applied after every hidden layer.
+      rngs: ``nnx.Rngs`` for the initialisation.
+
+    Example:
+      >>> from flax import nnx
+      >>> import jax.numpy as jnp
+      >>> from jaxinfo.nn import MLP
+      >>> mlp = MLP(3, (8,), 2, rngs=nnx.Rngs(0))
+      >>> mlp(jnp.ones((5, 3))).shape
+      (5, 2)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int],
+        out_features: int,
+        *,
+        activation: Activation = nnx.relu,
+        rngs: nnx.Rngs,
+    ):
+        widths = (_check_features(in_features, "in_features"), *_check_hidden(hidden))
+        out_features = _check_features(out_features, "out_features")
+        self.layers = nnx.List(
+            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+        )
+        self.head = nnx.Linear(widths[-1], out_features, rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        """Apply the network to the last axis of ``x``."""
+        for layer in self.layers:
+            x = self.activation(layer(x))
+        return self.head(x)
+
+
+class Critic(nnx.Module):
+    """Contract for a critic: ``critic(x[n, dx], y[m, dy]) -> scores[n, m]``.
+
+    Attributes:
+      x_features: width of the ``x`` rows.
+      y_features: width of the ``y`` rows.
+    """
+
+    x_features: int
+    y_features: int
+
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """Scores of every ``x`` row against every ``y`` row."""
+        raise NotImplementedError
+
+
+class SeparableCritic(Critic):
+    """``f(x, y) = g(x)·h(y) / temperature`` with two MLP embeddings.
+
+    The cheapest critic: the score matrix is one matmul of the embeddings, so under
+    ``shard_map`` a device gathers the ``y`` embeddings and scores its own rows
+    (:func:`jaxinfo.infonce_lower_bound` with ``axis_name``). Enough for any bound when the
+    log density ratio is a sum of products of functions of ``x`` and of ``y`` (correlated
+    Gaussians: ``x^T A y`` plus a term in ``x`` alone and one in ``y`` alone).
+
+    Args:
+      x_features: width of ``x``.
+      y_features: width of ``y``.
+      hidden: hidden widths of both embedding networks.
+      embedding: embedding width ``k``.
+      temperature: divides the scores.
+      normalize: L2-normalise the embeddings first (cosine scores; then pick a temperature
+        such as 0.1, since cosine scores lie in [-1, 1]).
+      activation: hidden activation.
+      rngs: ``nnx.Rngs`` for the initialisation.
+
+    Example:
+      >>> from flax import nnx
+      >>> import jax.numpy as jnp
+      >>> from jaxinfo.nn import SeparableCritic
+      >>> critic = SeparableCritic(2, 3, rngs=nnx.Rngs(0))
+      >>> critic(jnp.ones((4, 2)), jnp.ones((5, 3))).shape
+      (4, 5)
+    """
+
+    def __init__(
+        self,
+        x_features: int,
+        y_features: int,
+        *,
+        hidden: Sequence[int] = (128,),
+        embedding: int = 32,
+        temperature: float = 1.0,
+        normalize: bool = False,
+        activation: Activation = nnx.relu,
+        rngs: nnx.Rngs,
+    ):
+        self.x_features = _check_features(x_features, "x_features")
+        self.y_features = _check_features(y_features, "y_features")
+        if not temperature > 0:
+            raise ValueError(f"`temperature` must be positive; got {temperature}.")
+        self.temperature = float(temperature)
+        self.normalize = bool(normalize)
+        self.embed_x = MLP(x_features, hidden, embedding, activation=activation, rngs=rngs)
+        self.embed_y = MLP(y_features, hidden, embedding, activation=activation, rngs=rngs)
+
+    def embeddings(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(g(x) / temperature, h(y))``: the factors whose product is the score matrix."""
+        x, y = _check_inputs(x, y, self)
+        gx, hy = self.embed_x(x), self.embed_y(y)
+        if self.normalize:
+            gx = gx / jnp.maximum(jnp.linalg.norm(gx, axis=-1, keepdims=True), 1e-12)
+            hy = hy / jnp.maximum(jnp.linalg.norm(hy, axis=-1, keepdims=True), 1e-12)
+        return gx / self.temperature, hy
+
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """``scores[i, j] = g(x_i)·h(y_j) / temperature``."""
+        gx, hy = self.embeddings(x, y)
+        return gx @ hy.T
+
+
+class BilinearCritic(Critic):
+    """``f(x, y) = g(x)^T W h(y)`` (the CPC critic): a separable critic with a learned metric.
+
+    Args:
+      x_features: width of ``x``.
+      y_features: width of ``y``.
+      hidden: hidden widths of both embedding networks.
+      embedding: embedding width ``k`` (``W`` is ``k x k``, initialised to the identity).
+      activation: hidden activation.
+      rngs: ``nnx.Rngs`` for the initialisation.
+
+    Example:
+      >>> from flax import nnx
+      >>> import jax.numpy as jnp
+      >>> from jaxinfo.nn import BilinearCritic
+      >>> critic = BilinearCritic(2, 3, rngs=nnx.Rngs(0))
+      >>> critic(jnp.ones((4, 2)), jnp.ones((5, 3))).shape
+      (4, 5)
+    """
+
+    def __init__(
+        self,
+        x_features: int,
+        y_features: int,
+        *,
+        hidden: Sequence[int] = (128,),
+        embedding: int = 32,
+        activation: Activation = nnx.relu,
+        rngs: nnx.Rngs,
+    ):
+        self.x_features = _check_features(x_features, "x_features")
+        self.y_features = _check_features(y_features, "y_features")
+        embedding = _check_features(embedding, "embedding")
+        self.embed_x = MLP(x_features, hidden, embedding, activation=activation, rngs=rngs)
+        self.embed_y = MLP(y_features, hidden, embedding, activation=activation, rngs=rngs)
+        self.metric = nnx.Param(jnp.eye(embedding))
+
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """``scores[i, j] = g(x_i)^T W h(y_j)``."""
+        x, y = _check_inputs(x, y, self)
+        return (self.embed_x(x) @ self.metric[...]) @ self.embed_y(y).T
+
+
+class ConcatCritic(Critic):
+    """``f(x, y) = MLP([x, y])``: one network on the concatenated pair (a joint critic).
+
+    The most flexible critic and the one MINE, NWJ and SMILE are usually trained with. The
+    first layer ``W [x; y] + b = W_x x + W_y y + b`` is computed per row and broadcast over
+    the pairs, so the cost over a separable critic is the deeper layers on ``n m`` rows.
+
+    Args:
+      x_features: width of ``x``.
+      y_features: width of ``y``.
+      hidden: hidden widths (at least one).
+      activation: hidden activation.
+      rngs: ``nnx.Rngs`` for the initialisation.
+
+    Example:
+      >>> from flax import nnx
+      >>> import jax.numpy as jnp
+      >>> from jaxinfo.nn import ConcatCritic
+      >>> critic = ConcatCritic(2, 3, rngs=nnx.Rngs(0))
+      >>> critic(jnp.ones((4, 2)), jnp.ones((5, 3))).shape
+      (4, 5)
+    """
+
+    def __init__(
+        self,
+        x_features: int,
+        y_features: int,
+        *,
+        hidden: Sequence[int] = (128,),
+        activation: Activation = nnx.relu,
+        rngs: nnx.Rngs,
+    ):
+        self.x_features = _check_features(x_features, "x_features")
+        self.y_features = _check_features(y_features, "y_features")
+        widths = _check_hidden(hidden)
+        if not widths:
+            raise ValueError("`hidden` needs at least one width for a concatenated critic.")
+        self.first_x = nnx.Linear(x_features, widths[0], rngs=rngs)
+        self.first_y = nnx.Linear(y_features, widths[0], use_bias=False, rngs=rngs)
+        self.rest = MLP(widths[0], widths[1:], 1, activation=activation, rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """``scores[i, j] = MLP([x_i, y_j])``."""
+        x, y = _check_inputs(x, y, self)
+        pairs = self.first_x(x)[:, None, :] + self.first_y(y)[None, :, :]
+        return self.rest(self.activation(pairs))[..., 0]

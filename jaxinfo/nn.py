@@ -1,0 +1,23 @@
+"""Flax NNX modules for information-theoretic training: critics, encoders, a trainer.
+
+The critics map paired rows ``(x, y)`` to the score matrix the variational bounds in
+:mod:`jaxinfo` read; :func:`estimate_mutual_information` trains one and returns a held-out
+estimate; :class:`GaussianEncoder` is the stochastic encoder of the variational information
+bottleneck.
+"""
+
+from jaxinfo._src.critics import MLP, BilinearCritic, ConcatCritic, Critic, SeparableCritic
+from jaxinfo._src.encoders import GaussianCode, GaussianEncoder
+from jaxinfo._src.estimation import MutualInformationEstimate, estimate_mutual_information
+
+__all__ = [
+    "MLP",
+    "BilinearCritic",
+    "ConcatCritic",
+    "Critic",
+    "GaussianCode",
+    "GaussianEncoder",
+    "MutualInformationEstimate",
+    "SeparableCritic",
+    "estimate_mutual_information",
+]
