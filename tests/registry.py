@@ -487,6 +487,7 @@ def _variational_entries() -> list[Entry]:
             bound(jaxinfo.smile_lower_bound, clip=1.0),
             (2, 2),
             sharded=False,
+            finite_differences=False,  # carries the JS objective's gradient (by design)
         ),
         Entry(
             "jensen_shannon_lower_bound",

@@ -229,3 +229,12 @@ def test_trained_estimates_on_five_dimensional_gaussians(bound, mutual_informati
     x, y = _gaussian_pairs(mutual_information, 5, 5000)
     result = estimate_mutual_information(x, y, bound=bound, progress=False)
     assert abs(result.value - mutual_information) < 0.1, result.value
+
+
+def test_critic_parameters_follow_param_dtype(x64):
+    x = jnp.ones((3, 2), jnp.float64)
+    for make in (SeparableCritic, BilinearCritic, ConcatCritic):
+        critic = make(2, 2, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
+        assert critic(x, x).dtype == jnp.float64, make.__name__
+        leaves = jax.tree.leaves(nnx.state(critic, nnx.Param))
+        assert all(leaf.dtype == jnp.float64 for leaf in leaves), make.__name__

@@ -57,6 +57,7 @@ class MLP(nnx.Module):
       hidden: hidden widths (may be empty: one linear map).
       out_features: output width.
       activation: applied after every hidden layer.
+      param_dtype: dtype of the parameters (``jnp.float64`` with x64 for float64 training).
       rngs: ``nnx.Rngs`` for the initialisation.
 
     Example:
@@ -75,14 +76,16 @@ class MLP(nnx.Module):
         out_features: int,
         *,
         activation: Activation = nnx.relu,
+        param_dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
         widths = (_check_features(in_features, "in_features"), *_check_hidden(hidden))
         out_features = _check_features(out_features, "out_features")
+        options = {"param_dtype": param_dtype, "rngs": rngs}
         self.layers = nnx.List(
-            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+            [nnx.Linear(a, b, **options) for a, b in zip(widths[:-1], widths[1:], strict=True)]
         )
-        self.head = nnx.Linear(widths[-1], out_features, rngs=rngs)
+        self.head = nnx.Linear(widths[-1], out_features, **options)
         self.activation = activation
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -126,6 +129,7 @@ class SeparableCritic(Critic):
       normalize: L2-normalise the embeddings first (cosine scores; then pick a temperature
         such as 0.1, since cosine scores lie in [-1, 1]).
       activation: hidden activation.
+      param_dtype: dtype of the parameters.
       rngs: ``nnx.Rngs`` for the initialisation.
 
     Example:
@@ -147,6 +151,7 @@ class SeparableCritic(Critic):
         temperature: float = 1.0,
         normalize: bool = False,
         activation: Activation = nnx.relu,
+        param_dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
         self.x_features = _check_features(x_features, "x_features")
@@ -155,8 +160,9 @@ class SeparableCritic(Critic):
             raise ValueError(f"`temperature` must be positive; got {temperature}.")
         self.temperature = float(temperature)
         self.normalize = bool(normalize)
-        self.embed_x = MLP(x_features, hidden, embedding, activation=activation, rngs=rngs)
-        self.embed_y = MLP(y_features, hidden, embedding, activation=activation, rngs=rngs)
+        options = {"activation": activation, "param_dtype": param_dtype, "rngs": rngs}
+        self.embed_x = MLP(x_features, hidden, embedding, **options)
+        self.embed_y = MLP(y_features, hidden, embedding, **options)
 
     def embeddings(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(g(x) / temperature, h(y))``: the factors whose product is the score matrix."""
@@ -182,6 +188,7 @@ class BilinearCritic(Critic):
       hidden: hidden widths of both embedding networks.
       embedding: embedding width ``k`` (``W`` is ``k x k``, initialised to the identity).
       activation: hidden activation.
+      param_dtype: dtype of the parameters.
       rngs: ``nnx.Rngs`` for the initialisation.
 
     Example:
@@ -201,14 +208,16 @@ class BilinearCritic(Critic):
         hidden: Sequence[int] = (128,),
         embedding: int = 32,
         activation: Activation = nnx.relu,
+        param_dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
         self.x_features = _check_features(x_features, "x_features")
         self.y_features = _check_features(y_features, "y_features")
         embedding = _check_features(embedding, "embedding")
-        self.embed_x = MLP(x_features, hidden, embedding, activation=activation, rngs=rngs)
-        self.embed_y = MLP(y_features, hidden, embedding, activation=activation, rngs=rngs)
-        self.metric = nnx.Param(jnp.eye(embedding))
+        options = {"activation": activation, "param_dtype": param_dtype, "rngs": rngs}
+        self.embed_x = MLP(x_features, hidden, embedding, **options)
+        self.embed_y = MLP(y_features, hidden, embedding, **options)
+        self.metric = nnx.Param(jnp.eye(embedding, dtype=param_dtype))
 
     def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
         """``scores[i, j] = g(x_i)^T W h(y_j)``."""
@@ -228,6 +237,7 @@ class ConcatCritic(Critic):
       y_features: width of ``y``.
       hidden: hidden widths (at least one).
       activation: hidden activation.
+      param_dtype: dtype of the parameters.
       rngs: ``nnx.Rngs`` for the initialisation.
 
     Example:
@@ -246,6 +256,7 @@ class ConcatCritic(Critic):
         *,
         hidden: Sequence[int] = (128,),
         activation: Activation = nnx.relu,
+        param_dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
         self.x_features = _check_features(x_features, "x_features")
@@ -253,9 +264,10 @@ class ConcatCritic(Critic):
         widths = _check_hidden(hidden)
         if not widths:
             raise ValueError("`hidden` needs at least one width for a concatenated critic.")
-        self.first_x = nnx.Linear(x_features, widths[0], rngs=rngs)
-        self.first_y = nnx.Linear(y_features, widths[0], use_bias=False, rngs=rngs)
-        self.rest = MLP(widths[0], widths[1:], 1, activation=activation, rngs=rngs)
+        options = {"param_dtype": param_dtype, "rngs": rngs}
+        self.first_x = nnx.Linear(x_features, widths[0], **options)
+        self.first_y = nnx.Linear(y_features, widths[0], use_bias=False, **options)
+        self.rest = MLP(widths[0], widths[1:], 1, activation=activation, **options)
         self.activation = activation
 
     def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
