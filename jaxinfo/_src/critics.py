@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxinfo._src.kernels import Cosine
+
 Activation = Callable[[jax.Array], jax.Array]
 
 
@@ -111,6 +113,15 @@ class Critic(nnx.Module):
         raise NotImplementedError
 
 
+def _towers(critic: Critic, hidden, embedding: int, **options) -> tuple[MLP, MLP]:
+    """The two embedding networks ``g`` (on x) and ``h`` (on y) of a two-tower critic."""
+    embedding = _check_features(embedding, "embedding")
+    return (
+        MLP(critic.x_features, hidden, embedding, **options),
+        MLP(critic.y_features, hidden, embedding, **options),
+    )
+
+
 class SeparableCritic(Critic):
     """``f(x, y) = g(x)·h(y) / temperature`` with two MLP embeddings.
 
@@ -160,17 +171,16 @@ class SeparableCritic(Critic):
             raise ValueError(f"`temperature` must be positive; got {temperature}.")
         self.temperature = float(temperature)
         self.normalize = bool(normalize)
-        options = {"activation": activation, "param_dtype": param_dtype, "rngs": rngs}
-        self.embed_x = MLP(x_features, hidden, embedding, **options)
-        self.embed_y = MLP(y_features, hidden, embedding, **options)
+        self.embed_x, self.embed_y = _towers(
+            self, hidden, embedding, activation=activation, param_dtype=param_dtype, rngs=rngs
+        )
 
     def embeddings(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(g(x) / temperature, h(y))``: the factors whose product is the score matrix."""
         x, y = _check_inputs(x, y, self)
         gx, hy = self.embed_x(x), self.embed_y(y)
-        if self.normalize:
-            gx = gx / jnp.maximum(jnp.linalg.norm(gx, axis=-1, keepdims=True), 1e-12)
-            hy = hy / jnp.maximum(jnp.linalg.norm(hy, axis=-1, keepdims=True), 1e-12)
+        if self.normalize:  # the library's one L2 normalisation
+            gx, hy = Cosine().features(gx), Cosine().features(hy)
         return gx / self.temperature, hy
 
     def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -213,10 +223,9 @@ class BilinearCritic(Critic):
     ):
         self.x_features = _check_features(x_features, "x_features")
         self.y_features = _check_features(y_features, "y_features")
-        embedding = _check_features(embedding, "embedding")
-        options = {"activation": activation, "param_dtype": param_dtype, "rngs": rngs}
-        self.embed_x = MLP(x_features, hidden, embedding, **options)
-        self.embed_y = MLP(y_features, hidden, embedding, **options)
+        self.embed_x, self.embed_y = _towers(
+            self, hidden, embedding, activation=activation, param_dtype=param_dtype, rngs=rngs
+        )
         self.metric = nnx.Param(jnp.eye(embedding, dtype=param_dtype))
 
     def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
