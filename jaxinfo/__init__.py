@@ -40,6 +40,11 @@ from jaxinfo._src.gaussian import (
     gaussian_mutual_information,
 )
 from jaxinfo._src.kde import gaussian_noise_mutual_information_bound, kde_entropy
+from jaxinfo._src.koopman import (
+    effective_dimension,
+    gaussian_koopman_mutual_information,
+    koopman_information_lagrangian,
+)
 from jaxinfo._src.matrix import (
     effective_rank,
     matrix_conditional_entropy,
@@ -91,10 +96,12 @@ __all__ = [
     "diffusion_spectral_mutual_information",
     "discrete_mutual_information",
     "donsker_varadhan_lower_bound",
+    "effective_dimension",
     "effective_rank",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",
+    "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_bound",
     "infonce_lower_bound",
@@ -105,6 +112,7 @@ __all__ = [
     "kl_divergence",
     "knn_entropy",
     "knn_kl_divergence",
+    "koopman_information_lagrangian",
     "ksg_mutual_information",
     "matrix_conditional_entropy",
     "matrix_information_bottleneck_loss",

@@ -3,9 +3,11 @@
 The critics map paired rows ``(x, y)`` to the score matrix the variational bounds in
 :mod:`jaxinfo` read; :func:`estimate_mutual_information` trains one and returns a held-out
 estimate; :class:`GaussianEncoder` is the stochastic encoder of the variational information
-bottleneck.
+bottleneck; :class:`KoopmanAutoencoder` is the model of
+:func:`jaxinfo.koopman_information_lagrangian`.
 """
 
+from jaxinfo._src.autoencoders import KoopmanAutoencoder
 from jaxinfo._src.critics import MLP, BilinearCritic, ConcatCritic, Critic, SeparableCritic
 from jaxinfo._src.encoders import GaussianCode, GaussianEncoder
 from jaxinfo._src.estimation import MutualInformationEstimate, estimate_mutual_information
@@ -17,6 +19,7 @@ __all__ = [
     "Critic",
     "GaussianCode",
     "GaussianEncoder",
+    "KoopmanAutoencoder",
     "MutualInformationEstimate",
     "SeparableCritic",
     "estimate_mutual_information",

@@ -30,8 +30,10 @@ __all__ = [
     "correlated_gaussians",
     "gaussian_copula_uniform",
     "half_cube",
+    "lorenz63",
     "spiral",
     "student_t",
+    "trajectory_windows",
 ]
 
 
@@ -625,3 +627,119 @@ def spiral(task: Task, *, speed: float = 0.5) -> Task:
         raise ValueError(f"`spiral` needs dim_x >= 2 (it rotates a plane); got {task.dim_x}.")
     speed = _check_real(speed, "speed")
     return _transformed(task, "spiral", lambda x: _spiral(x, speed), lambda y: y)
+
+
+def _lorenz63_derivative(state: jax.Array, sigma: float, rho: float, beta: float) -> jax.Array:
+    x, y, z = state[..., 0], state[..., 1], state[..., 2]
+    return jnp.stack([sigma * (y - x), x * (rho - z) - y, x * y - beta * z], axis=-1)
+
+
+def _rk4_step(state: jax.Array, h: float, derivative: Callable) -> jax.Array:
+    k1 = derivative(state)
+    k2 = derivative(state + 0.5 * h * k1)
+    k3 = derivative(state + 0.5 * h * k2)
+    k4 = derivative(state + h * k3)
+    return state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def lorenz63(
+    key: jax.Array,
+    num_trajectories: int,
+    num_steps: int,
+    *,
+    dt: float = 0.1,
+    substeps: int = 10,
+    burn_in: int = 200,
+    sigma: float = 10.0,
+    rho: float = 28.0,
+    beta: float = 8.0 / 3.0,
+    dtype=None,
+) -> jax.Array:
+    """Trajectories of the Lorenz-63 system, integrated with classical RK4 in JAX.
+
+    ``x' = sigma (y - x)``, ``y' = x (rho - z) - y``, ``z' = x y - beta z``. Each trajectory
+    starts at a standard-normal point offset to ``(0, 0, 25)``, runs ``burn_in`` recorded
+    steps onto the attractor (discarded), then records ``num_steps`` states ``dt`` apart,
+    each reached by ``substeps`` RK4 steps of ``dt / substeps`` (the paper's single step of
+    0.1 is coarse for RK4 at ``rho = 28``). The Koopman-representation benchmark of Cheng et
+    al. (2025) uses ``dt = 0.1`` and the classical parameters.
+
+    Args:
+      key: PRNG key for the initial points.
+      num_trajectories: how many independent trajectories.
+      num_steps: recorded states per trajectory.
+      dt: time between recorded states.
+      substeps: RK4 steps per recorded step.
+      burn_in: recorded steps discarded before the first kept state.
+      sigma: Prandtl number.
+      rho: Rayleigh number.
+      beta: geometric factor.
+      dtype: float dtype (default: JAX's default float).
+
+    Returns:
+      ``[num_trajectories, num_steps, 3]`` states.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> testing.lorenz63(jax.random.key(0), 2, 100).shape
+      (2, 100, 3)
+    """
+    num_trajectories = _check_dim(num_trajectories, "num_trajectories")
+    num_steps = _check_dim(num_steps, "num_steps")
+    substeps = _check_dim(substeps, "substeps")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 0:
+        raise ValueError(f"`burn_in` must be a non-negative int; got {burn_in!r}.")
+    dt = _check_real(dt, "dt", low=0.0, open_bounds=True)
+    sigma, rho, beta = (
+        _check_real(v, n) for v, n in ((sigma, "sigma"), (rho, "rho"), (beta, "beta"))
+    )
+    dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
+    start = jax.random.normal(key, (num_trajectories, 3), dtype) + jnp.asarray([0, 0, 25], dtype)
+    return _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, beta)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, beta):
+    h = dt / substeps
+
+    def derivative(state):
+        return _lorenz63_derivative(state, sigma, rho, beta)
+
+    def record(state, _):
+        state = jax.lax.fori_loop(0, substeps, lambda _, s: _rk4_step(s, h, derivative), state)
+        return state, state
+
+    _, path = jax.lax.scan(record, start, None, length=burn_in + num_steps)
+    return jnp.moveaxis(path[burn_in:], 0, 1)
+
+
+def trajectory_windows(trajectories: jax.Array, length: int, *, stride: int = 1) -> jax.Array:
+    """All windows of ``length`` consecutive steps, ``stride`` apart, of every trajectory.
+
+    Args:
+      trajectories: ``[N, T, d]``.
+      length: steps per window (``<= T``).
+      stride: steps between window starts.
+
+    Returns:
+      ``[N * num_windows, length, d]``, trajectory-major.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxinfo import testing
+      >>> testing.trajectory_windows(jnp.zeros((2, 10, 3)), 4, stride=3).shape
+      (6, 4, 3)
+    """
+    trajectories = jnp.asarray(trajectories)
+    if trajectories.ndim != 3:
+        raise ValueError(f"`trajectories` must be [N, T, d]; got shape {trajectories.shape}.")
+    length = _check_dim(length, "length")
+    stride = _check_dim(stride, "stride")
+    steps = trajectories.shape[1]
+    if length > steps:
+        raise ValueError(f"`length` must be at most T = {steps}; got {length}.")
+    starts = np.arange(0, steps - length + 1, stride)
+    index = starts[:, None] + np.arange(length)[None, :]
+    windows = trajectories[:, index]  # [N, W, length, d]
+    return windows.reshape(-1, length, trajectories.shape[-1])

@@ -191,6 +191,7 @@ def _matrix_entries() -> list[Entry]:
         Entry(
             "effective_rank", lambda x, **kw: jaxinfo.effective_rank(x, **kw), (3,), f32_rtol=1e-3
         ),
+        Entry("effective_dimension", jaxinfo.effective_dimension, (4,), f32_rtol=1e-3),
     ]
     return entries
 

@@ -25,6 +25,7 @@ def test_quickstart_runs():
     assert "I_1.01(X; Y)" in out and "full-data mse" in out
 
 
+@pytest.mark.slow  # ~23 s: compile-bound; quickstart covers the example path by default
 def test_dse_training_dynamics_runs(tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
@@ -70,6 +71,7 @@ def _synthetic_bikeshare(path, n=300):
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow  # ~23 s: compile-bound
 def test_cs_ib_regression_runs(tmp_path):
     pytest.importorskip("matplotlib")
     data = tmp_path / "Bikeshare.csv"

@@ -451,6 +451,7 @@ def temporal_infonce_loss(
     temperature: ArrayLike = 0.1,
     similarity: str = "cosine",
     where: ArrayLike | None = None,
+    axis_name: str | None = None,
 ) -> jax.Array:
     r"""Multi-positive temporal InfoNCE (SupCon over time) of trajectories ``z[B, T, d]``.
 
@@ -475,6 +476,9 @@ def temporal_infonce_loss(
       similarity: ``"cosine"`` or ``"dot"``.
       where: boolean ``[B, T]`` marking valid steps (masked steps are neither anchors,
         positives nor candidates).
+      axis_name: mesh axis of the trajectories inside ``shard_map``: each device scores its
+        own anchors against every step of the global batch (one all-gather of ``z``) and
+        the loss is the global mean.
 
     Returns:
       Scalar loss in nats (lower is better).
@@ -518,21 +522,32 @@ def temporal_infonce_loss(
     flat = jnp.where(flat_valid[:, None], flat, 0.0)
     if similarity == "cosine":
         flat = Cosine().features(flat)  # the library's one L2 normalisation
+    every = collectives.gather_rows(flat, axis_name)
+    every_valid = collectives.gather_rows(flat_valid.astype(jnp.int32), axis_name) > 0
     tau = jnp.asarray(temperature, flat.dtype)
-    logits = jnp.matmul(flat, flat.T, precision=numerics.HIGHEST) / tau
-    traj = jnp.repeat(jnp.arange(num_traj), steps)
-    time = jnp.tile(jnp.arange(steps), num_traj)
-    pair_valid = flat_valid[:, None] & flat_valid[None, :]
-    self_pair = jnp.eye(num_traj * steps, dtype=bool)
-    candidates = pair_valid & ~self_pair
-    gap = jnp.abs(time[:, None] - time[None, :])
-    positives = candidates & (traj[:, None] == traj[None, :]) & (gap <= window)
+    logits = jnp.matmul(flat, every.T, precision=numerics.HIGHEST) / tau
+    rows = collectives.global_row_ids(num_traj * steps, axis_name)
+    cols = jnp.arange(every.shape[0])
+    pair_valid = flat_valid[:, None] & every_valid[None, :]
+    candidates = pair_valid & (rows[:, None] != cols[None, :])
+    gap = jnp.abs(rows[:, None] % steps - cols[None, :] % steps)
+    same_traj = rows[:, None] // steps == cols[None, :] // steps
+    positives = candidates & same_traj & (gap <= window)
     log_partition = numerics.masked_logsumexp(logits, candidates, axis=1)
     count = jnp.sum(positives, axis=1).astype(flat.dtype)
     per_anchor = jnp.sum(jnp.where(positives, logits - log_partition[:, None], 0.0), axis=1)
     anchors = count > 0
     loss_i = -per_anchor / jnp.where(anchors, count, 1.0)
-    num_anchors = jnp.sum(anchors.astype(flat.dtype))
-    loss = jnp.sum(jnp.where(anchors, loss_i, 0.0)) / jnp.where(num_anchors > 0, num_anchors, 1.0)
-    finite = jnp.all(jnp.isfinite(flat))
+    totals = collectives.psum(
+        jnp.stack(
+            [
+                jnp.sum(jnp.where(anchors, loss_i, 0.0)),
+                jnp.sum(anchors.astype(flat.dtype)),
+                jnp.sum(~jnp.isfinite(flat)).astype(flat.dtype),
+            ]
+        ),
+        axis_name,
+    )
+    loss = totals[0] / jnp.where(totals[1] > 0, totals[1], 1.0)
+    finite, num_anchors = totals[2] == 0, totals[1]
     return jnp.where(finite & (num_anchors > 0), loss, jnp.nan)
