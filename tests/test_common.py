@@ -13,6 +13,38 @@ from registry import ENTRIES
 
 N = 16  # divisible by the 8 test devices
 PARAMS = [pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else []) for e in ENTRIES]
+# The sharding tests compile a program per entry and variant (the costliest part of the
+# default run). Every sharded entry runs its strictest variant by default (shard_map with a
+# mask, jit on inputs sharded along an Explicit mesh axis); the other variants run by default
+# only for one entry per code path (gathered eigenproblem, streamed Frobenius sum, covariance
+# route, pairwise-kernel family, diffusion, neighbour search, moments, score matrices, bins)
+# and for everything with -m slow.
+REPRESENTATIVE_SHARDED = {
+    "matrix_renyi_entropy[gauss,a=1.01]",
+    "matrix_renyi_entropy[blocked,a=2]",
+    "matrix_renyi_entropy[linear_rankdef,a=1.0]",
+    "cauchy_schwarz_divergence[gauss]",
+    "diffusion_spectral_entropy[s=1,t=1]",
+    "knn_entropy[k=3]",
+    "gaussian_mutual_information",
+    "infonce_lower_bound",
+    "binned_mutual_information[adaptive,miller_madow]",
+    "effective_dimension",
+}
+
+
+def _sharded_params(variants, strictest):
+    """``(variant, entry)`` pairs; non-strictest variants of non-representatives are slow."""
+    params = []
+    for variant in variants:
+        for e in ENTRIES:
+            needs_axis_name = variant in ("full", "masked")
+            if not e.sharded or (needs_axis_name and not e.supports_axis_name):
+                continue
+            slow = e.slow or (variant != strictest and e.name not in REPRESENTATIVE_SHARDED)
+            marks = [pytest.mark.slow] if slow else []
+            params.append(pytest.param(variant, e, id=f"{variant}-{e.name}", marks=marks))
+    return params
 
 
 def _inputs(entry, key, n=N, dtype=jnp.float32):
@@ -128,11 +160,9 @@ def _value_and_grad(fn, arrays):
     return jax.value_and_grad(lambda a: fn(*a))(arrays)
 
 
-@pytest.mark.parametrize(
-    "entry", [p for p in PARAMS if p.values[0].supports_axis_name and p.values[0].sharded]
-)
-@pytest.mark.parametrize("masked", [False, True], ids=["full", "masked"])
-def test_shard_map_with_axis_name_equals_unsharded(entry, masked, key, x64):
+@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("full", "masked"), "masked"))
+def test_shard_map_with_axis_name_equals_unsharded(variant, entry, key, x64):
+    masked = variant == "masked"
     arrays = _inputs(entry, key, dtype=jnp.float64)
     mask = (jnp.arange(N) % 3 != 1) if masked else None
     expected_value, expected_grads = jax.jit(
@@ -152,9 +182,9 @@ def test_shard_map_with_axis_name_equals_unsharded(entry, masked, key, x64):
     _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
 
 
-@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].sharded])
-@pytest.mark.parametrize("axis_type", [AxisType.Auto, AxisType.Explicit], ids=["auto", "explicit"])
-def test_jit_on_row_sharded_inputs_equals_unsharded(entry, axis_type, key, x64):
+@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("auto", "explicit"), "explicit"))
+def test_jit_on_row_sharded_inputs_equals_unsharded(variant, entry, key, x64):
+    axis_type = AxisType.Explicit if variant == "explicit" else AxisType.Auto
     arrays = _inputs(entry, key, dtype=jnp.float64)
     expected_value, expected_grads = jax.jit(lambda a: _value_and_grad(entry.fn, a))(arrays)
     mesh = jax.make_mesh((8,), ("d",), axis_types=(axis_type,))

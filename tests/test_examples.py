@@ -109,3 +109,18 @@ def test_information_bottleneck_runs(tmp_path):
         assert all(math.isfinite(v) for point in run["plane"] for v in point)
         assert 0.0 <= run["test_accuracy"] <= 1.0
         assert f"| {run['method']} | {run['beta']:g} | {run['test_accuracy']:.4f} |" in out
+
+
+@pytest.mark.slow  # ~60 s: six configurations compile and train for 20 steps
+def test_koopman_lorenz_runs(tmp_path):
+    import json
+
+    out = _run("koopman_lorenz.py", "--quick", "--out", str(tmp_path))
+    summary = json.loads((tmp_path / "koopman_lorenz.json").read_text())
+    assert {(row["alpha"], row["gamma"]) for row in summary["table"]} == {
+        (a, g) for a in (0.0, 2.0) for g in (0.0, 0.1, 0.5)
+    }
+    for run in summary["runs"]:
+        assert 1.0 <= run["d_eff"] <= 32.0 and math.isfinite(run["kld"])
+        assert all(math.isfinite(v) for v in run["nrmse"].values())
+    assert "| 2 | 0.1 |" in out
