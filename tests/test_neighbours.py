@@ -220,3 +220,35 @@ def test_bad_inputs():
         jaxinfo.knn_kl_divergence(x, x[:3], k=4)
     with pytest.raises(ValueError, match=r"shape \[n, d\]"):
         jaxinfo.knn_entropy(jnp.ones(10))
+
+
+def test_float64_min_pass_selection_equals_top_k(monkeypatch, x64):
+    # float64 selects the k-th neighbour by min passes (XLA's CPU top_k is slow in float64);
+    # same neighbours, same counts as top_k on random data, ties, duplicates and masks
+    from jaxinfo._src import neighbours
+
+    k1, k2 = jax.random.split(jax.random.key(3))
+    x = jax.random.normal(k1, (300, 2), jnp.float64)
+    y = x[:, :1] + 0.5 * jax.random.normal(k2, (300, 1), jnp.float64)
+    tied = jnp.round(4.0 * x) / 4.0  # many equal distances and duplicated rows
+    where = jnp.arange(300) % 7 != 3
+
+    def values():
+        jax.clear_caches()
+        out = []
+        for data in (x, tied):
+            for mask in (None, where):
+                out.append(jaxinfo.knn_entropy(data, k=4, where=mask))
+                out.append(jaxinfo.ksg_mutual_information(data[:, :1], y, k=3, where=mask))
+                out.append(jaxinfo.knn_kl_divergence(data, x[::-1] + 0.3, k=2))
+        out.append(jax.grad(lambda v: jaxinfo.knn_entropy(v, k=4))(x))
+        return out
+
+    passes = values()
+    monkeypatch.setattr(neighbours, "MIN_PASSES_MAX_K", 0)
+    top_k = values()
+    jax.clear_caches()
+    for got, want in zip(passes, top_k, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    selected = neighbours._kth_smallest_by_min_passes(jnp.array([[3.0, 1.0, 1.0, 2.0, 1.0]]), 4)
+    assert float(selected[0]) == 2.0

@@ -5,7 +5,8 @@ divergence.
 
 One blocked search serves all three. A block of query rows is compared with every (gathered)
 row at once, a ``[block, n]`` slab (never ``[n, n]``, never ``[n, n, d]``); the self pair and
-masked rows get distance ``+inf``, and ``lax.top_k`` of the negated slab keeps the k smallest.
+masked rows get distance ``+inf``, and ``lax.top_k`` of the negated slab keeps the k smallest
+(float64: k ``min`` passes, see :data:`MIN_PASSES_MAX_K`).
 Blocks run through ``samples.Samples.reduce`` (``lax.map`` with remat), so value and gradient
 need O(n * block) memory. With ``axis_name`` each device searches its own rows against the
 all-gathered rows and the per-device sums are ``psum``'d.
@@ -70,12 +71,38 @@ def chebyshev_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(x[:, None, :] - y[None, :, :]), axis=-1)
 
 
+# Float64 rows take the k-th smallest by repeated ``min`` passes: XLA's CPU ``top_k`` has a
+# fast path for float32 only (float64: 1.25 s against 0.11 s for three min passes on a
+# [1024, 5000] slab; float32 ``top_k`` 33 ms, faster than the passes' 73 ms). Each pass
+# costs two reductions, so the passes are used up to this k.
+MIN_PASSES_MAX_K = 16
+
+
+def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
+    """The k-th smallest entry per row, counting ties, from at most ``k`` distinct minima."""
+    rows = dist.shape[0]
+    remaining = jnp.full((rows,), k, jnp.int32)
+    below = jnp.full((rows,), -jnp.inf, dist.dtype)
+    result = jnp.full((rows,), jnp.inf, dist.dtype)
+    for _ in range(k):
+        smallest = jnp.min(jnp.where(dist > below[:, None], dist, jnp.inf), axis=1)
+        ties = jnp.sum(dist == smallest[:, None], axis=1, dtype=jnp.int32)
+        found = (remaining > 0) & (ties >= remaining)
+        result = jnp.where(found, smallest, result)
+        remaining = jnp.where(remaining > 0, remaining - ties, remaining)
+        below = jax.lax.stop_gradient(smallest)
+    return result
+
+
 def kth_smallest(dist: jax.Array, k: int) -> jax.Array:
     """The k-th smallest entry of every row (``lax.top_k`` of the negated distances).
 
     Reduced with ``min`` rather than sliced: XLA on CPU rewrites ``top_k`` followed by a
-    one-column slice into a full sort of the row, 50x slower at n = 5000.
+    one-column slice into a full sort of the row, 50x slower at n = 5000. Float64 takes
+    :func:`_kth_smallest_by_min_passes` (see :data:`MIN_PASSES_MAX_K`).
     """
+    if dist.dtype == jnp.float64 and k <= MIN_PASSES_MAX_K:
+        return _kth_smallest_by_min_passes(dist, k)
     return -jnp.min(jax.lax.top_k(-dist, k)[0], axis=1)
 
 
@@ -94,6 +121,15 @@ def kth_squared_distance(
     from coordinate differences, which is exact for close pairs and is the only path
     gradients flow through (O(block * k * d) memory).
     """
+    if (
+        rows.shape[1] <= EXACT_SEARCH_MAX_DIM
+        and rows.dtype == jnp.float64
+        and k <= MIN_PASSES_MAX_K
+    ):
+        # the coordinate-difference search is already exact: select on it directly (no
+        # top_k, whose float64 path is slow on CPU), gradients flow through the selection
+        exact = sum(jnp.square(rows[:, j, None] - cols[None, :, j]) for j in range(rows.shape[1]))
+        return kth_smallest(jnp.where(excluded, jnp.inf, exact), k)
     rows_, cols_ = jax.lax.stop_gradient(rows), jax.lax.stop_gradient(cols)
     if rows.shape[1] <= EXACT_SEARCH_MAX_DIM:
         # one [rows, cols] term per coordinate: a reduction over a minor axis of 2 to 4
