@@ -252,3 +252,8 @@ def test_float64_min_pass_selection_equals_top_k(monkeypatch, x64):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     selected = neighbours._kth_smallest_by_min_passes(jnp.array([[3.0, 1.0, 1.0, 2.0, 1.0]]), 4)
     assert float(selected[0]) == 2.0
+    # fewer than k finite candidates: +inf, and a finite gradient for the finite entries
+    short = jnp.array([[jnp.inf, 1.0, jnp.inf]])
+    assert float(neighbours._kth_smallest_by_min_passes(short, 2)[0]) == float("inf")
+    grad = jax.grad(lambda d: jnp.sum(neighbours._kth_smallest_by_min_passes(d, 1)))(short)
+    np.testing.assert_array_equal(grad, [[0.0, 1.0, 0.0]])

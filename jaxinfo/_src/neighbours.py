@@ -6,7 +6,7 @@ divergence.
 One blocked search serves all three. A block of query rows is compared with every (gathered)
 row at once, a ``[block, n]`` slab (never ``[n, n]``, never ``[n, n, d]``); the self pair and
 masked rows get distance ``+inf``, and ``lax.top_k`` of the negated slab keeps the k smallest
-(float64: k ``min`` passes, see :data:`MIN_PASSES_MAX_K`).
+(float64: k passes of a min-and-count reduction, see :data:`MIN_PASSES_MAX_K`).
 Blocks run through ``samples.Samples.reduce`` (``lax.map`` with remat), so value and gradient
 need O(n * block) memory. With ``axis_name`` each device searches its own rows against the
 all-gathered rows and the per-device sums are ``psum``'d.
@@ -71,27 +71,47 @@ def chebyshev_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(x[:, None, :] - y[None, :, :]), axis=-1)
 
 
-# Float64 rows take the k-th smallest by repeated ``min`` passes: XLA's CPU ``top_k`` has a
-# fast path for float32 only (float64: 1.25 s against 0.11 s for three min passes on a
-# [1024, 5000] slab; float32 ``top_k`` 33 ms, faster than the passes' 73 ms). Each pass
-# costs two reductions, so the passes are used up to this k.
+# Float64 rows take the k-th smallest by k passes of one variadic (min, count-of-min)
+# reduction: XLA's CPU ``top_k`` has a fast path for float32 only (float64 on a
+# [1024, 5000] slab, k = 3: ``top_k`` 1.25 s, the passes 25-34 ms; float32 ``top_k`` 14 ms,
+# faster than the passes' 23 ms, so float32 keeps it). Passes grow with k, hence the limit.
 MIN_PASSES_MAX_K = 16
 
 
+def _min_and_count(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per row, the minimum and how many entries equal it, in one reduction."""
+
+    def combine(a, b):
+        smallest = jnp.minimum(a[0], b[0])
+        count = jnp.where(a[0] == smallest, a[1], 0) + jnp.where(b[0] == smallest, b[1], 0)
+        return smallest, count
+
+    init = (jnp.asarray(jnp.inf, x.dtype), jnp.asarray(0, jnp.int32))
+    return jax.lax.reduce((x, jnp.ones(x.shape, jnp.int32)), init, combine, (1,))
+
+
 def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
-    """The k-th smallest entry per row, counting ties, from at most ``k`` distinct minima."""
+    """The k-th smallest entry per row, counting ties, from at most ``k`` distinct minima.
+
+    The variadic reduction has no derivative rule; the value is found without gradient and
+    the gradient re-attached to the entries equal to it (ties share it, as for ``jnp.min``).
+    """
+    values = jax.lax.stop_gradient(dist)
     rows = dist.shape[0]
     remaining = jnp.full((rows,), k, jnp.int32)
     below = jnp.full((rows,), -jnp.inf, dist.dtype)
     result = jnp.full((rows,), jnp.inf, dist.dtype)
-    for _ in range(k):
-        smallest = jnp.min(jnp.where(dist > below[:, None], dist, jnp.inf), axis=1)
-        ties = jnp.sum(dist == smallest[:, None], axis=1, dtype=jnp.int32)
+    for step in range(k):
+        candidates = values if step == 0 else jnp.where(values > below[:, None], values, jnp.inf)
+        smallest, ties = _min_and_count(candidates)
         found = (remaining > 0) & (ties >= remaining)
         result = jnp.where(found, smallest, result)
         remaining = jnp.where(remaining > 0, remaining - ties, remaining)
-        below = jax.lax.stop_gradient(smallest)
-    return result
+        below = smallest
+    hit = (values == result[:, None]) & jnp.isfinite(values)  # inf - inf would be NaN
+    count = jnp.maximum(jnp.sum(hit, axis=1), 1).astype(dist.dtype)
+    tangent = jnp.sum(jnp.where(hit, dist - values, 0.0), axis=1) / count  # 0 in value
+    return result + tangent
 
 
 def kth_smallest(dist: jax.Array, k: int) -> jax.Array:
