@@ -419,6 +419,12 @@ def _neighbour_entries() -> list[Entry]:
             min_samples=4,
         ),
         Entry(
+            "knn_entropy[d=1,sorted]",
+            lambda x, **kw: jaxinfo.knn_entropy(x, k=2, **kw),
+            (1,),
+            min_samples=3,
+        ),
+        Entry(
             "knn_entropy[k=1,blocked]",
             lambda x, **kw: jaxinfo.knn_entropy(x, k=1, block_size=5, **kw),
             (2,),

@@ -26,6 +26,7 @@ REPRESENTATIVE_SHARDED = {
     "cauchy_schwarz_divergence[gauss]",
     "diffusion_spectral_entropy[s=1,t=1]",
     "knn_entropy[k=3]",
+    "knn_entropy[d=1,sorted]",
     "gaussian_mutual_information",
     "infonce_lower_bound",
     "binned_mutual_information[adaptive,miller_madow]",

@@ -257,3 +257,35 @@ def test_float64_min_pass_selection_equals_top_k(monkeypatch, x64):
     assert float(neighbours._kth_smallest_by_min_passes(short, 2)[0]) == float("inf")
     grad = jax.grad(lambda d: jnp.sum(neighbours._kth_smallest_by_min_passes(d, 1)))(short)
     np.testing.assert_array_equal(grad, [[0.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sorted_1d_search_equals_brute_force(dtype, x64):
+    # d = 1 takes the O(n log n) sorted search by default: same neighbours as the slab
+    k1, k2 = jax.random.split(jax.random.key(4))
+    x = jax.random.normal(k1, (400, 1), jnp.float64)
+    tied = jnp.round(8.0 * x) / 8.0  # ties and duplicated rows
+    clustered = jnp.concatenate([1e-3 * x[:200], 10.0 + x[200:]])
+    where = jax.random.uniform(k2, (400,)) > 0.3
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    for data in (x, tied, clustered):
+        untied = data is not tied  # tied neighbours may share the gradient differently
+        data = data.astype(dtype)
+        for mask in (None, where):
+            for k in (1, 3, 7):
+                values = [
+                    jax.value_and_grad(
+                        lambda v, m=method, k=k, w=mask: jaxinfo.knn_entropy(
+                            v, k=k, where=w, method=m
+                        )
+                    )(data)
+                    for method in ("sorted", "brute")
+                ]
+                (got, got_grad), (want, want_grad) = values
+                np.testing.assert_allclose(got, want, rtol=rtol, err_msg=f"{dtype} k={k}")
+                if untied:
+                    np.testing.assert_allclose(got_grad, want_grad, rtol=rtol, atol=rtol)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        jaxinfo.knn_entropy(jnp.ones((5, 2)), k=1, method="sorted")
+    with pytest.raises(ValueError, match="method"):
+        jaxinfo.knn_entropy(x, method="tree")

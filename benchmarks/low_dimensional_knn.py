@@ -1,0 +1,91 @@
+"""kNN entropy at d = 1 against a SciPy cKDTree implementation: the sorted search vs the slab.
+
+``jaxinfo.knn_entropy`` at d = 1 now takes one sort (``method="sorted"``, the default there)
+instead of the blocked all-pairs slab (``method="brute"``). The peer is the estimator a user
+would write with SciPy (NPEET style): ``cKDTree(x).query(x, k + 1)`` for the k-th neighbour
+distance, then the same Kozachenko–Leonenko formula. One process, one thread per side
+(``_harness``), jit warmed, median of 3; values must agree (both exact). Ratios are
+peer time / jaxinfo time (above 1: jaxinfo faster); growth exponents are least-squares slopes
+of log time against log n.
+
+Run:  python benchmarks/low_dimensional_knn.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import _harness  # pins threads before JAX / NumPy load
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+
+import jaxinfo
+
+jax.config.update("jax_enable_x64", True)
+K = 3
+BRUTE_MAX_N = 20000  # the slab grows as n^2: minutes per call beyond this
+
+
+def tree_entropy(x: np.ndarray, k: int = K) -> float:
+    """Kozachenko–Leonenko entropy (nats) with cKDTree neighbour distances."""
+    n, d = x.shape
+    distances, _ = cKDTree(x).query(x, k=k + 1)
+    log_ball = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
+    return float(digamma(n) - digamma(k) + log_ball + d * np.mean(np.log(distances[:, -1])))
+
+
+def growth(rows, column):
+    points = [(math.log(r["n"]), math.log(r[column])) for r in rows if column in r]
+    if len(points) < 2:
+        return float("nan")
+    xs, ys = np.array(points).T
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    sizes = [1000, 5000] if args.quick else [1000, 5000, 20000, 50000]
+    rows = []
+    for dtype in ("float32", "float64"):
+        sorted_fn = jax.jit(lambda x: jaxinfo.knn_entropy(x, k=K, method="sorted"))
+        brute_fn = jax.jit(lambda x: jaxinfo.knn_entropy(x, k=K, method="brute"))
+        for n in sizes:
+            x64 = np.asarray(jax.random.normal(jax.random.key(n), (n, 1), jnp.float64))
+            x = jnp.asarray(x64, dtype)
+            row = {"dtype": dtype, "n": n, "tree": tree_entropy(x64)}
+            row["tree_s"] = _harness.timeit(tree_entropy, x64, repeats=3)
+            row["sorted"] = float(sorted_fn(x))
+            row["sorted_s"] = _harness.timeit(sorted_fn, x, repeats=3)
+            if n <= BRUTE_MAX_N:
+                row["brute"] = float(brute_fn(x))
+                row["brute_s"] = _harness.timeit(brute_fn, x, repeats=3)
+                assert abs(row["brute"] - row["sorted"]) <= 1e-5 * max(1, abs(row["brute"]))
+            tolerance = 1e-4 if dtype == "float32" else 1e-10
+            assert abs(row["tree"] - row["sorted"]) <= tolerance, row
+            row["tree_over_sorted"] = row["tree_s"] / row["sorted_s"]
+            if "brute_s" in row:
+                row["tree_over_brute"] = row["tree_s"] / row["brute_s"]
+            rows.append(row)
+            print(row, flush=True)
+    _harness.print_table(
+        rows,
+        ["dtype", "n", "tree_s", "sorted_s", "brute_s", "tree_over_sorted", "tree_over_brute"],
+    )
+    for dtype in ("float32", "float64"):
+        subset = [r for r in rows if r["dtype"] == dtype]
+        print(
+            f"{dtype} growth exponents: tree {growth(subset, 'tree_s'):.2f}, sorted "
+            f"{growth(subset, 'sorted_s'):.2f}, brute {growth(subset, 'brute_s'):.2f}"
+        )
+    if not args.quick:
+        print(_harness.write_results("low_dimensional_knn", rows))
+
+
+if __name__ == "__main__":
+    main()
