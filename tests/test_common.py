@@ -183,6 +183,39 @@ def test_shard_map_with_axis_name_equals_unsharded(variant, entry, key, x64):
     _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(
+            e, id=e.name, marks=[] if e.name in REPRESENTATIVE_SHARDED else [pytest.mark.slow]
+        )
+        for e in ENTRIES
+        if e.sharded and e.supports_axis_name
+    ],
+)
+def test_pmap_with_axis_name_equals_unsharded(entry, key, x64):
+    # legacy jax.pmap with the same axis_name: every device returns the global value, and
+    # the mean over devices differentiates to the unsharded gradient
+    arrays = _inputs(entry, key, dtype=jnp.float64)
+    mask = jnp.arange(N) % 3 != 1
+    expected_value, expected_grads = jax.jit(
+        lambda a, m: _value_and_grad(lambda *b: entry.fn(*b, where=m), a)
+    )(arrays, mask)
+
+    def per_device(a):
+        return a.reshape((8, N // 8) + a.shape[1:])
+
+    mapped = jax.pmap(lambda arrs, m: entry.fn(*arrs, where=m, axis_name="d"), axis_name="d")
+
+    def mean_over_devices(arrs):
+        values = mapped(tuple(per_device(a) for a in arrs), per_device(mask))
+        return jnp.mean(values), values
+
+    (_, values), grads = jax.value_and_grad(mean_over_devices, has_aux=True)(arrays)
+    np.testing.assert_allclose(values, np.full(8, expected_value), rtol=1e-5, atol=1e-10)
+    _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
+
+
 @pytest.mark.parametrize(("variant", "entry"), _sharded_params(("auto", "explicit"), "explicit"))
 def test_jit_on_row_sharded_inputs_equals_unsharded(variant, entry, key, x64):
     axis_type = AxisType.Explicit if variant == "explicit" else AxisType.Auto

@@ -29,13 +29,30 @@ def gather_rows(x: jax.Array | None, axis_name: str | None) -> jax.Array | None:
     Without ``axis_name`` the array is already global; it is replicated if it carries an
     explicit sharding, because all-pairs code cannot shard both sides of an ``[n, n]`` matrix
     on the same mesh axis. The all-gather transposes to a reduce-scatter, so gradients with
-    respect to each device's shard are the global gradient's rows.
+    respect to each device's shard are the global gradient's rows, under ``shard_map`` and
+    under ``jax.pmap`` alike.
     """
     if x is None:
         return None
     if axis_name is None:
         return replicate(x)
+    if not _tracks_varying_types(axis_name):
+        # jax.pmap (or shard_map with check_vma=False): the rows differ per device without
+        # a type saying so. A plain all-gather, whose transpose sums every device's cotangent
+        # (the invariant rule transposes to a slice and would drop the other devices' terms).
+        return jax.lax.all_gather(x, axis_name, axis=0, tiled=True)
     return jax.lax.all_gather(x, axis_name, axis=0, tiled=True, to="invarying")
+
+
+def _tracks_varying_types(axis_name: str) -> bool:
+    """Whether the mapped axis types values as varying (``shard_map``'s default checks).
+
+    ``axis_index`` is varying wherever the types are tracked; under ``jax.pmap`` and
+    ``shard_map(check_vma=False)`` it carries no varying axis.
+    """
+    axis_type = getattr(jax.typeof(jax.lax.axis_index(axis_name)), "manual_axis_type", None)
+    varying = getattr(axis_type, "varying", None)
+    return varying is None or axis_name in varying
 
 
 def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
