@@ -49,22 +49,26 @@ def _covariance_entropy(scatter: jax.Array, collapsed: jax.Array) -> jax.Array:
     return jnp.where(collapsed, 0.0, entropy)
 
 
-def _latent_rows(latents: ArrayLike, where: ArrayLike | None, name: str):
-    """Latents ``[..., d]`` as rows ``[n, d]`` (zeroed where masked) and 0/1 row weights."""
-    z = validation.as_float_array(latents, name)
+def _latent_rows(latents: ArrayLike, where: ArrayLike | None, axis_name: str | None):
+    """Latents ``[..., d]`` as validated rows ``[n, d]`` (zeroed where masked) and the mask."""
+    z = validation.as_float_array(latents, "latents")
     if z.ndim < 2:
-        raise ValueError(f"`{name}` must have shape [..., d] with samples on the leading axes.")
-    rows = z.reshape(-1, z.shape[-1])
-    if where is None:
-        return rows, jnp.ones(rows.shape[0], rows.dtype), None
-    mask = validation.as_boolean(where, "where", "valid samples")
-    if mask.shape != z.shape[:-1]:
         raise ValueError(
-            f"`where` must have the latents' leading shape {tuple(z.shape[:-1])}; "
-            f"got {tuple(mask.shape)}."
+            f"`latents` must have shape [..., d] with samples on the leading axes; got "
+            f"{tuple(z.shape)}."
         )
-    mask = mask.reshape(-1)
-    return jnp.where(mask[:, None], rows, 0.0), mask.astype(rows.dtype), mask
+    if where is not None:
+        mask = validation.as_boolean(where, "where", "valid samples")
+        if mask.shape != z.shape[:-1]:
+            raise ValueError(
+                f"`where` must have the latents' leading shape {tuple(z.shape[:-1])}; "
+                f"got {tuple(mask.shape)}."
+            )
+        where = mask.reshape(-1)
+    (rows,), mask = validation.paired_samples(
+        (z.reshape(-1, z.shape[-1]),), ("latents",), where, axis_name
+    )
+    return rows, mask
 
 
 def effective_dimension(
@@ -95,7 +99,8 @@ def effective_dimension(
       >>> print(f"{jaxinfo.effective_dimension(z):.2f}")
       2.00
     """
-    rows, weights, mask = _latent_rows(latents, where, "latents")
+    rows, mask = _latent_rows(latents, where, axis_name)
+    weights = jnp.ones(rows.shape[0], rows.dtype) if mask is None else mask.astype(rows.dtype)
     _, scatter, collapsed = _spread(rows, weights, axis_name)
     holds = guards.rows_hold_answer((rows,), mask, axis_name)
     return guards.answer(holds, jnp.exp(_covariance_entropy(scatter, collapsed)))
