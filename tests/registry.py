@@ -440,6 +440,12 @@ def _neighbour_entries() -> list[Entry]:
         ),
         Entry("knn_kl_divergence[k=1]", lambda x, y, **kw: knn_kl(x, y, **kw), (2, 2)),
         Entry(
+            "knn_kl_divergence[d=1,sorted]",
+            lambda x, y, **kw: knn_kl(x, y, k=2, **kw),
+            (1, 1),
+            min_samples=3,
+        ),
+        Entry(
             "kde_entropy[silverman]",
             lambda x, **kw: jaxinfo.kde_entropy(x, **kw),
             (3,),

@@ -285,6 +285,26 @@ def test_sorted_1d_search_equals_brute_force(dtype, x64):
                 np.testing.assert_allclose(got, want, rtol=rtol, err_msg=f"{dtype} k={k}")
                 if untied:
                     np.testing.assert_allclose(got_grad, want_grad, rtol=rtol, atol=rtol)
+        # the KL divergence: rho within x, nu from x to a shifted, masked y
+        y = 0.5 + 1.3 * x[::-1]
+        y = (y if untied else jnp.round(8.0 * y) / 8.0).astype(dtype)
+        for k in (1, 4):
+            kl = [
+                jax.value_and_grad(
+                    lambda v, m=method, k=k, y=y: jaxinfo.knn_kl_divergence(
+                        v,
+                        y,
+                        k=k,
+                        where_x=where,
+                        where_y=~where | (jnp.arange(400) < 50),
+                        method=m,
+                    )
+                )(data)
+                for method in ("sorted", "brute")
+            ]
+            np.testing.assert_allclose(kl[0][0], kl[1][0], rtol=rtol, err_msg=f"KL k={k}")
+            if untied:
+                np.testing.assert_allclose(kl[0][1], kl[1][1], rtol=rtol, atol=rtol)
     with pytest.raises(ValueError, match="one-dimensional"):
         jaxinfo.knn_entropy(jnp.ones((5, 2)), k=1, method="sorted")
     with pytest.raises(ValueError, match="method"):

@@ -184,26 +184,32 @@ def kth_squared_distance(
 
 
 def sorted_kth_squared_distance(
-    x_all: jax.Array, valid_all: jax.Array, ids: jax.Array, k: int
+    rows: jax.Array,
+    cols: jax.Array,
+    valid_cols: jax.Array,
+    k: int,
+    row_ids: jax.Array | None = None,
 ) -> jax.Array:
-    """Squared distance from rows ``ids`` of 1-D samples to their k-th nearest valid other row.
+    """Squared distance from 1-D ``rows [m, 1]`` to their k-th nearest valid ``cols [n, 1]``.
 
-    In one dimension the k nearest neighbours of a point lie within k places of it in sorted
-    order, so one sort (O(n log n)) replaces the O(n^2) slab: each row measures its ``2 k``
-    sorted neighbours exactly (the same coordinate difference as the slab search) and keeps
-    the k-th smallest. Masked rows sort last and are never neighbours. Gradients flow
-    through the measured differences.
+    In one dimension the j nearest columns of a point form a contiguous run of the sorted
+    columns next to its insertion place ``p``, inside places ``p - j .. p + j - 1``. One sort
+    (O(n log n)) therefore replaces the O(m n) slab: each row measures the ``2 k + 2`` sorted
+    columns around ``p`` exactly (the same coordinate difference as the slab search; ``k + 1``
+    per side, so the row itself may be among them) and keeps the k-th smallest. ``row_ids``
+    (the rows' own indices among the columns) excludes the self pair. Masked columns sort
+    last and are never neighbours. Gradients flow through the measured differences.
     """
-    values = x_all[:, 0]
-    n = values.shape[0]
-    order = jnp.argsort(jnp.where(valid_all, jax.lax.stop_gradient(values), jnp.inf), stable=True)
-    place = jnp.zeros(n, jnp.int32).at[order].set(jnp.arange(n, dtype=jnp.int32))
-    offsets = jnp.concatenate([jnp.arange(-k, 0), jnp.arange(1, k + 1)]).astype(jnp.int32)
-    around = place[ids][:, None] + offsets[None, :]
-    inside = (around >= 0) & (around < n)
+    keys = jnp.where(valid_cols, jax.lax.stop_gradient(cols[:, 0]), jnp.inf)
+    order = jnp.argsort(keys, stable=True)
+    n = keys.shape[0]
+    place = jnp.searchsorted(keys[order], jax.lax.stop_gradient(rows[:, 0]), side="left")
+    around = place.astype(jnp.int32)[:, None] + jnp.arange(-k - 1, k + 1, dtype=jnp.int32)
     neighbour = order[jnp.clip(around, 0, n - 1)]
-    usable = inside & valid_all[neighbour]
-    diff = values[neighbour] - values[ids][:, None]
+    usable = (around >= 0) & (around < n) & valid_cols[neighbour]
+    if row_ids is not None:
+        usable = usable & (neighbour != row_ids.astype(neighbour.dtype)[:, None])
+    diff = cols[neighbour, 0] - rows[:, :1]
     return kth_smallest(jnp.where(usable, diff * diff, jnp.inf), k)
 
 
@@ -300,7 +306,7 @@ def _knn_entropy_nats(x, mask, *, k, axis_name, block_size, sorted_search):
     (x_all,) = s.all
     floor = squared_distance_floor(x_all, s.weights)
     if sorted_search:
-        r2 = sorted_kth_squared_distance(x_all, s.valid, s.ids, k)
+        r2 = sorted_kth_squared_distance(s.local[0], x_all, s.valid, k, row_ids=s.ids)
         local = jnp.sum(s.local_weights * half_log(jnp.where(s.local_weights > 0, r2, 1.0), floor))
         sum_log_r = collectives.psum(local, axis_name)
     else:
@@ -408,6 +414,7 @@ def knn_kl_divergence(
     where_y: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    method: str = "auto",
 ) -> jax.Array:
     r"""Wang–Kulkarni–Verdú k-nearest-neighbour estimate of ``D(P || Q)`` from samples.
 
@@ -429,12 +436,14 @@ def knn_kl_divergence(
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
       block_size: query rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O((n + m) * block).
+      method: as in :func:`knn_entropy` (``"auto"`` sorts at d = 1).
 
     Returns:
       Scalar divergence estimate.
 
     Raises:
-      ValueError: different feature dimensions, ``n < 2``, ``k >= n`` or ``k > m``.
+      ValueError: different feature dimensions, ``n < 2``, ``k >= n``, ``k > m``, an unknown
+        ``method`` or ``"sorted"`` with d > 1.
 
     Example:
       >>> import jax, jaxinfo
@@ -452,15 +461,25 @@ def knn_kl_divergence(
     x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
     k = check_k(k, validation.valid_row_count(mask_x, x.shape[0]), axis_name)
     check_k(k, validation.valid_row_count(mask_y, y.shape[0]), axis_name, name="y", strict=False)
-    value = _kl_nats(x, y, mask_x, mask_y, k=k, axis_name=axis_name, block_size=block_size)
+    sorted_search = _sorted_search(method, x.shape[1])
+    value = _kl_nats(
+        x,
+        y,
+        mask_x,
+        mask_y,
+        k=k,
+        axis_name=axis_name,
+        block_size=block_size,
+        sorted_search=sorted_search,
+    )
     holds = guards.rows_hold_answer((x,), mask_x, axis_name, k + 1) & guards.rows_hold_answer(
         (y,), mask_y, axis_name, max(k, 2)
     )
     return validation.convert_units(guards.answer(holds, value), base)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
-def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size):
+@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "sorted_search"))
+def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size, sorted_search):
     sx = samples.gather((x,), mask_x, axis_name, block_size)
     sy = samples.gather((y,), mask_y, axis_name)
     (x_all,), (y_all,) = sx.all, sy.all
@@ -468,13 +487,24 @@ def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size):
         jnp.concatenate([x_all, y_all]), jnp.concatenate([sx.weights, sy.weights])
     )
 
-    def block(b):
-        xr = b.rows[0]
-        rho2 = kth_squared_distance(xr, x_all, excluded_pairs(b), k)
-        nu2 = kth_squared_distance(xr, y_all, excluded_pairs(b, sy.weights), k)
-        rho2, nu2 = jnp.where(b.valid, rho2, 1.0), jnp.where(b.valid, nu2, 1.0)
-        return b.sum(half_log(nu2, floor) - half_log(rho2, floor))
+    def log_ratio(valid, rho2, nu2):
+        rho2, nu2 = jnp.where(valid, rho2, 1.0), jnp.where(valid, nu2, 1.0)
+        return half_log(nu2, floor) - half_log(rho2, floor)
 
-    total = sx.reduce(block, num_columns=sx.num_rows + sy.num_rows)
+    if sorted_search:
+        xr = sx.local[0]
+        rho2 = sorted_kth_squared_distance(xr, x_all, sx.valid, k, row_ids=sx.ids)
+        nu2 = sorted_kth_squared_distance(xr, y_all, sy.valid, k)
+        per_row = log_ratio(sx.local_weights > 0, rho2, nu2)
+        total = collectives.psum(jnp.sum(sx.local_weights * per_row), axis_name)
+    else:
+
+        def block(b):
+            xr = b.rows[0]
+            rho2 = kth_squared_distance(xr, x_all, excluded_pairs(b), k)
+            nu2 = kth_squared_distance(xr, y_all, excluded_pairs(b, sy.weights), k)
+            return b.sum(log_ratio(b.valid, rho2, nu2))
+
+        total = sx.reduce(block, num_columns=sx.num_rows + sy.num_rows)
     n, m = sx.count, sy.count
     return x.shape[1] * total / n + jnp.log(m / (n - 1.0))
