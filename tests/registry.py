@@ -229,6 +229,7 @@ def _diffusion_entries() -> list[Entry]:
             finite_differences=False,  # bandwidth rule: constant under grad
             sharded=False,
             min_samples=4,
+            slow=True,  # an option of a path another default entry covers
         ),
         # The random baseline depends on n, so masking != slicing here; see test_diffusion.py.
         Entry(
@@ -288,6 +289,7 @@ def _cs_entries() -> list[Entry]:
             f32_rtol=1e-3,
             finite_differences=False,  # bandwidth rule: constant under grad
             sharded=False,
+            slow=True,  # an option of a path another default entry covers
         ),
         Entry(
             "conditional_cauchy_schwarz_divergence[symmetric]",
@@ -308,6 +310,7 @@ def _cs_entries() -> list[Entry]:
             finite_differences=False,  # bandwidth rule: constant under grad
             f32_atol=1e-4,
             sharded=False,
+            slow=True,  # an option of a path another default entry covers
         ),
         Entry(
             "conditional_cauchy_schwarz_divergence_two_sample",
@@ -372,6 +375,7 @@ def _distribution_entries() -> list[Entry]:
             (3,),
             sharded=False,
             min_samples=4,
+            slow=True,  # an option of a path another default entry covers
         ),
         Entry(
             "gaussian_mutual_information",
@@ -390,6 +394,7 @@ def _distribution_entries() -> list[Entry]:
             (2, 1),
             differentiable=False,
             sharded=False,
+            slow=True,  # an option of a path another default entry covers
         ),
         Entry(
             "binned_mutual_information[adaptive,miller_madow]",

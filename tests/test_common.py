@@ -14,11 +14,10 @@ from registry import ENTRIES
 N = 16  # divisible by the 8 test devices
 PARAMS = [pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else []) for e in ENTRIES]
 # The sharding tests compile a program per entry and variant (the costliest part of the
-# default run). Every sharded entry runs its strictest variant by default (shard_map with a
-# mask, jit on inputs sharded along an Explicit mesh axis); the other variants run by default
-# only for one entry per code path (gathered eigenproblem, streamed Frobenius sum, covariance
-# route, pairwise-kernel family, diffusion, neighbour search, moments, score matrices, bins)
-# and for everything with -m slow.
+# default run). By default they run for one entry per code path (gathered eigenproblem,
+# streamed Frobenius sum, covariance route, pairwise-kernel family, diffusion, neighbour
+# search and its 1-D sorted route, moments, score matrices, bins); every sharded entry runs
+# them with -m slow.
 REPRESENTATIVE_SHARDED = {
     "matrix_renyi_entropy[gauss,a=1.01]",
     "matrix_renyi_entropy[blocked,a=2]",
@@ -33,16 +32,24 @@ REPRESENTATIVE_SHARDED = {
     "effective_dimension",
 }
 
+# pmap reaches the same collectives: one gathered-rows entry per family kind, one psum entry.
+PMAP_DEFAULT = {
+    "matrix_renyi_entropy[gauss,a=1.01]",
+    "cauchy_schwarz_divergence[gauss]",
+    "knn_entropy[k=3]",
+    "gaussian_mutual_information",
+}
 
-def _sharded_params(variants, strictest):
-    """``(variant, entry)`` pairs; non-strictest variants of non-representatives are slow."""
+
+def _sharded_params(variants):
+    """``(variant, entry)`` pairs; entries outside REPRESENTATIVE_SHARDED are slow."""
     params = []
     for variant in variants:
         for e in ENTRIES:
             needs_axis_name = variant in ("full", "masked")
             if not e.sharded or (needs_axis_name and not e.supports_axis_name):
                 continue
-            slow = e.slow or (variant != strictest and e.name not in REPRESENTATIVE_SHARDED)
+            slow = e.slow or e.name not in REPRESENTATIVE_SHARDED
             marks = [pytest.mark.slow] if slow else []
             params.append(pytest.param(variant, e, id=f"{variant}-{e.name}", marks=marks))
     return params
@@ -161,7 +168,7 @@ def _value_and_grad(fn, arrays):
     return jax.value_and_grad(lambda a: fn(*a))(arrays)
 
 
-@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("full", "masked"), "masked"))
+@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("full", "masked")))
 def test_shard_map_with_axis_name_equals_unsharded(variant, entry, key, x64):
     masked = variant == "masked"
     arrays = _inputs(entry, key, dtype=jnp.float64)
@@ -186,9 +193,7 @@ def test_shard_map_with_axis_name_equals_unsharded(variant, entry, key, x64):
 @pytest.mark.parametrize(
     "entry",
     [
-        pytest.param(
-            e, id=e.name, marks=[] if e.name in REPRESENTATIVE_SHARDED else [pytest.mark.slow]
-        )
+        pytest.param(e, id=e.name, marks=[] if e.name in PMAP_DEFAULT else [pytest.mark.slow])
         for e in ENTRIES
         if e.sharded and e.supports_axis_name
     ],
@@ -216,7 +221,7 @@ def test_pmap_with_axis_name_equals_unsharded(entry, key, x64):
     _assert_tree_close(grads, expected_grads, rtol=1e-5, atol=1e-10)
 
 
-@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("auto", "explicit"), "explicit"))
+@pytest.mark.parametrize(("variant", "entry"), _sharded_params(("auto", "explicit")))
 def test_jit_on_row_sharded_inputs_equals_unsharded(variant, entry, key, x64):
     axis_type = AxisType.Explicit if variant == "explicit" else AxisType.Auto
     arrays = _inputs(entry, key, dtype=jnp.float64)

@@ -228,10 +228,10 @@ def test_float64_min_pass_selection_equals_top_k(monkeypatch, x64):
     from jaxinfo._src import neighbours
 
     k1, k2 = jax.random.split(jax.random.key(3))
-    x = jax.random.normal(k1, (300, 2), jnp.float64)
-    y = x[:, :1] + 0.5 * jax.random.normal(k2, (300, 1), jnp.float64)
+    x = jax.random.normal(k1, (120, 2), jnp.float64)
+    y = x[:, :1] + 0.5 * jax.random.normal(k2, (120, 1), jnp.float64)
     tied = jnp.round(4.0 * x) / 4.0  # many equal distances and duplicated rows
-    where = jnp.arange(300) % 7 != 3
+    where = jnp.arange(120) % 7 != 3
 
     def values():
         jax.clear_caches()
@@ -272,7 +272,7 @@ def test_sorted_1d_search_equals_brute_force(dtype, x64):
         untied = data is not tied  # tied neighbours may share the gradient differently
         data = data.astype(dtype)
         for mask in (None, where):
-            for k in (1, 3, 7):
+            for k in (1, 5):
                 values = [
                     jax.value_and_grad(
                         lambda v, m=method, k=k, w=mask: jaxinfo.knn_entropy(
@@ -288,7 +288,7 @@ def test_sorted_1d_search_equals_brute_force(dtype, x64):
         # the KL divergence: rho within x, nu from x to a shifted, masked y
         y = 0.5 + 1.3 * x[::-1]
         y = (y if untied else jnp.round(8.0 * y) / 8.0).astype(dtype)
-        for k in (1, 4):
+        for k in (3,):
             kl = [
                 jax.value_and_grad(
                     lambda v, m=method, k=k, y=y: jaxinfo.knn_kl_divergence(
