@@ -201,22 +201,15 @@ def plot(table, path):
     for alpha, marker in ((0.0, "o"), (2.0, "s")):
         rows = [r for r in table if r["alpha"] == alpha]
         gammas = [r["gamma"] for r in rows]
-        axes[0].errorbar(
-            gammas,
-            [r["d_eff"][0] for r in rows],
-            [r["d_eff"][1] for r in rows],
-            marker=marker,
-            capsize=3,
-            label=f"alpha = {alpha:g}",
-        )
-        axes[1].errorbar(
-            gammas,
-            [r["nrmse_20"][0] for r in rows],
-            [r["nrmse_20"][1] for r in rows],
-            marker=marker,
-            capsize=3,
-            label=f"alpha = {alpha:g}",
-        )
+        for ax, metric in zip(axes, ("d_eff", "nrmse_20"), strict=True):
+            ax.errorbar(
+                gammas,
+                [r[metric][0] for r in rows],
+                [r[metric][1] for r in rows],
+                marker=marker,
+                capsize=3,
+                label=f"alpha = {alpha:g}",
+            )
     axes[0].set(xlabel="gamma (latent entropy weight)", ylabel="d_eff = exp S(C / tr C)")
     axes[1].set(xlabel="gamma", ylabel="20-step NRMSE (latent rollout)")
     for ax in axes:

@@ -37,6 +37,17 @@ def spectral_normalize(weight: jax.Array) -> jax.Array:
     return weight / jnp.maximum(sigma, 1.0)
 
 
+def _with_width(value: jax.Array, width: int, what: str, role: str) -> jax.Array:
+    """``value`` as an array whose last axis has ``width`` features, or a clear error."""
+    value = jnp.asarray(value)
+    if value.shape[-1:] != (width,):
+        raise ValueError(
+            f"{what} must have {width} features on the last axis (the {role} width); got "
+            f"shape {tuple(value.shape)}."
+        )
+    return value
+
+
 class KoopmanAutoencoder(nnx.Module):
     """Encoder ``x -> z``, decoder ``z -> x`` and a linear latent operator ``z_{t+1} = K z_t``.
 
@@ -109,23 +120,11 @@ class KoopmanAutoencoder(nnx.Module):
 
     def encode(self, x: jax.Array) -> jax.Array:
         """Latents ``[..., d]`` of states ``[..., dx]``."""
-        x = jnp.asarray(x)
-        if x.shape[-1:] != (self.state_features,):
-            raise ValueError(
-                f"States must have {self.state_features} features on the last axis (the "
-                f"encoder's input width); got shape {tuple(x.shape)}."
-            )
-        return self.encoder(x)
+        return self.encoder(_with_width(x, self.state_features, "States", "encoder's input"))
 
     def decode(self, z: jax.Array) -> jax.Array:
         """States ``[..., dx]`` of latents ``[..., d]``."""
-        z = jnp.asarray(z)
-        if z.shape[-1:] != (self.latent_features,):
-            raise ValueError(
-                f"Latents must have {self.latent_features} features on the last axis (the "
-                f"decoder's input width); got shape {tuple(z.shape)}."
-            )
-        return self.decoder(z)
+        return self.decoder(_with_width(z, self.latent_features, "Latents", "decoder's input"))
 
     def operator(
         self,
