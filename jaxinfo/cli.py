@@ -4,6 +4,7 @@ Examples::
 
     jaxinfo info
     jaxinfo measure activations.npy --alpha 2 --kernel gaussian --bandwidth median --base 2
+    jaxinfo bench --quick --compare
 """
 
 from __future__ import annotations
@@ -123,6 +124,33 @@ def _measure(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    import pathlib
+
+    from jaxinfo import _bench
+
+    if args.max_n is not None and args.max_n < 2:
+        raise _UsageError(f"`--max-n` must be at least 2; got {args.max_n}.")
+    settings = _bench.Settings(
+        quick=args.quick,
+        compare=args.compare,
+        x64=args.x64,
+        families=tuple(part for part in (args.families or "").split(",") if part),
+        max_n=args.max_n,
+    )
+    output = pathlib.Path(args.output)
+    if _bench.count_steps(settings) == 0:
+        names = ", ".join(family.name for family in _bench.families())
+        raise _UsageError(
+            f"`--families {args.families}` matches no family or estimator; the families: {names}."
+        )
+    results = _bench.run(settings, output)
+    _bench.report(results)
+    png = results["png"] or "no PNG (pip install matplotlib)"
+    print(f"\nwrote {output / 'bench.json'} and {png} in {results['wall_seconds']:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the ``jaxinfo`` command.
 
@@ -152,6 +180,27 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--x64", action="store_true", help="compute in float64")
     measure.add_argument("--json", action="store_true", help="print JSON")
     measure.set_defaults(func=_measure)
+    bench = sub.add_parser(
+        "bench",
+        help="accuracy on ground-truth tasks and a speed grid of every family on this backend",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="small sizes (about 2 minutes on 2 CPU cores)"
+    )
+    bench.add_argument(
+        "--compare", action="store_true", help="time installed peers on the same inputs"
+    )
+    bench.add_argument("--x64", action="store_true", help="float64 (default float32)")
+    bench.add_argument(
+        "--families",
+        default=None,
+        help="comma-separated substrings of family/estimator names to run (default all)",
+    )
+    bench.add_argument("--max-n", type=int, default=None, help="cap every size at this n")
+    bench.add_argument(
+        "--output", default="jaxinfo-bench", help="folder for bench.json and bench.png"
+    )
+    bench.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
