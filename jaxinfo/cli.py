@@ -4,6 +4,7 @@ Examples::
 
     jaxinfo info
     jaxinfo measure activations.npy --alpha 2 --kernel gaussian --bandwidth median --base 2
+    jaxinfo measure activations.npy --y inputs.npy --labels classes.npy --base 2
     jaxinfo bench --quick --compare
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,72 +57,176 @@ def _info(_args) -> int:
     return 0
 
 
-def _load(path: str, x64: bool):
-    """The saved array as finite ``[n, d]`` floats in the compute dtype, or ``_UsageError``."""
-    from jaxinfo._src import validation
-
+def _read(path: str) -> np.ndarray:
+    """One saved ``.npy`` array (no pickles), or ``_UsageError``."""
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
         raise _UsageError(f"cannot read {path}: {_one_line(error)}") from None
     if not isinstance(data, np.ndarray):
-        raise _UsageError(f"{path} is not a single .npy array; save one [n, d] array.")
+        raise _UsageError(f"{path} is not a single .npy array; save one array per file.")
+    return data
+
+
+def _load(path: str, x64: bool, name: str = "x"):
+    """The saved array as finite ``[n, d]`` floats in the compute dtype, or ``_UsageError``."""
+    from jaxinfo._src import validation
+
+    data = _read(path)
     if not np.issubdtype(data.dtype, np.floating):
         raise _UsageError(
-            f"{path}: `x` must be a floating-point array; got dtype {data.dtype}. "
+            f"{path}: `{name}` must be a floating-point array; got dtype {data.dtype}. "
             "Cast it before saving, e.g. `np.save(path, x.astype(np.float32))`."
         )
     dtype = np.float64 if x64 else np.float32
     with np.errstate(over="ignore"):
         cast = data.astype(dtype)
     try:
-        x = validation.as_samples(cast, "x")
+        x = validation.as_samples(cast, name)
     except ValueError as error:
         raise _UsageError(f"{path}: {_one_line(error)}") from None
     bad = ~np.isfinite(data)
     if bad.any():
         raise _UsageError(
-            f"{path}: `x` holds {int(bad.sum())} non-finite cells (NaN or inf) in "
+            f"{path}: `{name}` holds {int(bad.sum())} non-finite cells (NaN or inf) in "
             f"{int(bad.any(axis=1).sum())} of {data.shape[0]} rows; the measures have no value "
             "there. Drop or impute those rows first."
         )
     if not np.isfinite(cast).all():
         raise _UsageError(
-            f"{path}: `x` has values beyond the {np.dtype(dtype).name} range; pass --x64."
+            f"{path}: `{name}` has values beyond the {np.dtype(dtype).name} range; pass --x64."
         )
     return x
+
+
+def _load_labels(path: str, num_rows: int) -> tuple[np.ndarray, int]:
+    """Integer class labels ``[n]`` in ``[0, classes)`` and the class count, or ``_UsageError``."""
+    labels = _read(path)
+    if labels.ndim != 1 or not (
+        np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_
+    ):
+        raise _UsageError(
+            f"{path}: labels must be a 1-D integer array [n]; got dtype {labels.dtype}, shape "
+            f"{labels.shape}. Save e.g. `np.save(path, y.astype(np.int32))`."
+        )
+    if labels.shape[0] != num_rows:
+        raise _UsageError(
+            f"{path}: labels have {labels.shape[0]} entries but x has {num_rows} rows; "
+            "one label per row."
+        )
+    labels = labels.astype(np.int64)
+    if labels.min() < 0:
+        raise _UsageError(f"{path}: labels must be >= 0; got {labels.min()}.")
+    return labels.astype(np.int32), int(labels.max()) + 1
+
+
+def _bandwidth_value(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callable[[], object]]]:
+    """``(name, thunk)`` for every measure this invocation asks for, in output order."""
+    import jax
+
+    import jaxinfo
+
+    base, alpha = args.base, args.alpha
+    dse_sigma = _bandwidth_value(args.dse_bandwidth)
+    out: list[tuple[str, Callable[[], object]]] = [
+        (
+            f"matrix_renyi_entropy(alpha={alpha})",
+            lambda: jaxinfo.matrix_renyi_entropy(x, alpha=alpha, kernel=kernel, base=base),
+        ),
+        ("von_neumann_entropy", lambda: jaxinfo.von_neumann_entropy(x, kernel=kernel, base=base)),
+        ("vendi_score(q=1)", lambda: jaxinfo.vendi_score(x, kernel=kernel)),
+        ("effective_rank", lambda: jaxinfo.effective_rank(x)),
+        (
+            f"diffusion_spectral_entropy(sigma={args.dse_bandwidth})",
+            lambda: jaxinfo.diffusion_spectral_entropy(x, bandwidth=dse_sigma, base=base),
+        ),
+    ]
+    if y is not None:
+        out += [
+            (
+                "ksg_mutual_information(k=3)",
+                lambda: jaxinfo.ksg_mutual_information(x, y, base=base),
+            ),
+            (
+                "gaussian_mutual_information",
+                lambda: jaxinfo.gaussian_mutual_information(x, y, base=base),
+            ),
+            (
+                f"matrix_mutual_information(alpha={alpha})",
+                lambda: jaxinfo.matrix_mutual_information(
+                    x, y, alpha=alpha, kernel_x=kernel, kernel_y=kernel, base=base
+                ),
+            ),
+            (
+                "cauchy_schwarz_mutual_information",
+                lambda: jaxinfo.cauchy_schwarz_mutual_information(
+                    x, y, kernel_x=kernel, kernel_y=kernel, base=base
+                ),
+            ),
+        ]
+    if labels is not None:
+        out.append(
+            (
+                f"diffusion_spectral_mutual_information(sigma={args.dse_bandwidth})",
+                lambda: jaxinfo.diffusion_spectral_mutual_information(
+                    x,
+                    labels,
+                    num_classes=num_classes,
+                    key=jax.random.key(0),
+                    bandwidth=dse_sigma,
+                    base=base,
+                ),
+            )
+        )
+    return out
 
 
 def _measure(args) -> int:
     import jax
 
-    import jaxinfo
+    from jaxinfo._progress import Progress
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    data = _load(args.path, args.x64)
+    x = _load(args.path, args.x64)
+    y = None if args.y is None else _load(args.y, args.x64, "y")
+    if y is not None and y.shape[0] != x.shape[0]:
+        raise _UsageError(
+            f"{args.y}: y has {y.shape[0]} rows but x has {x.shape[0]}; MI needs paired rows."
+        )
+    labels, num_classes = (None, 0)
+    if args.labels is not None:
+        labels, num_classes = _load_labels(args.labels, x.shape[0])
     try:
         kernel = _make_kernel(args.kernel, args.bandwidth)
-        results = {
-            "n": int(data.shape[0]),
-            "d": int(data.shape[1]),
+        results: dict[str, object] = {
+            "n": int(x.shape[0]),
+            "d": int(x.shape[1]),
             "kernel": repr(kernel),
             "units": "nats" if args.base is None else f"log base {args.base}",
-            f"matrix_renyi_entropy(alpha={args.alpha})": jaxinfo.matrix_renyi_entropy(
-                data, alpha=args.alpha, kernel=kernel, base=args.base
-            ),
-            "von_neumann_entropy": jaxinfo.von_neumann_entropy(data, kernel=kernel, base=args.base),
-            "vendi_score(q=1)": jaxinfo.vendi_score(data, kernel=kernel),
-            "effective_rank": jaxinfo.effective_rank(data),
         }
+        if y is not None:
+            results["d_y"] = int(y.shape[1])
+        measures = _measures(args, x, y, labels, num_classes, kernel)
+        progress = Progress(len(measures)) if not args.quiet else None
+        for name, thunk in measures:
+            results[name] = float(thunk())  # type: ignore[arg-type]
+            if progress is not None:
+                progress.step(name)
     except (ValueError, TypeError) as error:
         raise _UsageError(_one_line(error)) from None
-    results = {k: (float(v) if hasattr(v, "dtype") else v) for k, v in results.items()}
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for key, value in results.items():
-            print(f"{key:36s} {value:.6f}" if isinstance(value, float) else f"{key:36s} {value}")
+            print(f"{key:52s} {value:.6f}" if isinstance(value, float) else f"{key:52s} {value}")
     return 0
 
 
@@ -165,8 +271,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jaxinfo", description="Information measures in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="print versions and devices").set_defaults(func=_info)
-    measure = sub.add_parser("measure", help="matrix-based entropies of a saved [n, d] .npy array")
+    measure = sub.add_parser(
+        "measure",
+        help="entropies of a saved [n, d] .npy array; MI with a second array; DSMI with labels",
+    )
     measure.add_argument("path", help=".npy file holding an [n, d] array (rows are samples)")
+    measure.add_argument(
+        "--y",
+        default=None,
+        help=".npy [n, d_y] array paired row by row with x: adds KSG, Gaussian, matrix and "
+        "Cauchy-Schwarz mutual information",
+    )
+    measure.add_argument(
+        "--labels",
+        default=None,
+        help=".npy integer [n] class labels: adds the diffusion spectral mutual information",
+    )
+    measure.add_argument(
+        "--dse-bandwidth",
+        default="10",
+        help="diffusion sigma > 0 or a rule (default 10, the dse-dsmi reference)",
+    )
+    measure.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     measure.add_argument("--alpha", type=float, default=1.01, help="Renyi order (default 1.01)")
     measure.add_argument("--kernel", choices=KERNELS, default="gaussian")
     measure.add_argument(

@@ -9,6 +9,7 @@ import pytest
 
 import jaxinfo
 from jaxinfo import _bench, cli
+from jaxinfo._progress import Progress
 
 
 def test_growth_exponent_recovers_a_power_law():
@@ -19,7 +20,7 @@ def test_growth_exponent_recovers_a_power_law():
 
 def test_progress_writes_one_line_per_step_off_a_terminal():
     stream = io.StringIO()
-    progress = _bench.Progress(3, stream)
+    progress = Progress(3, stream)
     for label in ("a", "b", "c"):
         progress.step(label)
     lines = stream.getvalue().splitlines()
