@@ -2,6 +2,13 @@
 
 import os
 
+# One BLAS/LAPACK thread per process. The eigensolvers behind XLA's CPU linalg run in
+# OpenBLAS; with its default of one thread per core, two xdist workers (and 8 fake devices
+# each solving in parallel under shard_map) oversubscribe the CI machine's 2 cores: the
+# diffusion and trust tests took 427 CPU-s with it and 238 without. Must precede NumPy.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 # Must happen before JAX initialises its backend so the sharding tests see 8 devices.
 # The test programs are tiny and compile-bound: skipping LLVM's expensive optimisation
 # passes cuts the run by about a fifth (runtime speed is irrelevant at n = 16).
