@@ -13,6 +13,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -111,17 +112,41 @@ def _tridiagonal_eigenvalues(matrix: jax.Array) -> jax.Array:
     return jnp.sort(values)
 
 
+def _host_lapack_eigenvalues(matrix: np.ndarray) -> np.ndarray:
+    """LAPACK ``ssyevd`` without eigenvectors (``compute_v=0``) over a batch; NaN on failure."""
+    from scipy.linalg import lapack  # a JAX dependency
+
+    matrix = np.asarray(matrix)
+    out = np.empty(matrix.shape[:-1], matrix.dtype)
+    for index in np.ndindex(matrix.shape[:-2]):
+        values, _, info = lapack.ssyevd(matrix[index], compute_v=0, lower=1)  # pyright: ignore[reportAttributeAccessIssue]
+        out[index] = values if info == 0 else np.nan
+    return out
+
+
+def _float32_values_on_host(matrix: jax.Array) -> jax.Array:
+    result = jax.ShapeDtypeStruct(matrix.shape[:-1], matrix.dtype)
+    return jax.pure_callback(_host_lapack_eigenvalues, result, matrix, vmap_method="expand_dims")
+
+
 @jax.jit
 def _values_only_eigvalsh(matrix: jax.Array) -> jax.Array:
     """``jnp.linalg.eigvalsh`` computes eigenvectors too (LAPACK ``syevd`` in vector mode).
 
-    On CPU in float64 the values-only route is about 2x faster (n = 2048, one thread: 1.2 s
-    vs 2.4 s; agreement 1e-17). In float32 the bisection lost up to 2e-4 bits of DSE on
-    near-rank-deficient spectra, so float32 and other backends keep ``eigvalsh``. Jitted so
-    eager callers compile the bisection loop once per shape, not on every call.
+    On CPU the values-only routes skip them. Float64: Householder tridiagonalisation and
+    Sturm bisection in JAX, about 2x faster (n = 2048, one thread: 1.2 s vs 2.4 s;
+    agreement 1e-17). Float32: the bisection lost up to 2e-4 bits of DSE on near-rank-
+    deficient spectra, so float32 calls LAPACK ``ssyevd`` in values-only mode on the host
+    (a ``pure_callback``; XLA exposes no values-only symmetric solver): 1.3-1.7x faster than
+    ``eigvalsh`` at n = 1024-2048 with the same accuracy (the same LAPACK reduction). Other
+    backends keep ``eigvalsh``. Jitted so eager callers compile once per shape.
     """
-    if matrix.shape[-1] < 3 or matrix.dtype != jnp.float64:
+    if matrix.shape[-1] < 3 or matrix.dtype not in (jnp.float32, jnp.float64):
         return jnp.linalg.eigvalsh(matrix)
+    if matrix.dtype == jnp.float32:
+        return jax.lax.platform_dependent(
+            matrix, cpu=_float32_values_on_host, default=jnp.linalg.eigvalsh
+        )
     batch = matrix.shape[:-2]
     flat = matrix.reshape((-1,) + matrix.shape[-2:])
     values = jax.lax.platform_dependent(
