@@ -6,8 +6,9 @@ import os
 # OpenBLAS; with its default of one thread per core, two xdist workers (and 8 fake devices
 # each solving in parallel under shard_map) oversubscribe the CI machine's 2 cores: the
 # diffusion and trust tests took 427 CPU-s with it and 238 without. Must precede NumPy.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # Must happen before JAX initialises its backend so the sharding tests see 8 devices.
 # The test programs are tiny and compile-bound: skipping LLVM's expensive optimisation
