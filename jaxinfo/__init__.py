@@ -45,6 +45,7 @@ from jaxinfo._src.koopman import (
     gaussian_koopman_mutual_information,
     koopman_information_lagrangian,
 )
+from jaxinfo._src.lanczos import StochasticLanczos
 from jaxinfo._src.matrix import (
     effective_rank,
     matrix_conditional_entropy,
@@ -84,6 +85,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "MineState",
+    "StochasticLanczos",
     "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
     "cauchy_schwarz_divergence",

@@ -63,6 +63,20 @@ def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
     return ids + jax.lax.axis_index(axis_name).astype(ids.dtype) * num_local_rows
 
 
+def local_rows(x: jax.Array, axis_name: str | None) -> jax.Array:
+    """This device's contiguous block of the rows of a global (replicated) array.
+
+    The inverse of :func:`gather_rows`: rows are split in equal contiguous blocks in device
+    order, as ``shard_map`` splits them. Identity without ``axis_name``.
+    """
+    if axis_name is None:
+        return x
+    size = axis_size(axis_name)
+    count = x.shape[0] // size
+    start = jax.lax.axis_index(axis_name) * count
+    return jax.lax.dynamic_slice_in_dim(x, start, count, axis=0)
+
+
 def axis_size(axis_name: str | None) -> int:
     """Number of devices along ``axis_name`` (1 when not sharded); static at trace time."""
     if axis_name is None:

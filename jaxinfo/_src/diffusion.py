@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, numerics, samples, spectral, validation
+from jaxinfo._src import collectives, guards, lanczos, numerics, samples, spectral, validation
 from jaxinfo._src.kernels import BANDWIDTH_RULES, Cosine, Gaussian, squared_distances
+from jaxinfo._src.lanczos import StochasticLanczos
 from jaxinfo._src.moments import masked_moments
 
 NORMALIZATIONS = (None, "standardize", "l2")
@@ -96,6 +97,52 @@ def _entropy_from_affinity(affinity, weights, t):
     return numerics.renyi_entropy_of_probabilities(probabilities, 1.0)
 
 
+def _diffusion_operator(theta, consts, vectors, *, axis_name):
+    """``D^-1/2 G D^-1/2 @ vectors`` from the implicit Gram (the SLQ operator of DSE)."""
+    kernel, x, inv_sqrt = theta
+    (mask,) = consts
+    s = samples.from_global((x,), mask, axis_name)
+    scaled = vectors * inv_sqrt[:, None]
+    return spectral.gram_matmul(s, (kernel,), scaled) * inv_sqrt[:, None]
+
+
+def _diffusion_trace(theta, consts):
+    """``tr D^-1/2 G D^-1/2 = sum_i G_ii / D_i`` over the valid rows (exact)."""
+    kernel, x, inv_sqrt = theta
+    del consts  # masked rows have inv_sqrt = 0
+    return jnp.sum(kernel.diagonal(x) * inv_sqrt * inv_sqrt)
+
+
+def _dse_integrand(lam, t):
+    """``|l|^t`` and ``|l|^t log |l|^t``: the two spectral sums of DSE (both 0 at 0)."""
+    magnitude = jnp.abs(lam)
+    safe, positive = lanczos.positive_part(magnitude)
+    powered = jnp.where(positive, numerics.safe_power(safe, t), 0.0 * lam)
+    return jnp.stack([powered, numerics.xlogx(powered)], axis=-1)
+
+
+def _randomized_entropy(x, mask, weights, bandwidth, t, options, axis_name):
+    """DSE (nats) by stochastic Lanczos quadrature of the implicit diffusion operator.
+
+    With ``Z = tr |K|^t`` and ``L = tr |K|^t log |K|^t`` from one quadrature,
+    ``-sum p log p = log Z - L / Z``. The degrees ``D = G 1`` are one exact product.
+    """
+    kernel = Gaussian(bandwidth).resolve(x, mask)
+    kernel = jax.tree.map(lambda a: jnp.asarray(a, x.dtype), kernel)
+    s = samples.from_global((x,), mask, axis_name)
+    degree = spectral.gram_matmul(s, (kernel,), weights[:, None])[:, 0]
+    valid = weights > 0
+    inv_sqrt = jnp.where(valid, jax.lax.rsqrt(jnp.where(valid, degree, 1.0)), 0.0)
+    operator = lanczos.Operator(
+        functools.partial(_diffusion_operator, axis_name=axis_name), _diffusion_trace
+    )
+    theta = (kernel, x, inv_sqrt)
+    total, weighted_log = lanczos.estimate_traces(
+        operator, _dse_integrand, options, theta, t, (mask,), valid
+    )
+    return jnp.log(total) - weighted_log / total
+
+
 @functools.partial(jax.jit, static_argnames="size")
 def _masked_entropies(affinity, masks, t, size: int):
     """DSE of each 0/1 mask, one eigendecomposition at a time (memory O(n^2)).
@@ -140,6 +187,7 @@ def diffusion_spectral_entropy(
     axis_name: str | None = None,
     adaptive_k: int | None = None,
     normalize: str | None = None,
+    method: str | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Diffusion spectral entropy of samples.
 
@@ -153,6 +201,13 @@ def diffusion_spectral_entropy(
     ``2.2e-16`` to every ``p_i``; that shifts values by < 1e-11 bits at n <= 1000 and is not
     done here). DSE depends on the absolute scale of the data and on ``n`` (its maximum is
     ``log n``): compare values at equal ``n`` and fix the scale (``normalize`` or a rule).
+
+    ``method=StochasticLanczos(key)`` replaces the ``O(n^3)`` eigensolver of the ``[n, n]``
+    operator by stochastic Lanczos quadrature of ``tr |K|^t`` and ``tr |K|^t log |K|^t``
+    on the implicit, blocked Gram (one extra product for the degrees): for large ``n``,
+    never an ``[n, n]`` matrix, a random estimate (docs/diffusion.md), gradients by a custom
+    rule. ``adaptive_k`` is refused there (its per-row bandwidths need a kNN search) and the
+    ``"median"`` rule still builds all ``n^2`` distances.
 
     Args:
       x: samples ``[n, d]``.
@@ -168,12 +223,16 @@ def diffusion_spectral_entropy(
       normalize: ``None`` (reference), ``"standardize"`` (z-score features over valid rows)
         or ``"l2"`` (unit-norm rows); gradients flow through the normalisation, so a
         regulariser cannot change DSE by rescaling features.
+      method: ``"exact"`` (eigensolver) or a :class:`StochasticLanczos` with the PRNG key
+        and the probe and step counts of the randomized route.
 
     Returns:
-      Scalar entropy in ``[0, log n]``.
+      Scalar entropy in ``[0, log n]`` (the randomized estimate may leave it by its error).
 
     Raises:
-      ValueError: bad shapes, ``n < 2``, non-positive ``bandwidth`` or ``t``, unknown options.
+      ValueError: bad shapes, ``n < 2``, non-positive ``bandwidth`` or ``t``, unknown options,
+        ``adaptive_k`` with the randomized route.
+      TypeError: ``method`` is neither a string nor :class:`StochasticLanczos`.
 
     Example:
       >>> import jax, jaxinfo
@@ -186,10 +245,20 @@ def diffusion_spectral_entropy(
       Noise-Resilient Diffusion Spectral Entropy", CISS 2024, arXiv:2312.04823.
     """
     bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
+    options = lanczos.as_method(method)
+    if options is not None and adaptive_k is not None:
+        raise ValueError(
+            "`adaptive_k` needs each row's k-th neighbour distance, which the stochastic "
+            'Lanczos route does not compute; use method="exact" or a bandwidth (number or rule).'
+        )
     validation.log_base_divisor(base)
     x, mask, weights, holds = _prepare(x, where, axis_name, normalize, adaptive_k)
-    affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
-    nats = _entropy_from_affinity(affinity, weights, jnp.asarray(t, x.dtype))
+    t = jnp.asarray(t, x.dtype)
+    if options is None:
+        affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
+        nats = _entropy_from_affinity(affinity, weights, t)
+    else:
+        nats = _randomized_entropy(x, mask, weights, bandwidth, t, options, axis_name)
     return validation.convert_units(guards.answer(holds, nats), base)
 
 

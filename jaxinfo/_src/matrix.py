@@ -15,8 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, moments, numerics, samples, spectral, validation
+from jaxinfo._src import guards, lanczos, moments, numerics, samples, spectral, validation
 from jaxinfo._src.kernels import Cosine, Kernel, Linear, as_kernel
+from jaxinfo._src.lanczos import StochasticLanczos
 
 
 def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Kernel, ...]:
@@ -30,8 +31,20 @@ def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Ke
     return tuple(as_kernel(k, f"kernels[{i}]", default) for i, k in enumerate(kernels))
 
 
-def _entropies(xs, names, kernels, subsets, alpha, base, where, axis_name, block_size):
+def _entropies(
+    xs,
+    names,
+    kernels,
+    subsets,
+    alpha,
+    base,
+    where,
+    axis_name,
+    block_size,
+    method: str | StochasticLanczos = "exact",
+):
     """Entropies of the Hadamard products of each subset of the variables (one pass)."""
+    options = lanczos.as_method(method)
     alpha = validation.check_alpha(alpha)
     validation.log_base_divisor(base)
     if block_size is not None:
@@ -45,6 +58,7 @@ def _entropies(xs, names, kernels, subsets, alpha, base, where, axis_name, block
         subsets=subsets,
         axis_name=axis_name,
         block_size=block_size,
+        method=options,
     )
     nats = guards.answer(guards.rows_hold_answer(arrays, mask, axis_name), nats)
     return [validation.convert_units(value, base) for value in nats]
@@ -63,6 +77,7 @@ def matrix_renyi_entropy(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    method: str | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Matrix-based Rényi α-entropy of samples.
 
@@ -77,6 +92,22 @@ def matrix_renyi_entropy(
     (Gaussian, Laplacian, cosine) ``A = K / n``; for the linear kernel ``A = K / tr K``
     (not the cosine normalisation ``D^-1/2 K D^-1/2 / n``; use :class:`kernels.Cosine` for that).
 
+    Otherwise the ``[n, n]`` Gram goes to an ``O(n^3)`` eigensolver, or, with
+    ``method=StochasticLanczos(key)``, to a randomized estimate for large ``n``: stochastic
+    Lanczos quadrature on the implicit Gram, ``O(num_steps * n^2)`` time in row blocks and
+    ``O(n * num_steps * num_probes)`` memory, never an ``[n, n]`` matrix (docs/matrix.md).
+    ``tr K`` is exact; ``tr A^alpha`` is estimated as ``1 + (alpha - 1) tr f(A)`` with
+    ``f(l) = l expm1((alpha - 1) log l) / (alpha - 1)``, so the error stays that of a von
+    Neumann estimate as ``alpha -> 1`` instead of growing like ``1 / |alpha - 1|``. The
+    error is largest for small ``alpha`` (``l^alpha`` weights the poorly resolved small
+    eigenvalues): measured at n = 4096 with the defaults (float64, 5 keys, largest relative
+    error), 0.49 % at ``alpha = 1`` and 1.01, 0.57 % at 0.5, below 1e-8 at 3
+    (docs/matrix.md). The
+    ``alpha = 2`` and covariance routes above are exact and cheaper and are kept; the median
+    bandwidth rule still builds all ``n^2`` distances (pass a number for large ``n``).
+    Gradients use a custom rule (``d tr f(A) = tr(f'(A) dA)`` estimated with the same
+    probes) and are themselves estimates.
+
     Args:
       x: samples ``[n, d]``.
       alpha: order ``> 0`` (static; ``inf`` gives ``-log lambda_max``).
@@ -84,16 +115,21 @@ def matrix_renyi_entropy(
       base: logarithm base of the result (``2`` for bits); default nats.
       where: boolean ``[n]`` marking valid rows (masking equals slicing).
       axis_name: mesh axis of the rows inside ``shard_map``; returns the global value.
-      block_size: rows per block of the ``alpha = 2`` streamed path; ``None`` picks
-        it from the temporary-memory budget (docs/conventions.md). Memory O(n * block)
-        for value and gradient.
+      block_size: rows per block of the ``alpha = 2`` streamed path and of the randomized
+        route's Gram products; ``None`` picks it from the temporary-memory budget
+        (docs/conventions.md). Memory O(n * block) for value and gradient.
+      method: ``"exact"`` (eigensolver) or a :class:`StochasticLanczos` with the PRNG key
+        and the probe and step counts of the randomized route.
 
     Returns:
-      Scalar entropy, ``0 <= S <= log n``.
+      Scalar entropy, ``0 <= S <= log n`` (the randomized estimate may leave the range by
+      its error).
 
     Raises:
-      ValueError: ``x`` is not ``[n, d]``, ``n < 2``, or ``alpha <= 0``.
-      TypeError: ``x`` is not floating point.
+      ValueError: ``x`` is not ``[n, d]``, ``n < 2``, ``alpha <= 0``, an unknown
+        ``method``, or ``alpha = inf`` with the randomized route.
+      TypeError: ``x`` is not floating point, or ``method`` is neither a string nor
+        :class:`StochasticLanczos`.
 
     Example:
       >>> import jax, jaxinfo
@@ -108,7 +144,7 @@ def matrix_renyi_entropy(
     """
     kernels = _kernel_list(kernel, 1)
     (entropy,) = _entropies(
-        (x,), ("x",), kernels, ((0,),), alpha, base, where, axis_name, block_size
+        (x,), ("x",), kernels, ((0,),), alpha, base, where, axis_name, block_size, method
     )
     return entropy
 
@@ -359,12 +395,17 @@ def von_neumann_entropy(
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
+    method: str | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)`` of the trace-normalised Gram of samples.
 
     The ``alpha = 1`` member of :func:`matrix_renyi_entropy`. Eigenvalues below
     ``eps * n * lambda_max`` count as 0, which keeps gradients finite for rank-deficient
-    Grams (duplicated rows, linear kernels with ``n > d``).
+    Grams (duplicated rows, linear kernels with ``n > d``). With
+    ``method=StochasticLanczos(key)`` the eigensolver is replaced by stochastic Lanczos
+    quadrature of ``tr(A log A)`` on the implicit Gram (large ``n``; see
+    :func:`matrix_renyi_entropy`); linear and cosine kernels with ``d < n`` keep the exact
+    covariance route.
 
     Args:
       x: samples ``[n, d]``.
@@ -372,6 +413,7 @@ def von_neumann_entropy(
       base: as in :func:`matrix_renyi_entropy`.
       where: as in :func:`matrix_renyi_entropy`.
       axis_name: as in :func:`matrix_renyi_entropy`.
+      method: as in :func:`matrix_renyi_entropy`.
 
     Returns:
       Scalar entropy in ``[0, log n]``.
@@ -384,7 +426,7 @@ def von_neumann_entropy(
       1.072
     """
     return matrix_renyi_entropy(
-        x, alpha=1.0, kernel=kernel, base=base, where=where, axis_name=axis_name
+        x, alpha=1.0, kernel=kernel, base=base, where=where, axis_name=axis_name, method=method
     )
 
 

@@ -229,6 +229,23 @@ class Samples:
         """
         return reduce_sets([(self, block_fn, num_columns)], log_domain=log_domain)[0]
 
+    def map_rows(self, block_fn: Callable[[Block], Any], *, num_columns: int | None = None):
+        """Per-row results of ``block_fn(block)`` for every row, identical on every device.
+
+        ``block_fn`` returns a pytree of ``[rows, ...]`` arrays (one entry per row of the
+        block, e.g. a row block of ``K @ V``). Blocks, padding and remat are those of
+        :meth:`reduce`; with ``axis_name`` each device computes its own rows and the results
+        are all-gathered, so implicit matrix products cost ``1 / devices`` of the kernel work
+        per device. ``num_columns`` is as in :meth:`reduce`.
+        """
+        columns = self.num_rows if num_columns is None else num_columns
+        n = self.local[0].shape[0]
+        size = block_rows(self.block_size, n, columns, self.all[0].dtype)
+        out = _run_blocks(block_fn, self, size)
+        if size is not None:  # [blocks, size, ...] -> [rows, ...] without the padding
+            out = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:])[:n], out)
+        return jax.tree.map(lambda a: collectives.gather_rows(a, self.axis_name), out)
+
 
 def reduce_sets(
     jobs: Sequence[tuple[Samples, Callable[[Block], Any], int | None]],
@@ -251,12 +268,12 @@ def reduce_sets(
     return collectives.psum_tree(partials, axis_name)
 
 
-def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool):
-    """Runs ``block_fn`` over row blocks of the local rows and combines the blocks.
+def _run_blocks(block_fn, samples: Samples, size: int | None):
+    """``block_fn`` over row blocks of the local rows; outputs stacked ``[blocks, ...]``.
 
     Blocks run in ``lax.map`` with ``jax.checkpoint`` on the block function: without remat
     the backward pass stores every slab and the memory saving disappears. Padding rows have
-    weight 0.
+    weight 0. With ``size=None`` the single whole-rows result is returned unstacked.
     """
 
     def make_block(rows, weights, ids):
@@ -274,7 +291,14 @@ def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool):
         return a.reshape((num_blocks, size) + a.shape[1:])
 
     body = jax.checkpoint(lambda args: block_fn(make_block(*args)), prevent_cse=False)
-    partial = jax.lax.map(body, (tuple(split(a) for a in rows), split(weights), split(ids)))
+    return jax.lax.map(body, (tuple(split(a) for a in rows), split(weights), split(ids)))
+
+
+def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool):
+    """Runs ``block_fn`` over row blocks of the local rows and combines the blocks."""
+    partial = _run_blocks(block_fn, samples, size)
+    if size is None:
+        return partial
     if log_domain:
         return jax.tree.map(lambda a: jax.nn.logsumexp(a, axis=0), partial)
     return jax.tree.map(lambda a: jnp.sum(a, axis=0), partial)
@@ -301,3 +325,23 @@ def gather(
         local, local_weights = tuple(arrays), row_weights(mask, arrays[0].shape[0], dtype)
     ids = collectives.global_row_ids(local[0].shape[0], axis_name)
     return Samples(gathered, mask_all, weights, local, local_weights, ids, axis_name, block_size)
+
+
+def from_global(
+    arrays: tuple[jax.Array, ...],
+    mask: jax.Array | None,
+    axis_name: str | None,
+    block_size: int | None = None,
+) -> Samples:
+    """A :class:`Samples` of arrays that are already global (identical on every device).
+
+    The local rows are this device's contiguous share of the rows, as ``shard_map`` splits
+    them. For code that must first transform all rows together (a normalisation with global
+    moments) or that hands the global arrays to a custom derivative rule.
+    """
+    dtype = arrays[0].dtype
+    weights = row_weights(mask, arrays[0].shape[0], dtype)
+    local = tuple(collectives.local_rows(a, axis_name) for a in arrays)
+    local_weights = collectives.local_rows(weights, axis_name)
+    ids = collectives.global_row_ids(local[0].shape[0], axis_name)
+    return Samples(arrays, mask, weights, local, local_weights, ids, axis_name, block_size)

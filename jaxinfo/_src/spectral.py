@@ -7,11 +7,14 @@ each requested product of Grams (building every variable's Gram once):
    ``[D, D]`` matrix ``Phi^T Phi`` has the same non-zero spectrum as the ``[n, n]`` Gram;
 2. ``alpha == 2``: ``tr(A^2) = |A|_F^2``, a streamed sum of squared Gram entries (no
    eigensolver, ``O(n * block)`` memory);
-3. otherwise the full Gram (Hadamard product over variables) and ``eigvalsh``.
+3. otherwise the full Gram (Hadamard product over variables) and ``eigvalsh``, or, with
+   ``method=StochasticLanczos(...)``, a randomized estimate from products of the implicit,
+   blocked Gram with random probes (:mod:`lanczos`; never an ``[n, n]`` matrix).
 
 With ``axis_name`` (inside ``shard_map`` over rows) routes 1 and 2 reduce per-device row
 blocks with one ``psum``; route 3 all-gathers the ``[n, d]`` inputs (never an ``[n, n]``
-matrix) and every device solves the same eigenproblem.
+matrix) and every device solves the same eigenproblem; its randomized variant computes each
+device's row block of every product and all-gathers the ``[n, p]`` result.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxinfo._src import moments, numerics, samples
+from jaxinfo._src import lanczos, moments, numerics, samples
 from jaxinfo._src.kernels import Kernel
 
 
@@ -134,13 +137,15 @@ def sample_entropies(
     subsets: tuple[tuple[int, ...], ...],
     axis_name: str | None,
     block_size: int | None,
+    method: lanczos.StochasticLanczos | None = None,
 ) -> list[jax.Array]:
     """Matrix-based Rényi entropies (nats) of ``A_S = (o_{k in S} K_k) / tr(.)``, one per subset.
 
     Every variable's Gram is built once and shared by the subsets that use it (the marginal
     and joint entropies of a mutual information come from one pass). ``xs`` are local row
     shards when ``axis_name`` is given, global arrays otherwise. Per subset, the cheapest
-    exact route of the module docstring.
+    exact route of the module docstring; ``method`` (SLQ options) replaces only the
+    eigensolver route, since the other two are exact and cheaper.
     """
     s = samples.gather(xs, mask, axis_name, block_size)
     results: dict[tuple[int, ...], jax.Array] = {}
@@ -165,6 +170,13 @@ def sample_entropies(
             block_size=block_size,
         )
         results.update(zip(gram_subsets, values, strict=True))
+    elif gram_subsets and method is not None:
+        used = sorted({i for subset in gram_subsets for i in subset})
+        resolved = {i: kernels[i].resolve(s.all[i], s.mask) for i in used}
+        for subset in gram_subsets:
+            results[subset] = _randomized_entropy(
+                s, [resolved[i] for i in subset], subset, alpha, method
+            )
     elif gram_subsets:
         used = sorted({i for subset in gram_subsets for i in subset})
         whole = s.whole()
@@ -198,3 +210,107 @@ def _frobenius_entropies(xs, kernels, mask, *, subsets, axis_name, block_size):
 
     sums = s.reduce(block, num_columns=len(used) * s.num_rows)  # one Gram per variable
     return [f.entropy() for f in sums]
+
+
+def gram_matmul(s: samples.Samples, kernels: Sequence[Kernel], vectors: jax.Array) -> jax.Array:
+    """``(o_k K_k) @ vectors`` ``[n, p]`` of the (masked) Hadamard-product Gram, never built whole.
+
+    ``kernels[k]`` acts on ``s.all[k]``. Masked rows and columns are zeroed (exact zero
+    eigenvalues, so masking equals slicing). Row blocks of ``[block, n]`` slabs run through
+    :meth:`samples.Samples.map_rows` (remat, the memory budget and, with ``axis_name``, each
+    device's own rows).
+    """
+
+    def block(b: samples.Block) -> jax.Array:
+        gram = b.gram(kernels[0], 0)
+        for index, kernel in enumerate(kernels[1:], start=1):
+            gram = gram * b.gram(kernel, index)
+        gram = gram * b.column_weights[None, :]
+        return jnp.matmul(gram, vectors, precision=numerics.HIGHEST) * b.weights[:, None]
+
+    return s.map_rows(block, num_columns=len(kernels) * s.num_rows)
+
+
+def _unit_trace_operator(theta, consts, vectors, *, axis_name, block_size):
+    """``A @ vectors`` for ``A = (o_k K_k) / tr(.)``: the SLQ operator of the Rényi route."""
+    kernels, xs, inverse_trace = theta
+    (mask,) = consts
+    s = samples.from_global(xs, mask, axis_name, block_size)
+    return gram_matmul(s, kernels, vectors) * inverse_trace
+
+
+def _unit_trace_diagonal(theta, consts):
+    """``tr A`` of :func:`_unit_trace_operator` from the kernels' diagonals (exactly 1)."""
+    kernels, xs, inverse_trace = theta
+    (mask,) = consts
+    diagonal = samples.row_weights(mask, xs[0].shape[0], xs[0].dtype)
+    for kernel, x in zip(kernels, xs, strict=True):
+        diagonal = diagonal * kernel.diagonal(x)
+    return jnp.sum(diagonal) * inverse_trace
+
+
+def renyi_integrand(lam: jax.Array, params, *, alpha: float) -> jax.Array:
+    """Integrands of the randomized Rényi entropy at the nodes ``lam`` (unit-trace scale).
+
+    Column 0 is ``lam * expm1((alpha - 1) log lam) / (alpha - 1)`` (``lam log lam`` at
+    ``alpha = 1``), whose trace ``T`` gives ``tr A^alpha = 1 + (alpha - 1) T`` without the
+    ``1 / |alpha - 1|`` amplification of the direct form; for ``alpha > 1`` column 1 is
+    ``lam^alpha`` (the direct form, better when ``tr A^alpha`` is small). Both vanish at 0.
+    """
+    del params
+    safe, positive = lanczos.positive_part(lam)
+    log_lam = jnp.log(safe)
+    if alpha == 1.0:
+        columns = [safe * log_lam]
+    else:
+        columns = [safe * jnp.expm1((alpha - 1.0) * log_lam) / (alpha - 1.0)]
+        if alpha > 1.0:
+            columns.append(jnp.exp(alpha * log_lam))
+    return jnp.stack([jnp.where(positive, c, 0.0 * lam) for c in columns], axis=-1)
+
+
+def renyi_from_traces(traces: jax.Array, alpha: float) -> jax.Array:
+    """Rényi entropy (nats) from the traces of :func:`renyi_integrand`.
+
+    ``S = -log1p((alpha - 1) T) / (alpha - 1)`` (``-T`` at ``alpha = 1``). For ``alpha > 1``
+    the estimate ``tr A^alpha = 1 + (alpha - 1) T`` is the difference of two noisy traces
+    (``tr A^alpha`` and ``tr A = 1``) and loses its relative accuracy when it is small; below
+    1/2 the direct estimate ``log(tr A^alpha) / (1 - alpha)`` takes over (both come from one
+    quadrature, so the switch is free). For ``alpha < 1`` the first form is always used: its
+    estimate of ``tr A^alpha`` is ``>= 1`` by construction.
+    """
+    t = traces[0]
+    if alpha == 1.0:
+        return -t
+    power = 1.0 + (alpha - 1.0) * t
+    if alpha < 1.0:
+        return -jnp.log1p((alpha - 1.0) * t) / (alpha - 1.0)
+    use_difference = power >= 0.5
+    difference = -jnp.log(jnp.where(use_difference, power, 1.0)) / (alpha - 1.0)
+    direct = jnp.log(jnp.where(use_difference, 1.0, traces[1])) / (1.0 - alpha)
+    return jnp.where(use_difference, difference, direct)
+
+
+def _randomized_entropy(s, kernels, subset, alpha, options) -> jax.Array:
+    """Rényi entropy (nats) of the Gram product of ``subset`` by stochastic Lanczos quadrature.
+
+    ``tr`` of the Gram is exact (its diagonal); only the spectral sums are estimated.
+    """
+    if math.isinf(alpha):
+        raise ValueError(
+            "`alpha=inf` needs the largest eigenvalue, which the stochastic Lanczos route does "
+            'not estimate; use method="exact" or a finite alpha.'
+        )
+    xs = tuple(s.all[i] for i in subset)
+    dtype = xs[0].dtype
+    kernels = tuple(jax.tree.map(lambda a: jnp.asarray(a, dtype), k) for k in kernels)
+    consts = (s.mask,)
+    one = jnp.ones((), dtype)
+    theta = (kernels, xs, one / _unit_trace_diagonal((kernels, xs, one), consts))
+    operator = lanczos.Operator(
+        functools.partial(_unit_trace_operator, axis_name=s.axis_name, block_size=s.block_size),
+        _unit_trace_diagonal,
+    )
+    integrand = functools.partial(renyi_integrand, alpha=alpha)
+    traces = lanczos.estimate_traces(operator, integrand, options, theta, None, consts, s.valid)
+    return renyi_from_traces(traces, alpha)
