@@ -369,3 +369,31 @@ def test_max_class_size_gives_the_same_value_under_jit(key, x64):
     assert np.isnan(too_small(x, labels))
     with pytest.raises(ValueError, match="max_class_size"):
         jaxinfo.diffusion_spectral_mutual_information(x, labels, max_class_size=8, **kwargs)
+
+
+def test_size_ladder_bounds_the_padding():
+    from jaxinfo._src.diffusion import SIZE_LADDER_RATIO, size_ladder
+
+    for n in (5, 16, 17, 30, 500, 4096):
+        ladder = size_ladder(n)
+        assert ladder[-1] == n and ladder[0] == min(n, 16)
+        assert all(b > a for a, b in zip(ladder[:-1], ladder[1:], strict=True))
+        # a mask of c > 16 members lands on a rung below SIZE_LADDER_RATIO * c (+1 rounding)
+        assert all(
+            b <= SIZE_LADDER_RATIO * (a + 1) + 1
+            for a, b in zip(ladder[:-1], ladder[1:], strict=True)
+        )
+    assert size_ladder(500) == (16, 21, 30, 43, 61, 87, 124, 176, 249, 353, 500)
+
+
+def test_traced_labels_solve_each_mask_on_its_own_rung(key):
+    # classes of 3, 12 and 25 rows: rungs 16 and 28 of the ladder (16, 19, 28, 40); before the
+    # ladder every mask of a traced-label call was solved at n = 40
+    x = jax.random.normal(key, (40, 3))
+    labels = jnp.repeat(jnp.arange(3), jnp.array([3, 12, 25]), total_repeat_length=40)
+    labels = jax.random.permutation(jax.random.key(2), labels)
+    kwargs = {"num_classes": 3, "key": jax.random.key(1), "bandwidth": 1.5}
+    eager = jaxinfo.diffusion_spectral_mutual_information(x, labels, **kwargs)  # solves at 25
+    traced = jax.jit(lambda v, lab: jaxinfo.diffusion_spectral_mutual_information(v, lab, **kwargs))
+    assert np.isfinite(eager)
+    assert abs(traced(x, labels) - eager) < 1e-5
