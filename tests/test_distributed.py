@@ -52,6 +52,10 @@ def _launch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
     )
 
 
+# -m slow: 22-36 s alone, but in the 2-worker default run on 2 cores the two 4-device worker
+# processes starved and hit the launcher's 240 s timeout (CI, 2026-11-29). The failure-path
+# test below keeps the launcher in the default run.
+@pytest.mark.slow
 def test_two_processes_give_the_single_process_values(tmp_path):
     output = tmp_path / "report.json"
     run = _launch("--output", str(output), "--timeout", "240")
