@@ -430,6 +430,12 @@ def _neighbour_entries() -> list[Entry]:
             min_samples=3,
         ),
         Entry(
+            "knn_entropy[d=3,tree]",
+            lambda x, **kw: jaxinfo.knn_entropy(x, k=2, method="tree", **kw),
+            (3,),
+            min_samples=3,
+        ),
+        Entry(
             "knn_entropy[k=1,blocked]",
             lambda x, **kw: jaxinfo.knn_entropy(x, k=1, block_size=5, **kw),
             (2,),
@@ -443,7 +449,23 @@ def _neighbour_entries() -> list[Entry]:
             differentiable=False,
             min_samples=4,
         ),
+        # the tree route: joint neighbours from the host tree, the 2-D x counted by the tree,
+        # the 1-D y by the sorted search in JAX
+        Entry(
+            "ksg_mutual_information[tree]",
+            lambda x, y, **kw: jaxinfo.ksg_mutual_information(x, y, k=3, method="tree", **kw),
+            (2, 1),
+            differentiable=False,
+            min_samples=4,
+        ),
         Entry("knn_kl_divergence[k=1]", lambda x, y, **kw: knn_kl(x, y, **kw), (2, 2)),
+        Entry(
+            "knn_kl_divergence[d=2,tree]",
+            lambda x, y, **kw: knn_kl(x, y, k=2, method="tree", **kw),
+            (2, 2),
+            min_samples=3,
+            sharded=False,  # the entropy's tree entry covers the callback under sharding
+        ),
         Entry(
             "knn_kl_divergence[d=1,sorted]",
             lambda x, y, **kw: knn_kl(x, y, k=2, **kw),

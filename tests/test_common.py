@@ -16,8 +16,8 @@ PARAMS = [pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else [])
 # The sharding tests compile a program per entry and variant (the costliest part of the
 # default run). By default they run for one entry per code path (gathered eigenproblem,
 # streamed Frobenius sum, covariance route, pairwise-kernel family, diffusion, neighbour
-# search and its 1-D sorted route, moments, score matrices, bins); every sharded entry runs
-# them with -m slow.
+# search, its 1-D sorted route and its host tree (kNN and KSG), moments, score matrices,
+# bins); every sharded entry runs them with -m slow.
 REPRESENTATIVE_SHARDED = {
     "matrix_renyi_entropy[gauss,a=1.01]",
     "matrix_renyi_entropy[blocked,a=2]",
@@ -26,6 +26,8 @@ REPRESENTATIVE_SHARDED = {
     "diffusion_spectral_entropy[s=1,t=1]",
     "knn_entropy[k=3]",
     "knn_entropy[d=1,sorted]",
+    "knn_entropy[d=3,tree]",
+    "ksg_mutual_information[tree]",
     "gaussian_mutual_information",
     "infonce_lower_bound",
     "binned_mutual_information[adaptive,miller_madow]",

@@ -308,4 +308,141 @@ def test_sorted_1d_search_equals_brute_force(dtype, x64):
     with pytest.raises(ValueError, match="one-dimensional"):
         jaxinfo.knn_entropy(jnp.ones((5, 2)), k=1, method="sorted")
     with pytest.raises(ValueError, match="method"):
-        jaxinfo.knn_entropy(x, method="tree")
+        jaxinfo.knn_entropy(x, method="kdtree")
+
+
+def _low_dimensional_data(d, n=500):
+    """Random, tied (duplicated rows, equal coordinates) and clustered float64 samples."""
+    x = jax.random.normal(jax.random.key(11), (n, d), jnp.float64)
+    tied = jnp.round(4.0 * x) / 4.0
+    clustered = jnp.concatenate([1e-3 * x[: n // 2], 10.0 + x[n // 2 :]])
+    return {"random": x, "tied": tied, "clustered": clustered}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tree_search_equals_brute_force(dtype, x64):
+    # the host k-d tree finds the same neighbours as the slab: equal values and gradients
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    where = jax.random.uniform(jax.random.key(12), (500,)) > 0.3
+    for name, data in _low_dimensional_data(3).items():
+        data = data.astype(dtype)
+        for mask in (None, where):
+            for k in (1, 5):
+                got, want = (
+                    jax.value_and_grad(
+                        lambda v, m=m, k=k, w=mask: jaxinfo.knn_entropy(v, k=k, where=w, method=m)
+                    )(data)
+                    for m in ("tree", "brute")
+                )
+                np.testing.assert_allclose(got[0], want[0], rtol=rtol, err_msg=f"{name} k={k}")
+                if name != "tied":  # tied neighbours may share the gradient differently
+                    np.testing.assert_allclose(got[1], want[1], rtol=rtol, atol=rtol)
+        y = (0.5 + 1.3 * data[::-1, :2]).astype(dtype)
+        kl = [
+            jaxinfo.knn_kl_divergence(
+                data[:, :2],
+                y,
+                k=3,
+                where_x=where,
+                where_y=~where | (jnp.arange(500) < 50),
+                method=m,
+            )
+            for m in ("tree", "brute")
+        ]
+        np.testing.assert_allclose(kl[0], kl[1], rtol=rtol, err_msg=f"KL {name}")
+        for dx, dy in ((1, 1), (2, 1), (1, 2), (3, 3)):
+            a, b = data[:, :dx], (data[::-1, :dy] + 0.5 * data[:, :dy]).astype(dtype)
+            if name == "tied":
+                b = jnp.round(4.0 * b) / 4.0
+            for mask in (None, where):
+                got, want = (
+                    jaxinfo.ksg_mutual_information(a, b, k=3, where=mask, method=m)
+                    for m in ("tree", "brute")
+                )
+                np.testing.assert_allclose(
+                    got, want, rtol=rtol, atol=rtol, err_msg=f"KSG {name} {dx}x{dy}"
+                )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tree_and_sorted_counts_equal_the_slab_counts(dtype, x64):
+    # KSG's marginal counts, row by row, at the radii the joint search produces (a neighbour
+    # sits exactly on the radius) and at random radii
+    from jaxinfo._src import neighbours, trees
+
+    for name, data in _low_dimensional_data(3, n=400).items():
+        data = data.astype(dtype)
+        valid = jax.random.uniform(jax.random.key(13), (400,)) > 0.2
+        ids = jnp.arange(400)
+        joint_radius = neighbours.kth_smallest(
+            jnp.where(
+                ~valid[None, :] | (ids[:, None] == ids[None, :]),
+                jnp.inf,
+                neighbours.chebyshev_distances(data, data),
+            ),
+            3,
+        )
+        random_radius = jax.random.uniform(jax.random.key(14), (400,), dtype) * 0.5
+        for radius in (joint_radius, random_radius, jnp.zeros_like(random_radius)):
+            for d in (1, 2, 3):
+                x = data[:, :d]
+                dist = neighbours.chebyshev_distances(x, x)
+                want = neighbours.count_within(dist, radius, ~valid[None, :] & (dist >= 0))
+                got = trees.count_within(x, x, valid, radius)
+                np.testing.assert_array_equal(got, want, err_msg=f"tree {name} d={d}")
+                if d == 1:
+                    got = neighbours.sorted_count_within(x, x, valid, radius)
+                    np.testing.assert_array_equal(got, want, err_msg=f"sorted {name}")
+
+
+def test_strict_radius_reproduces_rounded_strict_comparison():
+    from jaxinfo._src import trees
+
+    rng = np.random.default_rng(0)
+    radius = rng.uniform(0.1, 2.0, 2000).astype(np.float32)
+    # exact float64 distances at and around the float32 rounding boundaries of the radius
+    below = np.nextafter(radius, np.float32(0)).astype(np.float64)
+    middle = 0.5 * (below + radius.astype(np.float64))
+    for delta in (middle, np.nextafter(middle, 0), np.nextafter(middle, 3), below, radius):
+        delta = np.asarray(delta, np.float64)
+        counted = np.asarray(delta, np.float32) < radius  # the slab: rounded, strict
+        np.testing.assert_array_equal(delta <= trees.strict_radius(radius, np.float32), counted)
+    r64 = rng.uniform(0.1, 2.0, 100)
+    assert np.all(r64 > trees.strict_radius(r64, np.float64))
+    assert np.all(np.nextafter(r64, 0) <= trees.strict_radius(r64, np.float64))
+    assert np.all(trees.strict_radius(np.zeros(3), np.float32) < 0)
+
+
+def test_search_route_choice_and_errors():
+    from jaxinfo._src import neighbours, trees
+
+    n = trees.TREE_MIN_ROWS
+    assert neighbours.search_route("auto", 1, 100) == "sorted"
+    assert neighbours.search_route("auto", 3, n - 1) == "brute"
+    expected = "tree" if jax.default_backend() == "cpu" else "brute"
+    assert neighbours.search_route("auto", 3, n) == expected
+    assert neighbours.search_route("auto", trees.TREE_MAX_DIM + 1, 10 * n) == "brute"
+    assert neighbours.search_route("auto", 2, n, sorted_allowed=False) == expected
+    assert neighbours.search_route("tree", 20, 10) == "tree"
+    x = jnp.ones((10, 1))
+    with pytest.raises(ValueError, match="method"):
+        jaxinfo.ksg_mutual_information(x, x, method="sorted")
+    with pytest.raises(ValueError, match="method"):
+        jaxinfo.knn_entropy(x, method="kdtree")
+
+
+def test_tree_route_under_vmap_and_jit():
+    xs = jax.random.normal(jax.random.key(15), (3, 300, 2))
+    ys = xs + jax.random.normal(jax.random.key(16), (3, 300, 2))
+
+    def both(x, y, method):
+        return jnp.stack(
+            [
+                jaxinfo.knn_entropy(x, k=3, method=method),
+                jaxinfo.ksg_mutual_information(x, y, k=3, method=method),
+            ]
+        )
+
+    got = jax.jit(jax.vmap(lambda x, y: both(x, y, "tree")))(xs, ys)
+    want = jnp.stack([both(x, y, "brute") for x, y in zip(xs, ys, strict=True)])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

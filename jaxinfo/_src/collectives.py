@@ -55,6 +55,21 @@ def _tracks_varying_types(axis_name: str) -> bool:
     return varying is None or axis_name in varying
 
 
+def varying_like(value: jax.Array, reference: jax.Array) -> jax.Array:
+    """``value`` typed as varying over the mesh axes ``reference`` varies over.
+
+    A ``pure_callback`` result is typed invariant inside ``shard_map`` even when computed
+    from this device's rows; left so, the transpose of an op on it (a gather by its
+    indices) would sum every device's cotangent into one.
+    """
+
+    def varying(x):
+        return getattr(getattr(jax.typeof(x), "manual_axis_type", None), "varying", frozenset())
+
+    missing = tuple(sorted(varying(reference) - varying(value)))
+    return jax.lax.pcast(value, missing, to="varying") if missing else value
+
+
 def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
     """Global indices of this device's rows (rows are sharded in contiguous blocks)."""
     ids = jnp.arange(num_local_rows)

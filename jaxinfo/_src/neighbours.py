@@ -3,13 +3,17 @@
 Kozachenko–Leonenko entropy, KSG mutual information and the Wang–Kulkarni–Verdú KL
 divergence.
 
-One blocked search serves all three. A block of query rows is compared with every (gathered)
+Three searches find the same neighbours. The blocked slab (``method="brute"``, any d, any
+backend): a block of query rows is compared with every (gathered)
 row at once, a ``[block, n]`` slab (never ``[n, n]``, never ``[n, n, d]``); the self pair and
 masked rows get distance ``+inf``, and ``lax.top_k`` of the negated slab keeps the k smallest
 (float64: k passes of a min-and-count reduction, see :data:`MIN_PASSES_MAX_K`).
 Blocks run through ``samples.Samples.reduce`` (``lax.map`` with remat), so value and gradient
 need O(n * block) memory. With ``axis_name`` each device searches its own rows against the
-all-gathered rows and the per-device sums are ``psum``'d.
+all-gathered rows and the per-device sums are ``psum``'d. At d = 1 one sort replaces it
+(``"sorted"``, :func:`sorted_kth_squared_distance`); at low d on CPU a host k-d tree
+(``"tree"``, :mod:`trees`). Unblocked routes measure every distance in JAX with the slab's
+arithmetic, so the three agree on values, counts and gradients.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, samples, validation
+from jaxinfo._src import collectives, guards, samples, trees, validation
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
 
@@ -52,19 +56,38 @@ def check_k(
     return k
 
 
-SEARCH_METHODS = ("auto", "brute", "sorted")
+SEARCH_METHODS = ("auto", "brute", "sorted", "tree")
 
 
-def _sorted_search(method: str, dim: int) -> bool:
-    """Whether the 1-D sorted search runs (``method="auto"``: at d = 1)."""
-    if method not in SEARCH_METHODS:
-        raise ValueError(f"`method` must be one of {SEARCH_METHODS}; got {method!r}.")
+def search_route(method: str, dim: int, num_rows: int, *, sorted_allowed: bool = True) -> str:
+    """The neighbour search that runs: ``"brute"``, ``"sorted"`` or ``"tree"``.
+
+    ``method="auto"`` sorts at d = 1 and, on CPU, takes the host k-d tree for
+    ``2 <= d <= trees.TREE_MAX_DIM`` from ``trees.TREE_MIN_ROWS`` rows on; elsewhere (other
+    backends, higher d, few rows) the blocked slab. ``sorted_allowed`` is False for KSG,
+    whose joint max-norm search is never one-dimensional.
+    """
+    methods = (
+        SEARCH_METHODS if sorted_allowed else tuple(m for m in SEARCH_METHODS if m != "sorted")
+    )
+    if method not in methods:
+        raise ValueError(f"`method` must be one of {methods}; got {method!r}.")
     if method == "sorted" and dim != 1:
         raise ValueError(
             f'`method="sorted"` needs one-dimensional samples [n, 1]; got d = {dim}. '
-            'Use method="brute" (or "auto").'
+            'Use method="brute", "tree" (or "auto").'
         )
-    return method == "sorted" or (method == "auto" and dim == 1)
+    if method != "auto":
+        return method
+    if dim == 1 and sorted_allowed:
+        return "sorted"
+    if (
+        jax.default_backend() == "cpu"
+        and dim <= trees.TREE_MAX_DIM
+        and num_rows >= trees.TREE_MIN_ROWS
+    ):
+        return "tree"
+    return "brute"
 
 
 def excluded_pairs(block: samples.Block, column_weights: jax.Array | None = None) -> jax.Array:
@@ -213,6 +236,71 @@ def sorted_kth_squared_distance(
     return kth_smallest(jnp.where(usable, diff * diff, jnp.inf), k)
 
 
+def tree_kth_squared_distance(
+    rows: jax.Array,
+    cols: jax.Array,
+    valid_cols: jax.Array,
+    k: int,
+    row_ids: jax.Array | None = None,
+) -> jax.Array:
+    """Squared distance from ``rows [m, d]`` to their k-th nearest valid ``cols [n, d]``.
+
+    The host k-d tree (:mod:`trees`) finds the k nearest; their squared distances are then
+    measured here from coordinate differences (the slab's own refinement), so value and
+    gradient are those of the blocked search.
+    """
+    index = trees.nearest_indices(rows, cols, valid_cols, k, row_ids=row_ids)
+    diff = rows[:, None, :] - cols[jnp.maximum(index, 0)]
+    return kth_smallest(jnp.where(index >= 0, jnp.sum(diff * diff, axis=-1), jnp.inf), k)
+
+
+def local_kth_squared_distance(
+    route: str,
+    rows: jax.Array,
+    cols: jax.Array,
+    valid_cols: jax.Array,
+    k: int,
+    row_ids: jax.Array | None = None,
+) -> jax.Array:
+    """The k-th neighbour's squared distance by the unblocked ``"sorted"`` or ``"tree"`` route."""
+    search = sorted_kth_squared_distance if route == "sorted" else tree_kth_squared_distance
+    return search(rows, cols, valid_cols, k, row_ids=row_ids)
+
+
+def sorted_count_within(
+    rows: jax.Array, cols: jax.Array, valid_cols: jax.Array, radius: jax.Array
+) -> jax.Array:
+    """Per 1-D row, the valid ``cols`` with ``|c - r| < radius`` as the slab rounds it.
+
+    The rounded difference ``fl(c - r)`` is monotone in ``c``, so above the row's insertion
+    place the columns that count form a prefix of the sorted columns, and below it a suffix.
+    Two vectorised binary searches (``log2 n`` gathers per row) find both ends with the
+    slab's exact predicate, so the counts equal the brute-force ones, ties included. The row
+    itself counts when it is a valid column and ``radius > 0``.
+    """
+    keys = jnp.sort(jnp.where(valid_cols, cols[:, 0], jnp.inf))
+    n, r = keys.shape[0], rows[:, 0]
+    place = jnp.searchsorted(keys, r, side="left").astype(jnp.int32)
+    steps = max(1, n.bit_length())
+
+    def first(lo, hi, passes):
+        # smallest j in [lo, hi] with passes(j) (monotone in j; hi passes by convention)
+        def body(_, bounds):
+            lo, hi = bounds
+            mid = (lo + hi) // 2
+            ok = passes(mid)
+            return jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi)
+
+        return jax.lax.fori_loop(0, steps, body, (lo, hi))[0]
+
+    def at(j):
+        return keys[jnp.clip(j, 0, n - 1)]
+
+    end = first(place, jnp.full_like(place, n), lambda j: (j >= n) | ~(at(j) - r < radius))
+    start = first(jnp.zeros_like(place), place, lambda j: (j >= place) | (r - at(j) < radius))
+    return (end - start).astype(jnp.int32)
+
+
 def squared_distance_floor(x_all: jax.Array, weights: jax.Array) -> jax.Array:
     """``(eps * s)^2`` with ``s^2`` the total variance of the valid rows (no gradient).
 
@@ -268,7 +356,10 @@ def knn_entropy(
       block_size: query rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O(n * block) for value and gradient.
       method: ``"brute"`` (the blocked all-pairs search, any d), ``"sorted"`` (d = 1 only:
-        one sort, O(n log n), the same neighbours) or ``"auto"`` (``"sorted"`` at d = 1).
+        one sort, O(n log n), the same neighbours), ``"tree"`` (a host k-d tree finds the
+        neighbours, distances and gradients are measured in JAX; the same neighbours) or
+        ``"auto"``: ``"sorted"`` at d = 1, on CPU ``"tree"`` for ``2 <= d <= 8`` and
+        ``n >= 2048``, else ``"brute"`` (docs/classical.md).
 
     Returns:
       Scalar entropy estimate.
@@ -290,23 +381,21 @@ def knn_entropy(
     validation.log_base_divisor(base)
     (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
     k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
-    sorted_search = _sorted_search(method, x.shape[1])
-    value = _knn_entropy_nats(
-        x, mask, k=k, axis_name=axis_name, block_size=block_size, sorted_search=sorted_search
-    )
+    route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
+    value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     holds = guards.rows_hold_answer((x,), mask, axis_name, k + 1)
     return validation.convert_units(guards.answer(holds, value), base)
 
 
 # The cores are jitted (and inlined under an outer jit): eagerly, one compilation per shape
 # instead of one per primitive.
-@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "sorted_search"))
-def _knn_entropy_nats(x, mask, *, k, axis_name, block_size, sorted_search):
+@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))
+def _knn_entropy_nats(x, mask, *, k, axis_name, block_size, route):
     s = samples.gather((x,), mask, axis_name, block_size)
     (x_all,) = s.all
     floor = squared_distance_floor(x_all, s.weights)
-    if sorted_search:
-        r2 = sorted_kth_squared_distance(s.local[0], x_all, s.valid, k, row_ids=s.ids)
+    if route != "brute":
+        r2 = local_kth_squared_distance(route, s.local[0], x_all, s.valid, k, row_ids=s.ids)
         local = jnp.sum(s.local_weights * half_log(jnp.where(s.local_weights > 0, r2, 1.0), floor))
         sum_log_r = collectives.psum(local, axis_name)
     else:
@@ -331,6 +420,7 @@ def ksg_mutual_information(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    method: str = "auto",
 ) -> jax.Array:
     r"""Kraskov–Stögbauer–Grassberger mutual information (estimator 1, max-norm).
 
@@ -359,12 +449,16 @@ def ksg_mutual_information(
       axis_name: mesh axis of the rows inside ``shard_map``.
       block_size: query rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O(n * block).
+      method: ``"brute"`` (the blocked slab), ``"tree"`` (a host k-d tree finds the joint
+        neighbours and counts the marginals; 1-D marginals are counted by a sorted search
+        in JAX; the same counts) or ``"auto"`` (``"tree"`` on CPU for a joint dimension
+        ``d_x + d_y <= 8`` and ``n >= 2048``; docs/classical.md).
 
     Returns:
       Scalar mutual information estimate.
 
     Raises:
-      ValueError: mismatched sample counts, ``n < 2`` or ``k >= n``.
+      ValueError: mismatched sample counts, ``n < 2``, ``k >= n`` or an unknown ``method``.
 
     Example:
       >>> import jax, jaxinfo
@@ -381,15 +475,49 @@ def ksg_mutual_information(
     (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
     k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
     x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
-    value = _ksg_nats(x, y, mask, k=k, axis_name=axis_name, block_size=block_size)
+    num_rows = x.shape[0] * collectives.axis_size(axis_name)
+    route = search_route(method, x.shape[1] + y.shape[1], num_rows, sorted_allowed=False)
+    value = _ksg_nats(x, y, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     holds = guards.rows_hold_answer((x, y), mask, axis_name, k + 1)
     return validation.convert_units(guards.answer(holds, value), base)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size"))
-def _ksg_nats(x, y, mask, *, k, axis_name, block_size):
+def _marginal_count_within(rows, cols, valid_cols, radius):
+    """KSG's marginal count (self included): sorted in JAX at d = 1, else the host tree."""
+    count = sorted_count_within if rows.shape[1] == 1 else trees.count_within
+    return count(rows, cols, valid_cols, radius)
+
+
+def _ksg_tree_terms(s: samples.Samples, k: int) -> jax.Array:
+    """Per local row, ``psi(n_x + 1) + psi(n_y + 1)`` with the tree's joint neighbours."""
+    (xr, yr), (x_all, y_all) = s.local, s.all
+    index = trees.nearest_indices(
+        jnp.concatenate([xr, yr], axis=1),
+        jnp.concatenate([x_all, y_all], axis=1),
+        s.valid,
+        k,
+        norm=math.inf,
+        row_ids=s.ids,
+    )
+    safe = jnp.maximum(index, 0)
+    dx = jnp.max(jnp.abs(xr[:, None, :] - x_all[safe]), axis=-1)
+    dy = jnp.max(jnp.abs(yr[:, None, :] - y_all[safe]), axis=-1)
+    radius = kth_smallest(jnp.where(index >= 0, jnp.maximum(dx, dy), jnp.inf), k)
+    own = (radius > 0).astype(jnp.int32)  # the row itself is closer than a positive radius
+    nx = (_marginal_count_within(xr, x_all, s.valid, radius) - own).astype(xr.dtype)
+    ny = (_marginal_count_within(yr, y_all, s.valid, radius) - own).astype(xr.dtype)
+    return digamma(nx + 1.0) + digamma(ny + 1.0)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))
+def _ksg_nats(x, y, mask, *, k, axis_name, block_size, route):
     s = samples.gather((x, y), mask, axis_name, block_size)
     x_all, y_all = s.all
+    n = s.count
+    if route == "tree":
+        terms = jnp.where(s.local_weights > 0, _ksg_tree_terms(s, k), 0.0)
+        total = collectives.psum(jnp.sum(terms), axis_name)
+        return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
 
     def block(b):
         (xr, yr), excluded = b.rows, excluded_pairs(b)
@@ -400,7 +528,6 @@ def _ksg_nats(x, y, mask, *, k, axis_name, block_size):
         return b.sum(digamma(nx + 1.0) + digamma(ny + 1.0))
 
     total = s.reduce(block, num_columns=2 * s.num_rows)  # x and y distances
-    n = s.count
     return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
 
 
@@ -436,7 +563,8 @@ def knn_kl_divergence(
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
       block_size: query rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O((n + m) * block).
-      method: as in :func:`knn_entropy` (``"auto"`` sorts at d = 1).
+      method: as in :func:`knn_entropy` (``"auto"``: sorted at d = 1, the tree on CPU at
+        ``2 <= d <= 8`` from n = 2048).
 
     Returns:
       Scalar divergence estimate.
@@ -461,7 +589,7 @@ def knn_kl_divergence(
     x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
     k = check_k(k, validation.valid_row_count(mask_x, x.shape[0]), axis_name)
     check_k(k, validation.valid_row_count(mask_y, y.shape[0]), axis_name, name="y", strict=False)
-    sorted_search = _sorted_search(method, x.shape[1])
+    route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
     value = _kl_nats(
         x,
         y,
@@ -470,7 +598,7 @@ def knn_kl_divergence(
         k=k,
         axis_name=axis_name,
         block_size=block_size,
-        sorted_search=sorted_search,
+        route=route,
     )
     holds = guards.rows_hold_answer((x,), mask_x, axis_name, k + 1) & guards.rows_hold_answer(
         (y,), mask_y, axis_name, max(k, 2)
@@ -478,8 +606,8 @@ def knn_kl_divergence(
     return validation.convert_units(guards.answer(holds, value), base)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "sorted_search"))
-def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size, sorted_search):
+@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))
+def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size, route):
     sx = samples.gather((x,), mask_x, axis_name, block_size)
     sy = samples.gather((y,), mask_y, axis_name)
     (x_all,), (y_all,) = sx.all, sy.all
@@ -491,10 +619,10 @@ def _kl_nats(x, y, mask_x, mask_y, *, k, axis_name, block_size, sorted_search):
         rho2, nu2 = jnp.where(valid, rho2, 1.0), jnp.where(valid, nu2, 1.0)
         return half_log(nu2, floor) - half_log(rho2, floor)
 
-    if sorted_search:
+    if route != "brute":
         xr = sx.local[0]
-        rho2 = sorted_kth_squared_distance(xr, x_all, sx.valid, k, row_ids=sx.ids)
-        nu2 = sorted_kth_squared_distance(xr, y_all, sy.valid, k)
+        rho2 = local_kth_squared_distance(route, xr, x_all, sx.valid, k, row_ids=sx.ids)
+        nu2 = local_kth_squared_distance(route, xr, y_all, sy.valid, k)
         per_row = log_ratio(sx.local_weights > 0, rho2, nu2)
         total = collectives.psum(jnp.sum(sx.local_weights * per_row), axis_name)
     else:
