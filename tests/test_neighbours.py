@@ -446,3 +446,28 @@ def test_tree_route_under_vmap_and_jit():
     got = jax.jit(jax.vmap(lambda x, y: both(x, y, "tree")))(xs, ys)
     want = jnp.stack([both(x, y, "brute") for x, y in zip(xs, ys, strict=True)])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_float64_candidates_equal_float64_top_k(x64):
+    # float64 candidates are ranked in float32 when that provably keeps the k smallest;
+    # values tied to float32 resolution fall back to the float64 top_k
+    from jaxinfo._src import neighbours
+
+    def as_sets(idx):
+        return [set(row) for row in np.asarray(idx).tolist()]
+
+    x = jax.random.normal(jax.random.key(17), (64, 6), jnp.float64)
+    search = jnp.sum((x[:, None] - x[None]) ** 2, axis=-1)
+    search = jnp.where(jnp.eye(64, dtype=bool), jnp.inf, search)
+    ranks = jax.random.permutation(jax.random.key(18), 64 * 64).reshape(64, 64)
+    near_ties = 1.0 + 1e-12 * ranks.astype(jnp.float64)
+    for values in (search, near_ties.astype(jnp.float64)):
+        got = jax.jit(lambda s: neighbours._smallest_indices(s, 6, 3))(values)
+        want = jax.lax.top_k(-values, 6)[1]
+        np.testing.assert_array_equal(
+            np.sort(np.take_along_axis(values, got, 1), 1)[:, :3],
+            np.sort(np.take_along_axis(values, want, 1), 1)[:, :3],
+        )
+    assert as_sets(jax.jit(lambda s: neighbours._smallest_indices(s, 6, 3))(near_ties)) == as_sets(
+        jax.lax.top_k(-near_ties, 6)[1]
+    )
