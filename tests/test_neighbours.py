@@ -417,10 +417,14 @@ def test_search_route_choice_and_errors():
     from jaxinfo._src import neighbours, trees
 
     n = trees.TREE_MIN_ROWS
+    low = trees.TREE_MIN_ROWS_LOW_DIM
+    on_cpu = jax.default_backend() == "cpu"
+    expected = "tree" if on_cpu else "brute"
     assert neighbours.search_route("auto", 1, 100) == "sorted"
-    assert neighbours.search_route("auto", 3, n - 1) == "brute"
-    expected = "tree" if jax.default_backend() == "cpu" else "brute"
-    assert neighbours.search_route("auto", 3, n) == expected
+    assert neighbours.search_route("auto", 3, low - 1) == "brute"
+    assert neighbours.search_route("auto", 3, low) == expected
+    assert neighbours.search_route("auto", trees.LOW_DIM + 1, low) == "brute"
+    assert neighbours.search_route("auto", trees.LOW_DIM + 1, n) == expected
     assert neighbours.search_route("auto", trees.TREE_MAX_DIM + 1, 10 * n) == "brute"
     assert neighbours.search_route("auto", 2, n, sorted_allowed=False) == expected
     assert neighbours.search_route("tree", 20, 10) == "tree"

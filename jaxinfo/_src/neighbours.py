@@ -62,10 +62,10 @@ SEARCH_METHODS = ("auto", "brute", "sorted", "tree")
 def search_route(method: str, dim: int, num_rows: int, *, sorted_allowed: bool = True) -> str:
     """The neighbour search that runs: ``"brute"``, ``"sorted"`` or ``"tree"``.
 
-    ``method="auto"`` sorts at d = 1 and, on CPU, takes the host k-d tree for
-    ``2 <= d <= trees.TREE_MAX_DIM`` from ``trees.TREE_MIN_ROWS`` rows on; elsewhere (other
-    backends, higher d, few rows) the blocked slab. ``sorted_allowed`` is False for KSG,
-    whose joint max-norm search is never one-dimensional.
+    ``method="auto"`` sorts at d = 1 and, on CPU, takes the host k-d tree where
+    :func:`trees.tree_pays` (``2 <= d <= 8``, from n = 1000 up to d = 4 and n = 2048
+    above); elsewhere (other backends, higher d, few rows) the blocked slab.
+    ``sorted_allowed`` is False for KSG, whose joint max-norm search is never 1-D.
     """
     methods = (
         SEARCH_METHODS if sorted_allowed else tuple(m for m in SEARCH_METHODS if m != "sorted")
@@ -81,11 +81,7 @@ def search_route(method: str, dim: int, num_rows: int, *, sorted_allowed: bool =
         return method
     if dim == 1 and sorted_allowed:
         return "sorted"
-    if (
-        jax.default_backend() == "cpu"
-        and dim <= trees.TREE_MAX_DIM
-        and num_rows >= trees.TREE_MIN_ROWS
-    ):
+    if jax.default_backend() == "cpu" and trees.tree_pays(dim, num_rows):
         return "tree"
     return "brute"
 
@@ -378,8 +374,8 @@ def knn_entropy(
       method: ``"brute"`` (the blocked all-pairs search, any d), ``"sorted"`` (d = 1 only:
         one sort, O(n log n), the same neighbours), ``"tree"`` (a host k-d tree finds the
         neighbours, distances and gradients are measured in JAX; the same neighbours) or
-        ``"auto"``: ``"sorted"`` at d = 1, on CPU ``"tree"`` for ``2 <= d <= 8`` and
-        ``n >= 2048``, else ``"brute"`` (docs/classical.md).
+        ``"auto"``: ``"sorted"`` at d = 1, on CPU ``"tree"`` for ``2 <= d <= 8`` from
+        n = 1000 (d <= 4) or 2048, else ``"brute"`` (docs/classical.md).
 
     Returns:
       Scalar entropy estimate.
@@ -472,7 +468,7 @@ def ksg_mutual_information(
       method: ``"brute"`` (the blocked slab), ``"tree"`` (a host k-d tree finds the joint
         neighbours and counts the marginals; 1-D marginals are counted by a sorted search
         in JAX; the same counts) or ``"auto"`` (``"tree"`` on CPU for a joint dimension
-        ``d_x + d_y <= 8`` and ``n >= 2048``; docs/classical.md).
+        ``d_x + d_y <= 8`` from n = 1000 (``<= 4``) or 2048; docs/classical.md).
 
     Returns:
       Scalar mutual information estimate.
@@ -584,7 +580,7 @@ def knn_kl_divergence(
       block_size: query rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O((n + m) * block).
       method: as in :func:`knn_entropy` (``"auto"``: sorted at d = 1, the tree on CPU at
-        ``2 <= d <= 8`` from n = 2048).
+        ``2 <= d <= 8`` from n = 1000 or 2048).
 
     Returns:
       Scalar divergence estimate.

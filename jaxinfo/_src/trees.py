@@ -32,11 +32,23 @@ import numpy as np
 
 from jaxinfo._src import collectives
 
-# Point sets below this size keep the slab: there the callback's fixed cost (about 0.1 ms
-# plus the tree build) is comparable to the whole blocked search (benchmarks/README.md).
+# Point sets below these sizes keep the slab: there the callback's fixed cost and the tree
+# build are comparable to the whole blocked search. One CPU thread, k = 3, tree time / slab
+# time: d = 2-3 0.3-0.7 at n = 1000; d = 6 1.5 at 1000, 1.0 at 2000; d = 8 1.1 at 2000,
+# 0.9 at 5000 (benchmarks/README.md).
 TREE_MIN_ROWS = 2048
-# Above this dimension a k-d tree degrades towards a linear scan of every leaf.
+TREE_MIN_ROWS_LOW_DIM = 1000  # d <= LOW_DIM
+LOW_DIM = 4
+# Above this dimension a k-d tree degrades towards a linear scan of every leaf (d = 10:
+# 1.8-2.7x slower than the slab up to n = 5000).
 TREE_MAX_DIM = 8
+
+
+def tree_pays(dim: int, num_rows: int) -> bool:
+    """Whether the tree beats the slab on one CPU thread at this dimension and size."""
+    if dim > TREE_MAX_DIM:
+        return False
+    return num_rows >= (TREE_MIN_ROWS_LOW_DIM if dim <= LOW_DIM else TREE_MIN_ROWS)
 
 
 @functools.cache
