@@ -452,26 +452,19 @@ def test_tree_route_under_vmap_and_jit():
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
-def test_float64_candidates_equal_float64_top_k(x64):
-    # float64 candidates are ranked in float32 when that provably keeps the k smallest;
-    # values tied to float32 resolution fall back to the float64 top_k
+def test_float64_float32_search_is_exact_or_falls_back(x64):
+    # float64 at d > 4 searches in float32 where its error bound proves the k nearest were
+    # found, else repeats the block in float64: either way the exact k-th distance
     from jaxinfo._src import neighbours
 
-    def as_sets(idx):
-        return [set(row) for row in np.asarray(idx).tolist()]
-
-    x = jax.random.normal(jax.random.key(17), (64, 6), jnp.float64)
-    search = jnp.sum((x[:, None] - x[None]) ** 2, axis=-1)
-    search = jnp.where(jnp.eye(64, dtype=bool), jnp.inf, search)
-    ranks = jax.random.permutation(jax.random.key(18), 64 * 64).reshape(64, 64)
-    near_ties = 1.0 + 1e-12 * ranks.astype(jnp.float64)
-    for values in (search, near_ties.astype(jnp.float64)):
-        got = jax.jit(lambda s: neighbours._smallest_indices(s, 6, 3))(values)
-        want = jax.lax.top_k(-values, 6)[1]
-        np.testing.assert_array_equal(
-            np.sort(np.take_along_axis(values, got, 1), 1)[:, :3],
-            np.sort(np.take_along_axis(values, want, 1), 1)[:, :3],
-        )
-    assert as_sets(jax.jit(lambda s: neighbours._smallest_indices(s, 6, 3))(near_ties)) == as_sets(
-        jax.lax.top_k(-near_ties, 6)[1]
-    )
+    x = jax.random.normal(jax.random.key(17), (300, 6), jnp.float64)
+    # a tight cluster beside spread points: float32 cannot resolve it, the fallback runs
+    clustered = jnp.concatenate([x[:150], 1e-6 * x[150:]])
+    for data in (x, clustered):
+        excluded = jnp.eye(300, dtype=bool) | (jnp.arange(300) % 7 == 3)[None, :]
+        got = jax.jit(lambda v, e=excluded: neighbours.kth_squared_distance(v, v, e, 3))(data)
+        exact = np.sum((np.asarray(data)[:, None] - np.asarray(data)[None]) ** 2, axis=-1)
+        want = np.sort(np.where(np.asarray(excluded), np.inf, exact), axis=1)[:, 2]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    _, bound = neighbours._float32_search_bound(clustered, clustered, excluded, 11)
+    assert not bool(jnp.all(got <= bound))  # the clustered case did take the fallback

@@ -165,24 +165,33 @@ def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax
     return jnp.sum((dist < radius[:, None]) & ~excluded, axis=1)
 
 
-def _smallest_indices(search: jax.Array, num: int, k: int) -> jax.Array:
-    """Column indices of the ``num`` smallest entries per row (``top_k`` of the negation).
+def _refined_kth(rows, cols, excluded, idx, k):
+    """k-th smallest squared distance among candidate columns ``idx``, measured exactly."""
+    diff = rows[:, None, :] - cols[idx]
+    exact = jnp.sum(diff * diff, axis=-1)
+    exact = jnp.where(jnp.take_along_axis(excluded, idx, axis=1), jnp.inf, exact)
+    return kth_smallest(exact, k)
 
-    Float64 ranks the values rounded to float32 first (XLA's CPU ``top_k`` has a fast path
-    for float32 only: 50x slower in float64 at d = 6, n = 5000). Rounding is monotone, so a
-    column left out has a float32 value at least the ``num``-th one; when every row's k-th
-    smallest float64 value among the chosen lies strictly below everything that rounds to
-    that, the k smallest are certainly chosen. Otherwise (values tied to float32
-    resolution across more than ``num - k`` columns) the block takes the float64 ``top_k``.
+
+def _float32_search_bound(rows, cols, excluded, num):
+    """Float64 rows: candidates from a float32 search, and what that search guarantees.
+
+    XLA's CPU ``top_k`` is fast in float32 only (50x slower in float64 at d = 6,
+    n = 5000), and float32 slabs move half the bytes. Returns the indices of the ``num``
+    smallest float32 squared distances and, per row, a float64 bound below which no
+    column left out can lie: the ``num``-th float32 value less the worst error of rounding
+    the centred coordinates to float32 and of the float32 expansion,
+    ``(4 d + 24) u (|a|^2 + max |b|^2)`` with ``u = 2^-24``.
     """
-    if search.dtype != jnp.float64:
-        return jax.lax.top_k(-search, num)[1]
-    rounded, idx = jax.lax.top_k(-search.astype(jnp.float32), num)
+    centre = jnp.mean(cols, axis=0)
+    a, b = rows - centre, cols - centre
+    search = squared_distances(a.astype(jnp.float32), b.astype(jnp.float32))
+    values, idx = jax.lax.top_k(-jnp.where(excluded, jnp.inf, search), num)
     # the num-th value by a min, not a slice (see kth_smallest: a slice makes it a sort)
-    last = jnp.nextafter(-jnp.min(rounded, axis=1), jnp.float32(-jnp.inf)).astype(search.dtype)
-    chosen = jnp.sort(jnp.take_along_axis(search, idx, axis=1), axis=1)[:, k - 1]
-    certain = jnp.all(chosen <= last)
-    return jax.lax.cond(certain, lambda: idx, lambda: jax.lax.top_k(-search, num)[1])
+    last = -jnp.min(values, axis=1).astype(rows.dtype)
+    scale = jnp.sum(a * a, axis=1) + jnp.max(jnp.sum(b * b, axis=1))
+    error = (4 * rows.shape[1] + 24) * 2.0**-24 * scale
+    return idx, last - error
 
 
 def kth_squared_distance(
@@ -193,7 +202,9 @@ def kth_squared_distance(
     The search runs on ``squared_distances`` (one matmul, no gradient; coordinate
     differences up to :data:`EXACT_SEARCH_MAX_DIM`); the candidates are then re-measured
     from coordinate differences, which is exact for close pairs and is the only path
-    gradients flow through (O(block * k * d) memory).
+    gradients flow through (O(block * k * d) memory). Float64 above that dimension searches
+    in float32 where that provably finds the k nearest (:func:`_float32_search_bound`) and
+    repeats the block's search in float64 where it does not.
     """
     if (
         rows.shape[1] <= EXACT_SEARCH_MAX_DIM
@@ -205,21 +216,26 @@ def kth_squared_distance(
         exact = sum(jnp.square(rows[:, j, None] - cols[None, :, j]) for j in range(rows.shape[1]))
         return kth_smallest(jnp.where(excluded, jnp.inf, exact), k)
     rows_, cols_ = jax.lax.stop_gradient(rows), jax.lax.stop_gradient(cols)
-    if rows.shape[1] <= EXACT_SEARCH_MAX_DIM:
-        # one [rows, cols] term per coordinate: a reduction over a minor axis of 2 to 4
-        # was 3.5x slower than the matmul on CPU
-        search = sum(
-            jnp.square(rows_[:, k, None] - cols_[None, :, k]) for k in range(rows.shape[1])
-        )
-    else:
-        search = squared_distances(rows_, cols_)
-    search = jnp.where(excluded, jnp.inf, search)
     num = min(k + REFINE_CANDIDATES, cols.shape[0])
-    idx = _smallest_indices(search, num, k)
-    diff = rows[:, None, :] - cols[idx]
-    exact = jnp.sum(diff * diff, axis=-1)
-    exact = jnp.where(jnp.take_along_axis(excluded, idx, axis=1), jnp.inf, exact)
-    return kth_smallest(exact, k)
+
+    def searched_in_dtype():
+        if rows.shape[1] <= EXACT_SEARCH_MAX_DIM:
+            # one [rows, cols] term per coordinate: a reduction over a minor axis of 2 to 4
+            # was 3.5x slower than the matmul on CPU
+            search = sum(
+                jnp.square(rows_[:, j, None] - cols_[None, :, j]) for j in range(rows.shape[1])
+            )
+        else:
+            search = squared_distances(rows_, cols_)
+        _, idx = jax.lax.top_k(-jnp.where(excluded, jnp.inf, search), num)
+        return _refined_kth(rows, cols, excluded, idx, k)
+
+    if rows.dtype != jnp.float64 or rows.shape[1] <= EXACT_SEARCH_MAX_DIM:
+        return searched_in_dtype()
+    idx, bound = _float32_search_bound(rows_, cols_, excluded, num)
+    fast = _refined_kth(rows, cols, excluded, idx, k)
+    certain = jnp.all(jax.lax.stop_gradient(fast) <= bound)
+    return jax.lax.cond(certain, lambda: fast, searched_in_dtype)
 
 
 def sorted_kth_squared_distance(
