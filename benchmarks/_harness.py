@@ -79,3 +79,20 @@ def print_table(rows: list[dict], columns: list[str]) -> None:
             v = row.get(c, "")
             cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
         print("| " + " | ".join(cells) + " |")
+
+
+def interleaved(fns: dict, *args, repeats: int = 3) -> dict:
+    """Median wall time (seconds) of each ``fns[name](*args)``, run in interleaved rounds.
+
+    Each function is called once first (compilation, caches); then every round calls all of
+    them once in turn, so drifting machine load (the CI box is shared) hits each alike.
+    """
+    for fn in fns.values():
+        block(fn(*args))
+    times: dict = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            block(fn(*args))
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}

@@ -5,12 +5,19 @@
    predictions and the representation) at batch 128 and 1024, jitted jaxinfo vs a
    straightforward PyTorch (CPU, eager) implementation of the same formulas: dense Gram
    matrices, row sums, autograd. float32 for both, values compared.
-2. Two-sample CS divergence at n = 4096 (d = 16): jaxinfo (log-domain, blocked) vs the dense
-   PyTorch formula; then jaxinfo alone at n = 100 000 per sample with ``block_size`` (the dense
-   Gram would need 40 GB per matrix), run in a subprocess to report its peak resident memory,
-   with the time per kernel pair.
+   Both jaxinfo routes: the default (linear-domain fused kernel sums) and ``log_domain=True``.
+2. Two-sample CS divergence at n = 4096 (d = 16): jaxinfo (blocked) vs the dense PyTorch
+   formula; then jaxinfo alone at n = 100 000 per sample with ``block_size`` (the dense Gram
+   would need 40 GB per matrix), run in a subprocess to report its peak resident memory, with
+   the time per kernel pair.
+3. Fused kernel sums against the GEMM rate, float32 and float64 (one child process each:
+   ``jax_enable_x64`` is process-wide): interleaved, median of 5, the single-thread GEMM
+   ``x @ y.T`` of ``[16384, 16] x [16, 16384]`` (ns per output element; and, as a cache-sized
+   reference, the same GEMM in 512-row blocks reduced to row sums) beside the CS divergence
+   value at n = 16 384, d = 16 (ns per kernel pair, 3 n^2 pairs) by the default route and by
+   ``log_domain=True`` (the route before the fused sums). Fraction = GEMM ns / CS ns.
 
-Run:  OMP_NUM_THREADS=1 python benchmarks/cauchy_schwarz.py [--quick]
+Run:  OMP_NUM_THREADS=1 python benchmarks/cauchy_schwarz.py [--quick] [--fused-only]
 (``pip install -e ".[benchmarks]"`` installs torch 2.13.0.) Threads are pinned to 1 for XLA,
 BLAS and torch (``BENCH_THREADS``).
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -98,7 +106,15 @@ def jax_csib_loss(x, y, y_pred, t):
     return loss
 
 
+def jax_csib_loss_log_domain(x, y, y_pred, t):
+    loss, _ = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+        x, y, y_pred, t, beta=BETA, kernel_x=G, kernel_y=G, kernel_t=G, log_domain=True
+    )
+    return loss
+
+
 jax_csib_step = jax.jit(jax.value_and_grad(jax_csib_loss, argnums=(2, 3)))
+jax_csib_step_log_domain = jax.jit(jax.value_and_grad(jax_csib_loss_log_domain, argnums=(2, 3)))
 
 
 def csib_inputs(n, seed=0):
@@ -120,10 +136,14 @@ def bench_csib(batches):
         start = time.perf_counter()
         _harness.block(jax_csib_step(*j_args))
         compile_s = time.perf_counter() - start
-        jax_s = _harness.timeit(jax_csib_step, *j_args, repeats=20, min_time=0.5)
-        torch_s = _harness.timeit(
-            lambda *a: torch_csib_step(torch, *a), *t_args, repeats=20, min_time=0.5
-        )
+        _harness.block(jax_csib_step_log_domain(*j_args))
+        fns = {
+            "jax": jax_csib_step,
+            "jax_log": jax_csib_step_log_domain,
+            "torch": lambda *a: torch_csib_step(torch, *a),
+        }
+        times = _interleaved(fns, {"jax": j_args, "jax_log": j_args, "torch": t_args}, 20)
+        jax_s, log_s, torch_s = times["jax"], times["jax_log"], times["torch"]
         j_loss, (j_gp, j_gt) = jax_csib_step(*j_args)
         t_loss, t_gp, t_gt = torch_csib_step(torch, *t_args)
         grad_diff = max(
@@ -135,9 +155,12 @@ def bench_csib(batches):
                 "case": "CS-IB loss+grad (f32)",
                 "n": n,
                 "jaxinfo_s": jax_s,
+                "jaxinfo_log_domain_s": log_s,
                 "torch_s": torch_s,
                 "speedup": torch_s / jax_s,
+                "fused_speedup": log_s / jax_s,
                 "jaxinfo_value": float(j_loss),
+                "jaxinfo_log_domain_value": float(jax_csib_step_log_domain(*j_args)[0]),
                 "torch_value": float(t_loss),
                 "max_grad_diff": grad_diff,
                 "jaxinfo_compile_s": compile_s,
@@ -202,32 +225,119 @@ def bench_divergence_large(n, d=16, block=256):
     ]
 
 
+def _interleaved(fns, args, repeats):
+    """Median wall time of each ``fns[name](*args[name])``, run round-robin after a warm-up.
+
+    Interleaving puts every contender through the same drift of a shared machine.
+    """
+    for name, fn in fns.items():
+        _harness.block(fn(*args[name]))
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            _harness.block(fn(*args[name]))
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def fused_child(dtype_name, n, d, block):
+    """Runs in a subprocess (x64 is process-wide): GEMM rate vs the CS divergence, as JSON."""
+    if dtype_name == "float64":
+        jax.config.update("jax_enable_x64", True)
+    dtype = jnp.dtype(dtype_name)
+    x = jax.random.normal(jax.random.key(0), (n, d), dtype)
+    y = jax.random.normal(jax.random.key(1), (n, d), dtype) + 0.5
+
+    def blocked_gemm(a, b):  # the same products, one [block, n] slab at a time
+        rows = a.reshape(n // block, block, d)
+        return jax.lax.map(lambda r: jnp.sum(r @ b.T, axis=1), rows)
+
+    def cs(log_domain):
+        return jax.jit(
+            lambda a, b: jaxinfo.cauchy_schwarz_divergence(a, b, kernel=G, log_domain=log_domain)
+        )
+
+    fns = {
+        "gemm": jax.jit(lambda a, b: a @ b.T),
+        "gemm_blocked": jax.jit(blocked_gemm),
+        "cs_fused": cs(False),
+        "cs_log_domain": cs(True),
+    }
+    times = _interleaved(fns, dict.fromkeys(fns, (x, y)), 5)
+    out = {name: 1e9 * t / (n * n) for name, t in times.items() if name.startswith("gemm")}
+    out.update({name: 1e9 * t / (3 * n * n) for name, t in times.items() if name.startswith("cs")})
+    out["value_fused"] = float(fns["cs_fused"](x, y))
+    out["value_log_domain"] = float(fns["cs_log_domain"](x, y))
+    print(json.dumps(out))
+
+
+def bench_fused(n, d=16, block=512):
+    rows = []
+    for dtype_name in ("float32", "float64"):
+        cmd = [sys.executable, __file__, "--fused-child", dtype_name, str(n), str(d), str(block)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        for route in ("fused", "log_domain"):
+            ns = r[f"cs_{route}"]
+            rows.append(
+                {
+                    "case": f"CS divergence value, {route} ({dtype_name})",
+                    "n": n,
+                    "gemm_ns_per_elem": r["gemm"],
+                    "gemm_blocked_ns_per_elem": r["gemm_blocked"],
+                    "ns_per_pair": ns,
+                    "pct_of_gemm": 100 * r["gemm"] / ns,
+                    "pct_of_blocked_gemm": 100 * r["gemm_blocked"] / ns,
+                    "jaxinfo_value": r[f"value_{route}"],
+                }
+            )
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="small sizes (n = 20 000 for the large run)"
     )
+    parser.add_argument(
+        "--fused-only", action="store_true", help="only the CS-IB and GEMM-rate sections"
+    )
     parser.add_argument("--large-child", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fused-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.large_child:
         large_child(*args.large_child)
         return
+    if args.fused_child:
+        name, n, d, block = args.fused_child
+        fused_child(name, int(n), int(d), int(block))
+        return
     rows = bench_csib([128, 1024])
-    rows += bench_divergence_medium(1024 if args.quick else 4096)
-    rows += bench_divergence_large(20_000 if args.quick else 100_000)
-    _harness.write_results("cauchy_schwarz" + ("-quick" if args.quick else ""), rows)
+    rows += bench_fused(4096 if args.quick else 16_384)
+    if not args.fused_only:
+        rows += bench_divergence_medium(1024 if args.quick else 4096)
+        rows += bench_divergence_large(20_000 if args.quick else 100_000)
+    suffix = ("-quick" if args.quick else "") + ("-fused" if args.fused_only else "")
+    _harness.write_results("cauchy_schwarz" + suffix, rows)
     _harness.print_table(
         rows,
         [
             "case",
             "n",
             "jaxinfo_s",
+            "jaxinfo_log_domain_s",
+            "fused_speedup",
             "torch_s",
             "speedup",
             "jaxinfo_value",
             "torch_value",
             "max_grad_diff",
+            "gemm_ns_per_elem",
+            "gemm_blocked_ns_per_elem",
             "ns_per_pair",
+            "pct_of_gemm",
+            "pct_of_blocked_gemm",
             "peak_rss_gib",
             "jaxinfo_compile_s",
         ],

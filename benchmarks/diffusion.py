@@ -2,9 +2,12 @@
 
 Both run in one process with the same thread pinning (``_harness``), on the same float64
 inputs, and must give the same value (bits). jaxinfo is timed jitted (compilation excluded,
-reported separately), in float64 and in float32.
+reported separately), in float64 and in float32, against dse-dsmi and against the floor: the
+values-only NumPy ``eigvalsh`` of the same symmetric ``[n, n]`` operator alone, all in
+interleaved rounds (medians of ``--repeats``).
 
-Run:  OMP_NUM_THREADS=1 python benchmarks/diffusion.py [--quick]
+Run:  python benchmarks/diffusion.py [--quick | --skip-4000] [--only-dse] [--repeats 3]
+(``_harness`` pins OpenBLAS / MKL / OpenMP and XLA to one thread before NumPy and JAX load.)
 """
 
 from __future__ import annotations
@@ -22,35 +25,59 @@ import jaxinfo
 jax.config.update("jax_enable_x64", True)
 
 
-def bench_dse(sizes, d=20, sigma=10.0):
+def numpy_diffusion_operator(x: np.ndarray, sigma: float) -> np.ndarray:
+    """``D^-1/2 G D^-1/2`` in NumPy float64: the symmetric operator whose spectrum DSE uses."""
+    sq = np.sum(x * x, axis=1)
+    gram = np.exp(-np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0) / (2 * sigma**2))
+    inv_sqrt = 1.0 / np.sqrt(gram.sum(axis=1))
+    return gram * inv_sqrt[:, None] * inv_sqrt[None, :]
+
+
+def bench_dse(sizes, d=20, sigma=10.0, repeats=3):
+    """jaxinfo float64 / float32, dse-dsmi, and the floor: NumPy values-only ``eigvalsh`` of
+    the same ``[n, n]`` operator alone (float64, and float32 for the float32 ratio), timed in
+    interleaved rounds (medians)."""
     from dse_dsmi import diffusion_spectral_entropy as reference_dse
 
+    ours = jax.jit(lambda v: jaxinfo.diffusion_spectral_entropy(v, bandwidth=sigma, base=2))
     rows = []
     for n in sizes:
         x = np.random.default_rng(n).normal(size=(n, d))
-        ours = jax.jit(lambda v: jaxinfo.diffusion_spectral_entropy(v, bandwidth=sigma, base=2))
+        x64, x32 = jnp.asarray(x), jnp.asarray(x, jnp.float32)
         start = time.perf_counter()
-        ours_value = float(ours(jnp.asarray(x)))
+        ours_value = float(ours(x64))
         compile_s = time.perf_counter() - start
         peer_value = float(reference_dse(x, gaussian_kernel_sigma=sigma, t=1))
-        x32 = jnp.asarray(x, jnp.float32)
+        operator64 = numpy_diffusion_operator(x, sigma)
+        operator32 = operator64.astype(np.float32)
+        times = _harness.interleaved(
+            {
+                "f64": lambda x64=x64: ours(x64),
+                "floor64": lambda operator64=operator64: np.linalg.eigvalsh(operator64),
+                "f32": lambda x32=x32: ours(x32),
+                "floor32": lambda operator32=operator32: np.linalg.eigvalsh(operator32),
+                "dse_dsmi": lambda x=x: reference_dse(x, gaussian_kernel_sigma=sigma, t=1),
+            },
+            repeats=repeats,
+        )
         row = {
             "case": "DSE sigma=10 t=1",
             "n": n,
             "d": d,
-            "jaxinfo_f64_s": _harness.timeit(ours, jnp.asarray(x), repeats=3),
-            "jaxinfo_f32_s": _harness.timeit(ours, x32, repeats=3),
-            "dse_dsmi_s": _harness.timeit(
-                lambda v: reference_dse(v, gaussian_kernel_sigma=sigma, t=1),
-                x,
-                repeats=1 if n > 2000 else 3,
-            ),
+            "jaxinfo_f64_s": times["f64"],
+            "jaxinfo_f32_s": times["f32"],
+            "dse_dsmi_s": times["dse_dsmi"],
+            "floor_f64_s": times["floor64"],
+            "floor_f32_s": times["floor32"],
             "jaxinfo_compile_s": compile_s,
             "abs_diff_bits": abs(ours_value - peer_value),
             "f32_abs_diff_bits": abs(float(ours(x32)) - peer_value),
+            "f32_minus_f64_bits": float(ours(x32)) - ours_value,
         }
         row["speedup_f64"] = row["dse_dsmi_s"] / row["jaxinfo_f64_s"]
         row["speedup_f32"] = row["dse_dsmi_s"] / row["jaxinfo_f32_s"]
+        row["f64_over_floor"] = row["jaxinfo_f64_s"] / row["floor_f64_s"]
+        row["f32_over_floor"] = row["jaxinfo_f32_s"] / row["floor_f32_s"]
         rows.append(row)
         print(row, flush=True)
     return rows
@@ -94,9 +121,12 @@ def bench_dsmi(per_class=200, d=10, sigma=10.0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 500 and 1000 only")
+    parser.add_argument("--skip-4000", action="store_true", help="n = 500, 1000, 2000")
+    parser.add_argument("--only-dse", action="store_true", help="skip the DSMI rows")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per size")
     args = parser.parse_args(argv)
-    sizes = [500, 1000] if args.quick else [500, 1000, 2000, 4000]
-    rows = bench_dse(sizes) + bench_dsmi()
+    sizes = [500, 1000] if args.quick else [500, 1000, 2000] + ([] if args.skip_4000 else [4000])
+    rows = bench_dse(sizes, repeats=args.repeats) + ([] if args.only_dse else bench_dsmi())
     path = _harness.write_results("diffusion" + ("-quick" if args.quick else ""), rows)
     _harness.print_table(
         rows,
@@ -107,10 +137,15 @@ def main(argv=None):
             "jaxinfo_f64_s",
             "jaxinfo_f32_s",
             "dse_dsmi_s",
+            "floor_f64_s",
+            "floor_f32_s",
+            "f64_over_floor",
+            "f32_over_floor",
             "speedup_f64",
             "speedup_f32",
             "abs_diff_bits",
             "f32_abs_diff_bits",
+            "f32_minus_f64_bits",
             "jaxinfo_compile_s",
         ],
     )

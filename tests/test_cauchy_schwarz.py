@@ -352,3 +352,176 @@ def test_information_bottleneck_loss_trains_under_jit(key):
             loss, terms["prediction"] + beta * terms["compression"], rtol=1e-6
         )
     assert step._cache_size() == 1
+
+
+# --------------------------------------------------------------------------- fused kernel sums
+# The default route sums kernels in the linear domain (one GEMM and one fused exp-and-sum per
+# slab, samples.reduce_sets(linear_first=True)); `log_domain=True` keeps every sum a
+# log-sum-exp. The two must agree to round-off, values and gradients, in every situation.
+
+
+def _fused_cases():
+    g, lap = kernels.Gaussian(0.8), kernels.Laplacian(1.5)
+
+    def divergence(a, b, c, mask, **kw):
+        mask_y = None if mask is None else mask[:-5]
+        return jaxinfo.cauchy_schwarz_divergence(
+            a, b[:-5], kernel=g, where_x=mask, where_y=mask_y, **kw
+        )
+
+    def divergence_laplacian(a, b, c, mask, **kw):
+        return jaxinfo.cauchy_schwarz_divergence(a, b, kernel=lap, where_y=mask, **kw)
+
+    def qmi(a, b, c, mask, **kw):
+        return jaxinfo.cauchy_schwarz_mutual_information(a, b, where=mask, **kw)
+
+    def qmi_normalized(a, b, c, mask, **kw):
+        return jaxinfo.cauchy_schwarz_mutual_information(
+            a, c, kernel_x=lap, normalized=True, where=mask, **kw
+        )
+
+    def conditional(estimator):
+        def fn(a, b, c, mask, **kw):
+            return jaxinfo.conditional_cauchy_schwarz_divergence(
+                a, b[:, :1], c[:, :1], estimator=estimator, where=mask, **kw
+            )
+
+        return fn
+
+    def csib(a, b, c, mask, **kw):
+        loss, _ = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+            a, b[:, 0], c[:, 0], c, beta=0.3, kernel_x=g, where=mask, **kw
+        )
+        return loss
+
+    return {
+        "divergence": divergence,
+        "divergence_laplacian": divergence_laplacian,
+        "qmi": qmi,
+        "qmi_normalized": qmi_normalized,
+        "conditional_symmetric": conditional("symmetric"),
+        "conditional_csib_code": conditional("csib_code"),
+        "csib_loss": csib,
+    }
+
+
+FUSED_CASES = _fused_cases()
+
+
+def _fused_inputs(dtype, n=64):
+    ka, kb, kc = jax.random.split(jax.random.key(3), 3)
+    a = jax.random.normal(ka, (n, 3), dtype)
+    a = a.at[5].set(a[4]).at[9].set(a[4])  # duplicated rows
+    b = jax.random.normal(kb, (n, 3), dtype) + 0.4
+    c = jnp.tanh(a @ jnp.ones((3, 3), dtype) / 2) + 0.1 * jax.random.normal(kc, (n, 3), dtype)
+    return a, b, c
+
+
+def _tolerances(dtype, n):
+    """Value and relative gradient tolerances of the fused route against the log domain.
+
+    float32 values are differences of log-sums of size ~log(n^2), each correct to ~eps, so
+    the absolute tolerance scales with them; float64: 1e-12 relative.
+    """
+    if dtype == jnp.float32:
+        return dict(rtol=1e-6, atol=1e-6 * 4 * np.log(n * n)), 1e-4
+    return dict(rtol=1e-12, atol=1e-13), 1e-10
+
+
+def _assert_routes_agree(fn, args, mask, **kw):
+    dtype, n = args[0].dtype, args[0].shape[0]
+    value_tol, grad_rel = _tolerances(dtype, n)
+
+    def value(log_domain, *a):
+        return fn(*a, mask, log_domain=log_domain, **kw)
+
+    fused, logged = value(False, *args), value(True, *args)
+    assert np.isfinite(fused)
+    np.testing.assert_allclose(fused, logged, **value_tol)
+    grads = [jax.grad(value, argnums=(1, 2, 3))(ld, *args) for ld in (False, True)]
+    for g_fused, g_log in zip(*grads, strict=True):
+        assert np.all(np.isfinite(g_fused))
+        scale = float(jnp.max(jnp.abs(g_log))) + float(jnp.finfo(dtype).tiny)
+        np.testing.assert_allclose(g_fused, g_log, rtol=0, atol=grad_rel * scale)
+
+
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+@pytest.mark.parametrize("masked", [False, True])
+def test_fused_sums_equal_the_log_domain_float32(name, masked):
+    mask = (jnp.arange(64) % 5 != 1) if masked else None  # None: statically unmasked sums
+    _assert_routes_agree(FUSED_CASES[name], _fused_inputs(jnp.float32), mask, block_size=24)
+
+
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+@pytest.mark.parametrize("block_size", [16, 24])
+def test_fused_sums_equal_the_log_domain_float64(name, block_size, x64):
+    mask = jnp.arange(64) % 7 != 3
+    _assert_routes_agree(FUSED_CASES[name], _fused_inputs(jnp.float64), mask, block_size=block_size)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_sums_fall_back_to_the_log_domain_where_they_underflow(dtype, x64):
+    """Tiny bandwidths: the cross sums underflow in the linear domain; values stay finite."""
+    dtype = jnp.dtype(dtype)
+    p, q = jnp.asarray(P, dtype), jnp.asarray(P + 3.0, dtype)
+    tiny = kernels.Gaussian(0.02)
+
+    def divergence(b, log_domain):  # blocked: one-block reductions stay in the log domain
+        return jaxinfo.cauchy_schwarz_divergence(
+            p, b, kernel=tiny, log_domain=log_domain, block_size=32
+        )
+
+    value_tol, grad_rel = _tolerances(dtype, p.shape[0])
+    # At sigma = 0.02 the distance expansion itself carries eps |x|^2 / (2 sigma^2) of
+    # round-off in every log k (both routes, in different order): a few 1e-3 in float32.
+    centred = np.concatenate([P, P + 3.0]) - np.mean(P + 3.0, axis=0)
+    expansion = 4 * float(jnp.finfo(dtype).eps) * np.max(np.sum(centred**2, 1)) / (2 * 0.02**2)
+    value_tol = dict(value_tol, atol=max(value_tol["atol"], 4 * expansion))
+    fused, logged = divergence(q, False), divergence(q, True)
+    assert np.isfinite(fused) and fused > 50
+    np.testing.assert_allclose(fused, logged, **value_tol)
+    g_fused, g_log = (jax.grad(divergence)(q, ld) for ld in (False, True))
+    assert np.all(np.isfinite(g_fused))
+    np.testing.assert_allclose(g_fused, g_log, atol=grad_rel * float(jnp.max(jnp.abs(g_log))))
+
+    # CS-IB: predictions far from the targets at a narrow y kernel underflow the cross terms.
+    a, b, c = _fused_inputs(dtype)
+    far = c[:, 0] + 40.0
+
+    def loss(pred, log_domain):
+        value, _ = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+            a,
+            b[:, 0],
+            pred,
+            c,
+            beta=0.1,
+            kernel_y=kernels.Gaussian(0.5),
+            log_domain=log_domain,
+            block_size=24,
+        )
+        return value
+
+    fused, logged = loss(far, False), loss(far, True)
+    assert np.isfinite(fused) and fused > 100
+    np.testing.assert_allclose(fused, logged, **value_tol)
+    g_fused, g_log = (jax.grad(loss)(far, ld) for ld in (False, True))
+    assert np.all(np.isfinite(g_fused))
+    np.testing.assert_allclose(g_fused, g_log, atol=grad_rel * float(jnp.max(jnp.abs(g_log))))
+
+
+def test_fused_sums_under_jit_and_vmap():
+    a, b, c = _fused_inputs(jnp.float32)
+    batch_a = jnp.stack([a, a * 0.5, a + 1.0])
+    batch_c = jnp.stack([c, c[::-1], c * 2.0])
+    for name in ("divergence", "csib_loss"):
+        fn = FUSED_CASES[name]
+
+        def batched(log_domain, fn=fn):
+            per = lambda a_, c_: fn(a_, b, c_, None, log_domain=log_domain, block_size=24)  # noqa: E731
+            return jax.jit(jax.vmap(jax.value_and_grad(per, argnums=(0, 1))))(batch_a, batch_c)
+
+        (v_fused, g_fused), (v_log, g_log) = batched(False), batched(True)
+        value_tol, grad_rel = _tolerances(jnp.float32, a.shape[0])
+        np.testing.assert_allclose(v_fused, v_log, **value_tol)
+        for gf, gl in zip(g_fused, g_log, strict=True):
+            np.testing.assert_allclose(gf, gl, atol=grad_rel * float(jnp.max(jnp.abs(gl))))

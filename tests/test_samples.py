@@ -81,3 +81,64 @@ def test_default_block_keeps_compiled_temporaries_under_the_budget(name):
     temp = value_and_grad.lower(spec, spec).compile().memory_analysis().temp_size_in_bytes
     assert temp <= samples.TEMP_MEMORY_BUDGET_BYTES, temp
     assert temp < n * n * 4 / 4  # far below one materialised [n, n] float32 matrix
+
+
+def _kernel_log_sums(kernel, s, other=None, nudge=0.0):
+    """Log of the sum of ``kernel`` over the valid pairs of ``s`` (against ``other``).
+
+    ``nudge`` scales the linear-domain result by ``1 + nudge``: it shows which route ran.
+    """
+
+    def block(b):
+        if other is None:
+            total = b.total(b.row_sums(b.kernel(kernel, 0)))
+        else:
+            total = b.total(b.row_sums(b.kernel(kernel, 0, other.all[0], other.column_weights)))
+        return total * (1.0 + nudge) if b.linear else total
+
+    return block
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("block_size", [5, 8])
+def test_linear_first_log_sums_equal_the_log_domain(dtype, masked, block_size, x64):
+    dtype = jnp.dtype(dtype)
+    kx, ky = jax.random.split(jax.random.key(1))
+    x = jax.random.normal(kx, (21, 3), dtype)
+    x = x.at[3].set(x[2])  # a duplicated row: an exact zero distance off the diagonal
+    y = jax.random.normal(ky, (17, 3), dtype) + 1.0
+    mask = (jnp.arange(21) % 4 != 1) if masked else None
+    sx = samples.gather((x,), mask, None, block_size)
+    sy = samples.gather((y,), None, None, block_size)
+    rtol = 1e-6 if dtype == jnp.float32 else 1e-12
+    for kernel in (jaxinfo.kernels.Gaussian(0.7), jaxinfo.kernels.Laplacian(2.0)):
+        for other in (None, sy):
+            fn = _kernel_log_sums(kernel, sx, other)
+            fused = sx.reduce(fn, log_domain=True, linear_first=True)
+            np.testing.assert_allclose(fused, sx.reduce(fn, log_domain=True), rtol=rtol)
+    # Direct float64 sums of the same pairs (exact diagonal k(x, x) = 1).
+    xv = np.asarray(x, np.float64)[np.ones(21, bool) if mask is None else np.asarray(mask)]
+    sq = np.sum((xv[:, None] - xv[None]) ** 2, axis=-1)
+    direct = np.log(np.sum(np.exp(-sq / (2 * 0.7**2))))
+    fn = _kernel_log_sums(jaxinfo.kernels.Gaussian(0.7), sx)
+    np.testing.assert_allclose(sx.reduce(fn, log_domain=True, linear_first=True), direct, rtol=rtol)
+
+
+def test_linear_first_takes_the_log_domain_only_on_underflow():
+    x = jax.random.normal(jax.random.key(0), (40, 2))
+    sx = samples.gather((x,), None, None, 16)
+    sy = samples.gather((x + 30.0,), None, None, 16)
+    nudge = 1e-2  # marks a linear-domain result
+    for bandwidth, linear in [(10.0, True), (0.05, False)]:
+        kernel = jaxinfo.kernels.Gaussian(bandwidth)
+        for other, expect_linear in [(None, True), (sy, linear)]:
+            fused = sx.reduce(
+                _kernel_log_sums(kernel, sx, other, nudge), log_domain=True, linear_first=True
+            )
+            logged = sx.reduce(_kernel_log_sums(kernel, sx, other), log_domain=True)
+            assert np.isfinite(fused)
+            expected = logged + np.log1p(nudge) if expect_linear else logged
+            np.testing.assert_allclose(fused, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="log_domain"):
+        sx.reduce(lambda b: b.sum(b.weights), linear_first=True)

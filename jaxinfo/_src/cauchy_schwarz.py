@@ -1,10 +1,12 @@
 """Cauchy–Schwarz divergence and Cauchy–Schwarz quadratic mutual information.
 
-Kernel (Parzen) plug-in estimators. Every term is a log of a kernel sum, accumulated in the
-log domain row block by row block (``logsumexp``), so a small bandwidth never gives
-``log 0``, memory is O(n * block) with ``block_size``, and with ``axis_name`` each device
-reduces its own rows against the all-gathered ``[n, d]`` inputs, followed by one stacked
-cross-device log-sum-exp (no ``[n, n]`` matrix is ever gathered).
+Kernel (Parzen) plug-in estimators. Every term is a log of a kernel sum, accumulated row block
+by row block, so memory is O(n * block) with ``block_size``, and with ``axis_name`` each device
+reduces its own rows against the all-gathered ``[n, d]`` inputs, followed by one cross-device
+combine (no ``[n, n]`` matrix is ever gathered). The block functions are written once with the
+domain-generic :class:`samples.Block` methods: with Gaussian/Laplacian kernels the sums run in
+the linear domain (one GEMM and one fused exp-and-sum per slab) and fall back to the log domain
+(``logsumexp``) where terms would underflow, so a small bandwidth never gives ``log 0``.
 """
 
 from __future__ import annotations
@@ -42,17 +44,17 @@ class _QMISums(NamedTuple):
         return jax.lax.stop_gradient(numerics.ROUNDOFF_FLOOR * eps * (scale + 2 * abs(self.cross)))
 
 
-def _qmi_sums(block, log_k, log_q, row_k, row_q) -> _QMISums:
-    """A block's :class:`_QMISums`.
+def _qmi_sums(b, k, q, row_k, row_q) -> _QMISums:
+    """A block's :class:`_QMISums` from its two Gram slabs (domain-generic, see samples.Block).
 
-    ``row_k``, ``row_q`` are its log row sums, reused: the marginal sums need no second pass
+    ``row_k``, ``row_q`` are its row sums, reused: the marginal sums need no second pass
     over the slab.
     """
     return _QMISums(
-        block.logsumexp(block.row_logsumexp(log_k + log_q)),
-        block.logsumexp(row_k),
-        block.logsumexp(row_q),
-        block.logsumexp(row_k + row_q),
+        b.total(b.row_sums(b.mul(k, q))),
+        b.total(row_k),
+        b.total(row_q),
+        b.total(b.mul(row_k, row_q)),
     )
 
 
@@ -77,13 +79,12 @@ class _NormalizedQMISums(NamedTuple):
         return jnp.where(informative, value / denominator, 0.0 * value)
 
 
-def _normalized_qmi_sums(block, log_k, log_q, row_k, row_q) -> _NormalizedQMISums:
-    """A block's normalised CS-QMI log-sums from its two log-Gram slabs and log row sums."""
-    xy = _qmi_sums(block, log_k, log_q, row_k, row_q)
+def _normalized_qmi_sums(b, k, q, row_k, row_q) -> _NormalizedQMISums:
+    """A block's normalised CS-QMI sums from its two Gram slabs and their row sums."""
     return _NormalizedQMISums(
-        xy,
-        _qmi_sums(block, log_k, log_k, row_k, row_k),
-        _qmi_sums(block, log_q, log_q, row_q, row_q),
+        _qmi_sums(b, k, q, row_k, row_q),
+        _qmi_sums(b, k, k, row_k, row_k),
+        _qmi_sums(b, q, q, row_q, row_q),
     )
 
 
@@ -112,6 +113,7 @@ def cauchy_schwarz_divergence(
     where_y: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    log_domain: bool = False,
 ) -> jax.Array:
     r"""Cauchy–Schwarz divergence between the distributions of two samples.
 
@@ -121,8 +123,9 @@ def cauchy_schwarz_divergence(
 
     the kernel plug-in estimator of :math:`-\log\frac{(\int pq)^2}{\int p^2 \int q^2}`
     (symmetric, ``>= 0``, ``0`` for identical sample sets). The normalising constants cancel,
-    so ``m != n`` is fine. Every sum is a log-sum-exp: with a tiny bandwidth the naive
-    estimator returns ``inf``, this one a finite value.
+    so ``m != n`` is fine. With a tiny bandwidth the naive estimator returns ``inf``, this
+    one a finite value: the sums are linear-domain kernel sums (one GEMM and one fused
+    exp-and-sum per block) where that is exact and log-sum-exps where terms would underflow.
 
     Args:
       x: samples ``[m, d]`` from ``p``.
@@ -135,6 +138,8 @@ def cauchy_schwarz_divergence(
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
       block_size: rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O((m + n) * block) for value and gradient.
+      log_domain: every sum as a log-sum-exp (static; the route before 0.x, about 2x
+        slower); the default gives the same value to round-off.
 
     Returns:
       Scalar divergence.
@@ -158,7 +163,14 @@ def cauchy_schwarz_divergence(
     validation.log_base_divisor(base)
     x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
     nats = _divergence_nats(
-        x, y, mask_x, mask_y, as_kernel(kernel), axis_name=axis_name, block_size=block_size
+        x,
+        y,
+        mask_x,
+        mask_y,
+        as_kernel(kernel),
+        axis_name=axis_name,
+        block_size=block_size,
+        log_domain=log_domain,
     )
     holds = guards.rows_hold_answer((x,), mask_x, axis_name) & guards.rows_hold_answer(
         (y,), mask_y, axis_name
@@ -166,8 +178,13 @@ def cauchy_schwarz_divergence(
     return validation.convert_units(guards.answer(holds, nats), base)
 
 
-@functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
-def _divergence_nats(x, y, mask_x, mask_y, kernel, *, axis_name, block_size):
+def _linear_first(log_domain: bool, *kernels: Kernel) -> bool:
+    """Whether kernel sums may take the linear-domain route (samples.reduce_sets)."""
+    return not log_domain and all(k.bounded_by_one for k in kernels)
+
+
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "log_domain"))
+def _divergence_nats(x, y, mask_x, mask_y, kernel, *, axis_name, block_size, log_domain=False):
     sx = samples.gather((x,), mask_x, axis_name, block_size)
     sy = samples.gather((y,), mask_y, axis_name, block_size)
     (x_all,), (y_all,) = sx.all, sy.all
@@ -175,35 +192,45 @@ def _divergence_nats(x, y, mask_x, mask_y, kernel, *, axis_name, block_size):
     kernel = kernel.resolve(jnp.concatenate([x_all, y_all]), pooled_mask)
 
     def own_block(b):  # sum k(x_i, x_j) over a set against itself
-        return b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0)))
+        return b.total(b.row_sums(b.kernel(kernel, 0)))
 
     def cross_block(b):
-        return b.logsumexp(b.row_logsumexp(b.log_gram(kernel, 0, y_all), sy.weights))
+        return b.total(b.row_sums(b.kernel(kernel, 0, y_all, sy.column_weights)))
 
     # One Gram per reduction: sequential reductions reuse the same temporaries, while two
     # Grams in one block function keep both alive (5.2 against 2.3 slabs, value and grad).
     log_xx, log_xy, log_yy = samples.reduce_sets(
         [(sx, own_block, None), (sx, cross_block, sy.num_rows), (sy, own_block, None)],
         log_domain=True,
+        linear_first=_linear_first(log_domain, kernel),
     )
     # log(1/m^2) + log(1/n^2) - 2 log(1/(mn)) = 0: the sample sizes cancel.
     return log_xx + log_yy - 2.0 * log_xy
 
 
-@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "normalized"))
-def _qmi_log_sums(x, y, mask, kernel_x, kernel_y, *, axis_name, block_size, normalized):
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "normalized", "log_domain"))
+def _qmi_log_sums(
+    x, y, mask, kernel_x, kernel_y, *, axis_name, block_size, normalized, log_domain=False
+):
     s = samples.gather((x, y), mask, axis_name, block_size)
     kernel_x = kernel_x.resolve(s.all[0], s.mask)
     kernel_y = kernel_y.resolve(s.all[1], s.mask)
 
     def block(b):
-        log_k, log_q = b.log_gram(kernel_x, 0), b.log_gram(kernel_y, 1)
-        row_k, row_q = b.row_logsumexp(log_k), b.row_logsumexp(log_q)
+        k, q = b.kernel(kernel_x, 0), b.kernel(kernel_y, 1)
+        row_k, row_q = b.row_sums(k), b.row_sums(q)
         if normalized:
-            return _normalized_qmi_sums(b, log_k, log_q, row_k, row_q)
-        return _qmi_sums(b, log_k, log_q, row_k, row_q)
+            return _normalized_qmi_sums(b, k, q, row_k, row_q)
+        return _qmi_sums(b, k, q, row_k, row_q)
 
-    return s.reduce(block, log_domain=True, num_columns=2 * s.num_rows)  # two Grams
+    # Every sum is over own-set kernels (>= k(x, x) = 1 per valid row): the linear domain
+    # never underflows here.
+    return s.reduce(
+        block,
+        log_domain=True,
+        linear_first=_linear_first(log_domain, kernel_x, kernel_y),
+        num_columns=2 * s.num_rows,  # two Grams
+    )
 
 
 def cauchy_schwarz_mutual_information(
@@ -217,6 +244,7 @@ def cauchy_schwarz_mutual_information(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    log_domain: bool = False,
 ) -> jax.Array:
     r"""Cauchy–Schwarz quadratic mutual information (CS-QMI).
 
@@ -244,6 +272,7 @@ def cauchy_schwarz_mutual_information(
       axis_name: mesh axis of the rows inside ``shard_map``.
       block_size: rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O(n * block) for value and gradient.
+      log_domain: as in :func:`cauchy_schwarz_divergence`.
 
     Returns:
       Scalar CS-QMI.
@@ -273,6 +302,7 @@ def cauchy_schwarz_mutual_information(
         axis_name=axis_name,
         block_size=block_size,
         normalized=normalized,
+        log_domain=log_domain,
     )
     holds = guards.rows_hold_answer((x, y), mask, axis_name)
     if normalized:
@@ -319,24 +349,25 @@ def _two_sample_conditional_sums(p, q, kernel_x, kernel_y, *, axis_name, block_s
     return _ConditionalSums(s_p, s_q, c_pq, c_qp)
 
 
-def _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights) -> _ConditionalSums:
+def _shared_conditional_sums(b, kernel_y, k, row_k, code_weights) -> _ConditionalSums:
     """A block's :class:`_ConditionalSums` when both sides share the inputs x.
 
-    Rows 1 and 2 of the block are the targets and the predictions. With one x,
+    Arrays 1 and 2 of the block are the targets and the predictions. With one x,
     ``K^p = K^q = K^pq`` and every weight is ``(sum_i K_ji)^2`` (or ``sum_i K_ji^2`` for the
-    CS-IB code), so a single x-Gram slab serves all four sums.
+    CS-IB code), so a single x-Gram slab serves all four sums. Domain-generic; the weights
+    are own-set sums ``>= 1``, so each term is kernel values times factors ``<= 1`` (the
+    condition of samples.reduce_sets' linear route).
     """
-    y_all, p_all = b.columns[1], b.columns[2]
-    den = b.row_logsumexp(2.0 * log_k) if code_weights else 2.0 * row_k
+    den = b.row_sums(b.power(k, 2)) if code_weights else b.power(row_k, 2)
 
-    def term(log_l):
-        return b.logsumexp(b.row_logsumexp(log_k + log_l) - den)
+    def term(gram_y):
+        return b.total(b.div(b.row_sums(b.mul(k, gram_y)), den))
 
     return _ConditionalSums(
-        term(b.log_gram(kernel_y, 1)),
-        term(b.log_gram(kernel_y, 2)),
-        term(b.log_gram(kernel_y, 1, p_all)),
-        term(b.log_gram(kernel_y, 2, y_all)),
+        term(b.kernel(kernel_y, 1)),
+        term(b.kernel(kernel_y, 2)),
+        term(b.kernel(kernel_y, 1, 2)),  # targets against the paired predictions
+        term(b.kernel(kernel_y, 2, 1)),
     )
 
 
@@ -370,6 +401,7 @@ def conditional_cauchy_schwarz_divergence(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    log_domain: bool = False,
 ) -> jax.Array:
     r"""Conditional CS divergence ``D_CS(p(y|x) || q(y_pred|x))`` with shared inputs ``x``.
 
@@ -402,6 +434,7 @@ def conditional_cauchy_schwarz_divergence(
       where: as in :func:`cauchy_schwarz_divergence`.
       axis_name: as in :func:`cauchy_schwarz_divergence`.
       block_size: as in :func:`cauchy_schwarz_divergence`.
+      log_domain: as in :func:`cauchy_schwarz_divergence`.
 
     Returns:
       Scalar divergence.
@@ -432,23 +465,30 @@ def conditional_cauchy_schwarz_divergence(
         axis_name=axis_name,
         block_size=block_size,
         code_weights=estimator == "csib_code",
+        log_domain=log_domain,
     )
     return validation.convert_units(guards.answer(holds, sums.value(estimator)), base)
 
 
-@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "code_weights"))
+@functools.partial(
+    jax.jit, static_argnames=("axis_name", "block_size", "code_weights", "log_domain")
+)
 def _shared_conditional_log_sums(
-    arrays, mask, kernel_x, kernel_y, *, axis_name, block_size, code_weights
+    arrays, mask, kernel_x, kernel_y, *, axis_name, block_size, code_weights, log_domain=False
 ):
     s = samples.gather(arrays, mask, axis_name, block_size)
     kernel_x, kernel_y = _resolve_shared_conditional(s, kernel_x, kernel_y)
 
     def block(b):
-        log_k = b.log_gram(kernel_x, 0)
-        row_k = b.row_logsumexp(log_k)
-        return _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights)
+        k = b.kernel(kernel_x, 0)
+        return _shared_conditional_sums(b, kernel_y, k, b.row_sums(k), code_weights)
 
-    return s.reduce(block, log_domain=True, num_columns=5 * s.num_rows)  # x, four y Grams
+    return s.reduce(
+        block,
+        log_domain=True,
+        linear_first=_linear_first(log_domain, kernel_x, kernel_y),
+        num_columns=5 * s.num_rows,  # x, four y Grams
+    )
 
 
 def conditional_cauchy_schwarz_divergence_two_sample(
@@ -647,6 +687,7 @@ def cauchy_schwarz_information_bottleneck_loss(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
+    log_domain: bool = False,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     r"""Cauchy–Schwarz information bottleneck loss for regression (CS-IB).
 
@@ -679,6 +720,7 @@ def cauchy_schwarz_information_bottleneck_loss(
       where: as in :func:`cauchy_schwarz_mutual_information`.
       axis_name: as in :func:`cauchy_schwarz_mutual_information`.
       block_size: as in :func:`cauchy_schwarz_mutual_information`.
+      log_domain: as in :func:`cauchy_schwarz_divergence`.
 
     Returns:
       ``(loss, {"prediction": ..., "compression": ...})``.
@@ -719,6 +761,7 @@ def cauchy_schwarz_information_bottleneck_loss(
         axis_name=axis_name,
         block_size=block_size,
         estimator=estimator,
+        log_domain=log_domain,
     )
     holds = guards.rows_hold_answer((x, y, y_pred, t), mask, axis_name)
     prediction, compression = guards.answer(holds, (prediction, compression))
@@ -727,9 +770,9 @@ def cauchy_schwarz_information_bottleneck_loss(
     return prediction + beta * compression, {"prediction": prediction, "compression": compression}
 
 
-@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "estimator"))
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "estimator", "log_domain"))
 def _information_bottleneck_terms(
-    arrays, mask, kernel_x, kernel_y, kernel_t, *, axis_name, block_size, estimator
+    arrays, mask, kernel_x, kernel_y, kernel_t, *, axis_name, block_size, estimator, log_domain
 ):
     """Prediction (nats) and normalised compression terms of the CS-IB loss in one pass."""
     s = samples.gather(arrays, mask, axis_name, block_size)
@@ -739,12 +782,16 @@ def _information_bottleneck_terms(
 
     def block(b):
         # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
-        log_k, log_q = b.log_gram(kernel_x, 0), b.log_gram(kernel_t, 3)
-        row_k, row_q = b.row_logsumexp(log_k), b.row_logsumexp(log_q)
-        compression = _normalized_qmi_sums(b, log_k, log_q, row_k, row_q)
-        prediction = _shared_conditional_sums(b, kernel_y, log_k, row_k, code_weights)
+        k, q = b.kernel(kernel_x, 0), b.kernel(kernel_t, 3)
+        row_k, row_q = b.row_sums(k), b.row_sums(q)
+        compression = _normalized_qmi_sums(b, k, q, row_k, row_q)
+        prediction = _shared_conditional_sums(b, kernel_y, k, row_k, code_weights)
         return prediction, compression
 
-    # Six Gram slabs per block: x, t and the four target/prediction pairs.
-    prediction, compression = s.reduce(block, log_domain=True, num_columns=6 * s.num_rows)
+    prediction, compression = s.reduce(
+        block,
+        log_domain=True,
+        linear_first=_linear_first(log_domain, kernel_x, kernel_y, kernel_t),
+        num_columns=6 * s.num_rows,  # x, t and the four target/prediction pairs
+    )
     return prediction.value(estimator), compression.normalized()

@@ -40,22 +40,48 @@ def _with_exact_diagonal(matrix: jax.Array, diagonal: jax.Array) -> jax.Array:
     return jnp.where(jnp.eye(n, dtype=bool), diagonal[:, None], matrix)
 
 
+def _centred(x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``x`` and ``y`` shifted by the mean of ``y`` (constant for ``grad``).
+
+    Distances are translation invariant; the expansion ``|a|^2 + |b|^2 - 2 a.b`` is not, and
+    without centring float32 loses all digits for data far from the origin.
+    """
+    shift = jax.lax.stop_gradient(jnp.mean(y, axis=0))
+    return x - shift, y - shift
+
+
+def scaled_distance_factors(
+    x: jax.Array, y: jax.Array, scale: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Factors ``a`` ``[n, d + 2]``, ``b`` ``[m, d + 2]`` with ``a @ b.T = -scale |x_i - y_j|^2``.
+
+    The distance expansion of :func:`squared_distances` (same centring) folded into one
+    GEMM: ``a = [2 scale x, -scale |x|^2, 1]``, ``b = [y, 1, -scale |y|^2]``, so the product
+    *is* the Gaussian's ``log k`` and a fused exp-and-sum consumes it directly (no separate
+    broadcast adds, no per-element division by ``2 sigma^2``). Round-off can leave products
+    slightly above 0; callers clamp.
+    """
+    x, y = _centred(x, y)
+    ones_x, ones_y = jnp.ones((x.shape[0], 1), x.dtype), jnp.ones((y.shape[0], 1), y.dtype)
+    sq_x = jnp.sum(x * x, axis=-1, keepdims=True)
+    sq_y = jnp.sum(y * y, axis=-1, keepdims=True)
+    a = jnp.concatenate([(2.0 * scale) * x, -scale * sq_x, ones_x], axis=1)
+    b = jnp.concatenate([y, ones_y, -scale * sq_y], axis=1)
+    return a, b
+
+
 def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     """Pairwise squared Euclidean distances ``[n, m]`` between rows of ``x`` and ``y``.
 
     ``x`` ``[n, d]`` and ``y`` ``[m, d]`` are floating point with the same ``d``. Uses
     ``|a|^2 + |b|^2 - 2 a.b`` (one matmul, no ``[n, m, d]`` intermediate) on data centred by
-    a common shift (the mean of ``y``): distances are translation invariant, and without
-    centring float32 loses all digits for data far from the origin. The matmul runs at
+    a common shift (the mean of ``y``, :func:`_centred`). The matmul runs at
     HIGHEST precision (no TF32/bf16 passes on accelerators) and round-off is clamped at 0.
     With ``y is x`` the diagonal is exactly 0. No ``sqrt`` is taken, so duplicated points
     have finite gradients.
     """
     same = y is x
-    x, y = _as_point_pair(x, y)
-    shift = jax.lax.stop_gradient(jnp.mean(y, axis=0))
-    x = x - shift
-    y = y - shift
+    x, y = _centred(*_as_point_pair(x, y))
     cross = jnp.matmul(x, y.T, precision=numerics.HIGHEST)
     sq_x = jnp.sum(x * x, axis=-1)
     sq_y = jnp.sum(y * y, axis=-1)
@@ -124,6 +150,9 @@ class Kernel:
     """
 
     has_features: bool = False
+    # k <= 1 = k(x, x) everywhere and log k comes from one GEMM (:meth:`log_gram_factors`):
+    # linear-domain kernel sums then need no max shift (samples.Samples.reduce, linear_first).
+    bounded_by_one: bool = False
 
     def gram(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
         """Kernel matrix ``[n, m]`` between rows of ``x`` ``[n, d]`` and ``y`` ``[m, d]``."""
@@ -218,6 +247,27 @@ class _BandwidthKernel(Kernel):
         x = _as_points(x, "x")
         return jnp.ones(x.shape[0], x.dtype)
 
+    def _distance_scale(self, sigma: jax.Array) -> jax.Array:
+        """``c`` of :meth:`log_gram_factors` (``a @ b.T = -c |x - y|^2``)."""
+        return jnp.ones_like(sigma)
+
+    def _log_kernel_of_product(self, t: jax.Array, sigma: jax.Array) -> jax.Array:
+        """``log k`` from ``t = -c |x - y|^2`` (round-off may leave ``t`` above 0)."""
+        return self._log_kernel(-t / self._distance_scale(sigma), sigma)
+
+    def log_gram_factors(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Factors ``(a, b)`` with ``log k(x_i, y_j) = log_kernel_of_product(a_i . b_j)``.
+
+        For fused kernel sums: one GEMM of ``[n, d + 2]`` factors (scaled so that the
+        Gaussian needs no per-element arithmetic) and an exp over its product.
+        """
+        x, y = _as_point_pair(x, y)
+        return scaled_distance_factors(x, y, self._distance_scale(self._sigma(x)))
+
+    def log_kernel_of_product(self, t: jax.Array, x: jax.Array) -> jax.Array:
+        """``log k`` from the product of :meth:`log_gram_factors` (``x``: the dtype/sigma)."""
+        return self._log_kernel_of_product(t, self._sigma(x))
+
 
 @jax.tree_util.register_pytree_node_class
 class Gaussian(_BandwidthKernel):
@@ -235,8 +285,16 @@ class Gaussian(_BandwidthKernel):
       0.6065
     """
 
+    bounded_by_one = True
+
     def _log_kernel(self, sq, sigma):
         return -sq / (2.0 * sigma * sigma)
+
+    def _distance_scale(self, sigma):
+        return 1.0 / (2.0 * sigma * sigma)
+
+    def _log_kernel_of_product(self, t, sigma):
+        return jnp.minimum(t, 0.0)  # the product is log k itself
 
 
 @jax.tree_util.register_pytree_node_class
@@ -253,8 +311,13 @@ class Laplacian(_BandwidthKernel):
       0.3679
     """
 
+    bounded_by_one = True
+
     def _log_kernel(self, sq, sigma):
         return -numerics.safe_sqrt(sq) / sigma
+
+    def _log_kernel_of_product(self, t, sigma):
+        return -numerics.safe_sqrt(-t) / sigma  # t = -|x - y|^2
 
 
 @jax.tree_util.register_pytree_node_class

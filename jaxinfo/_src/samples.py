@@ -20,6 +20,7 @@ Families write a block function ``fn(block: Block) -> pytree of partial sums`` a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -85,15 +86,40 @@ def self_pairs(row_ids: jax.Array, num_columns: int) -> jax.Array:
     return row_ids[:, None] == jnp.arange(num_columns)[None, :]
 
 
+class Slab(NamedTuple):
+    """Kernel values of a block's rows against a column set, for the domain-generic sums.
+
+    ``parts`` are column pieces (the log domain has one; the linear domain splits own-set
+    columns into the block's own ``[rows, rows]`` square, which holds the self-pairs, and the
+    rest, see :meth:`Block.kernel`). ``weights`` are the matching column weights, ``None``
+    when no column is masked (statically: the sums then skip the mask).
+    """
+
+    parts: tuple[jax.Array, ...]
+    weights: tuple[jax.Array, ...] | None
+
+
+def _map_values(fn, *operands):
+    """``fn`` over the values of :class:`Slab` operands (piece by piece) or of plain arrays."""
+    if isinstance(operands[0], Slab):
+        parts = tuple(fn(*pieces) for pieces in zip(*(o.parts for o in operands), strict=True))
+        return Slab(parts, operands[0].weights)
+    return fn(*operands)
+
+
 class Block(NamedTuple):
     """One block of rows handed to a block function, with the columns it is compared against.
 
     Attributes:
       rows: this block's rows of each paired array.
       weights: 0/1 weights of the rows (0 for masked rows and for padding).
-      ids: global indices of the rows among ``columns`` (exact self-pairs).
+      ids: global indices of the rows among ``columns`` (exact self-pairs); contiguous.
       columns: every row of each paired array (gathered across devices).
       column_weights: 0/1 weights of the columns.
+      linear: static; the domain-generic methods (:meth:`kernel`, :meth:`row_sums`,
+        :meth:`total`, :meth:`mul`, :meth:`div`, :meth:`power`) work on kernel values
+        instead of their logs (``Samples.reduce(..., linear_first=True)``).
+      masked: static; ``False`` when no column is masked, so sums skip the mask entirely.
     """
 
     rows: tuple[jax.Array, ...]
@@ -101,6 +127,8 @@ class Block(NamedTuple):
     ids: jax.Array
     columns: tuple[jax.Array, ...]
     column_weights: jax.Array
+    linear: bool = False
+    masked: bool = True
 
     @property
     def valid(self) -> jax.Array:
@@ -163,6 +191,115 @@ class Block(NamedTuple):
         """Sum of ``per_row`` over the valid rows (garbage in masked rows never leaks)."""
         return jnp.sum(jnp.where(self.valid, per_row, 0.0))
 
+    # Domain-generic kernel sums: one block function serves the log domain (log k, sums by
+    # logsumexp) and the linear domain (k, plain sums; ``Samples.reduce(linear_first=True)``).
+
+    def kernel(
+        self,
+        kernel,
+        index: int,
+        other: int | jax.Array | None = None,
+        other_weights: jax.Array | None = None,
+    ) -> Slab:
+        """Kernel values between the block's rows of array ``index`` and a column set.
+
+        ``other=None``: the own columns of that array, exact ``k(x, x)`` at self-pairs.
+        An int: the block's paired column array ``other`` (same samples and weights, no
+        self-pairs). An array: a different sample set, with ``other_weights`` (``None``:
+        unmasked). Log domain: ``log k`` via :meth:`log_gram`. Linear domain: one GEMM of
+        :meth:`~jaxinfo.kernels.Kernel.log_gram_factors` and an exp, fused by XLA with the
+        row sums. Own and paired columns are then taken in the order "own square first, then
+        the rest" (a roll by the block's first id): the self-pairs sit on the diagonal of
+        the small ``[rows, rows]`` square, the only piece that needs a select, and paired
+        slabs line up piece by piece.
+        """
+        rows = self.rows[index]
+        own_weights = self.column_weights if self.masked else None
+        if not self.linear:
+            if other is None:
+                log_k = self.log_gram(kernel, index)
+            else:
+                columns = self.columns[other] if isinstance(other, int) else other
+                log_k = kernel.log_gram(rows, columns)
+            if isinstance(other, jax.Array):
+                own_weights = other_weights
+            return Slab((log_k,), None if own_weights is None else (own_weights,))
+        if isinstance(other, jax.Array):
+            a, b = kernel.log_gram_factors(rows, other)
+            k = jnp.exp(kernel.log_kernel_of_product(_matmul(a, b), rows))
+            return Slab((k,), None if other_weights is None else (other_weights,))
+        a, b = kernel.log_gram_factors(rows, self.columns[index if other is None else other])
+        parts = tuple(
+            jnp.exp(kernel.log_kernel_of_product(_matmul(a, piece), rows))
+            for piece in self._own_first(b)
+        )
+        if other is None:  # the exact diagonal, on the own square only
+            eye = jnp.eye(rows.shape[0], dtype=bool)
+            parts = (jnp.where(eye, kernel.diagonal(rows)[:, None], parts[0]),) + parts[1:]
+        weights = None if own_weights is None else self._own_first(own_weights)
+        return Slab(parts, weights)
+
+    def _own_first(self, columns: jax.Array) -> tuple[jax.Array, ...]:
+        """Columns in the order own square (the block's rows, by ``ids``), then the rest.
+
+        ``ids`` are contiguous from ``ids[0]`` (padding rows of the last block wrap around
+        to the first columns; their weight is 0), so two slices of the doubled columns give
+        every column exactly once in O(n d).
+        """
+        size, n = self.rows[0].shape[0], columns.shape[0]
+        doubled = jnp.concatenate([columns, columns])
+        own = jax.lax.dynamic_slice_in_dim(doubled, self.ids[0], size)
+        if size >= n:
+            return (own,)
+        return own, jax.lax.dynamic_slice_in_dim(doubled, self.ids[0] + size, n - size)
+
+    def row_sums(self, slab: Slab) -> jax.Array:
+        """Per row, the sum of the slab over its valid columns (a log-sum in the log domain).
+
+        Masked columns enter as a bias (log domain, see :meth:`row_logsumexp`) or as a
+        product with the weights (linear domain); unmasked slabs skip both.
+        """
+        if not self.linear:
+            (logits,) = slab.parts
+            if slab.weights is None:
+                return jax.nn.logsumexp(logits, axis=1)
+            return self.row_logsumexp(logits, slab.weights[0])
+        if slab.weights is None:
+            sums = [jnp.sum(part, axis=1) for part in slab.parts]
+        else:
+            pieces = zip(slab.parts, slab.weights, strict=True)
+            sums = [jnp.sum(part * w[None, :], axis=1) for part, w in pieces]
+        return functools.reduce(jnp.add, sums)
+
+    def total(self, per_row: jax.Array) -> jax.Array:
+        """Sum of per-row values over the valid rows (:meth:`logsumexp` in the log domain)."""
+        return self.sum(per_row) if self.linear else self.logsumexp(per_row)
+
+    def mul(self, a, b):
+        """Product of kernel values (slabs or per-row values): a sum of logs in the log domain."""
+        return _map_values(jnp.multiply if self.linear else jnp.add, a, b)
+
+    def div(self, a, b):
+        """Quotient of kernel values; a zero linear denominator (masked rows) counts as 1.
+
+        Valid rows' own kernel sums are >= k(x, x) = 1; masked rows' may be 0, and their
+        ``0 / 0`` would turn the (discarded) row into a NaN gradient.
+        """
+        if not self.linear:
+            return _map_values(jnp.subtract, a, b)
+        return _map_values(lambda u, v: u / jnp.where(v > 0, v, 1.0), a, b)
+
+    def power(self, a, exponent: float):
+        """``a ** exponent`` of kernel values (``exponent * a`` in the log domain)."""
+        if self.linear:
+            return _map_values(lambda u: u * u if exponent == 2 else u**exponent, a)
+        return _map_values(lambda u: exponent * u, a)
+
+
+def _matmul(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a @ b.T`` at full precision (no TF32/bf16 passes on accelerators)."""
+    return jnp.matmul(a, b.T, precision=numerics.HIGHEST)
+
 
 def whole_block(arrays: tuple[jax.Array, ...], weights: jax.Array) -> Block:
     """Every row of ``arrays`` (already global) as one block against themselves."""
@@ -204,6 +341,14 @@ class Samples:
         return self.weights > 0
 
     @property
+    def column_weights(self) -> jax.Array | None:
+        """:attr:`weights` as the columns of another set's sums; ``None`` without a mask.
+
+        Static, so kernel sums against this set skip the mask entirely.
+        """
+        return None if self.mask is None else self.weights
+
+    @property
     def count(self) -> jax.Array:
         """Number of valid rows (a float of the compute dtype)."""
         return jnp.sum(self.weights)
@@ -217,17 +362,22 @@ class Samples:
         block_fn: Callable[[Block], Any],
         *,
         log_domain: bool = False,
+        linear_first: bool = False,
         num_columns: int | None = None,
     ) -> Any:
         """Global sum over every valid row of ``block_fn(block)``, a pytree of partial sums.
 
         With ``log_domain=True`` the partial results are logs of sums, combined with
         ``logsumexp`` (the online softmax of memory-efficient attention), so kernel sums that
-        underflow in the linear domain stay finite. ``num_columns`` is the total width of
-        the Gram or distance slabs the block function builds (default: one Gram against all
-        rows; three Grams: ``3 * num_rows``), for the block-size policy.
+        underflow in the linear domain stay finite. ``linear_first=True`` (with
+        ``log_domain``) returns the same logs of sums from a linear-domain pass when that is
+        exact, see :func:`reduce_sets`. ``num_columns`` is the total width of the Gram or
+        distance slabs the block function builds (default: one Gram against all rows; three
+        Grams: ``3 * num_rows``), for the block-size policy.
         """
-        return reduce_sets([(self, block_fn, num_columns)], log_domain=log_domain)[0]
+        return reduce_sets(
+            [(self, block_fn, num_columns)], log_domain=log_domain, linear_first=linear_first
+        )[0]
 
     def map_rows(self, block_fn: Callable[[Block], Any], *, num_columns: int | None = None):
         """Per-row results of ``block_fn(block)`` for every row, identical on every device.
@@ -251,33 +401,73 @@ def reduce_sets(
     jobs: Sequence[tuple[Samples, Callable[[Block], Any], int | None]],
     *,
     log_domain: bool = False,
+    linear_first: bool = False,
 ) -> list[Any]:
     """:meth:`Samples.reduce` of several sample sets sharing one cross-device collective.
 
     ``jobs`` holds ``(samples, block_fn, num_columns)`` triples (two-sample estimators reduce
     the rows of each set against both sets); all sets share one ``axis_name``.
+
+    ``linear_first`` (log-sums of kernels with ``k <= 1``, block functions written with the
+    domain-generic :class:`Block` methods): one linear-domain pass, then ``log``. With no
+    max shift a slab costs one GEMM and one fused exp-and-sum, against a max pass, an exp
+    pass and selects in the log domain (2.4x faster for the CS divergence at n = 16 384,
+    benchmarks/README.md). It is exact unless terms underflow: each of the ``pairs`` terms
+    loses at most ``tiny``, so a sum ``>= pairs * tiny / eps`` is correct to ``eps``.
+    Below that (tiny bandwidths, far-apart sets), or on overflow, the whole reduction is
+    redone in the log domain (``lax.cond``; under ``vmap`` both run). The caller guarantees
+    that every per-row factor of a sum is at most 1 (kernel values, ratios by own kernel
+    sums ``>= k(x, x) = 1``), which is what makes the bound hold.
     """
+    if linear_first and not log_domain:
+        raise ValueError("`linear_first` returns log-sums: pass `log_domain=True`.")
+    if not linear_first or all(_block_size(s, columns) is None for s, _, columns in jobs):
+        # One block per set (small n) is dispatch-bound, not exp-bound: the CS-IB step at
+        # n = 128-512 was 0.5-0.85x as fast linear-first (benchmarks/README.md).
+        return _reduce_sets(jobs, log_domain=log_domain)
+    sums = _reduce_sets(jobs, log_domain=False, linear=True)
+    exact = []
+    for (s, _, num_columns), job_sums in zip(jobs, sums, strict=True):
+        pairs = s.num_rows * (s.num_rows if num_columns is None else num_columns)
+        for leaf in jax.tree.leaves(job_sums):
+            info = jnp.finfo(leaf.dtype)
+            floor = pairs * float(info.tiny) / float(info.eps)
+            exact.append(jnp.isfinite(leaf) & (leaf >= floor))
+    exact = jax.lax.stop_gradient(jnp.all(jnp.stack(exact)))
+    # The guard keeps log(0) out of the backward pass when the log-domain branch is taken.
+    logs = jax.tree.map(lambda a: jnp.log(jnp.where(a > 0, a, 1.0)), sums)
+    return jax.lax.cond(exact, lambda: logs, lambda: _reduce_sets(jobs, log_domain=True))
+
+
+def _block_size(s: Samples, num_columns: int | None) -> int | None:
+    """Rows per block of a reduction of ``s`` over ``num_columns`` (:func:`block_rows`)."""
+    columns = s.num_rows if num_columns is None else num_columns
+    return block_rows(s.block_size, s.local[0].shape[0], columns, s.all[0].dtype)
+
+
+def _reduce_sets(jobs, *, log_domain: bool, linear: bool = False) -> list[Any]:
+    """:func:`reduce_sets` in one domain: blocks, then the cross-device combine."""
     partials = []
     for s, block_fn, num_columns in jobs:
-        columns = s.num_rows if num_columns is None else num_columns
-        size = block_rows(s.block_size, s.local[0].shape[0], columns, s.all[0].dtype)
-        partials.append(_map_blocks(block_fn, s, size, log_domain))
+        size = _block_size(s, num_columns)
+        partials.append(_map_blocks(block_fn, s, size, log_domain, linear))
     axis_name = jobs[0][0].axis_name
     if log_domain:
         return collectives.logsumexp_tree(partials, axis_name)
     return collectives.psum_tree(partials, axis_name)
 
 
-def _run_blocks(block_fn, samples: Samples, size: int | None):
+def _run_blocks(block_fn, samples: Samples, size: int | None, linear: bool = False):
     """``block_fn`` over row blocks of the local rows; outputs stacked ``[blocks, ...]``.
 
     Blocks run in ``lax.map`` with ``jax.checkpoint`` on the block function: without remat
     the backward pass stores every slab and the memory saving disappears. Padding rows have
     weight 0. With ``size=None`` the single whole-rows result is returned unstacked.
     """
+    masked = samples.mask is not None
 
     def make_block(rows, weights, ids):
-        return Block(rows, weights, ids, samples.all, samples.weights)
+        return Block(rows, weights, ids, samples.all, samples.weights, linear, masked)
 
     rows, weights, ids = samples.local, samples.local_weights, samples.ids
     n = rows[0].shape[0]
@@ -294,9 +484,9 @@ def _run_blocks(block_fn, samples: Samples, size: int | None):
     return jax.lax.map(body, (tuple(split(a) for a in rows), split(weights), split(ids)))
 
 
-def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool):
+def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool, linear: bool):
     """Runs ``block_fn`` over row blocks of the local rows and combines the blocks."""
-    partial = _run_blocks(block_fn, samples, size)
+    partial = _run_blocks(block_fn, samples, size, linear)
     if size is None:
         return partial
     if log_domain:
