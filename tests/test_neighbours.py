@@ -468,3 +468,17 @@ def test_float64_float32_search_is_exact_or_falls_back(x64):
         np.testing.assert_allclose(got, want, rtol=1e-12)
     _, bound = neighbours._float32_search_bound(clustered, clustered, excluded, 11)
     assert not bool(jnp.all(got <= bound))  # the clustered case did take the fallback
+
+
+def test_tree_route_without_answer_is_nan():
+    # non-finite data in a valid row: NaN, as on the slab (SciPy's tree itself would raise)
+    x = jax.random.normal(jax.random.key(19), (300, 3))
+    for bad in (jnp.nan, jnp.inf):
+        data = x.at[5, 1].set(bad)
+        assert jnp.isnan(jaxinfo.knn_entropy(data, method="tree"))
+        assert jnp.isnan(jaxinfo.ksg_mutual_information(data[:, :2], data[:, 2:], method="tree"))
+        assert jnp.isnan(jaxinfo.knn_kl_divergence(data, x + 1.0, method="tree"))
+    # masked non-finite rows are ignored
+    where = jnp.arange(300) != 5
+    got = jaxinfo.knn_entropy(x.at[5, 1].set(jnp.nan), where=where, method="tree")
+    np.testing.assert_allclose(got, jaxinfo.knn_entropy(x[where], method="tree"), rtol=1e-6)

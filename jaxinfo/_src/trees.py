@@ -90,14 +90,23 @@ def _host_tree(points: np.ndarray, valid: np.ndarray):
     """
     from scipy.spatial import cKDTree  # pyright: ignore[reportAttributeAccessIssue]  (a JAX dependency)
 
-    index = np.flatnonzero(valid)
-    return cKDTree(np.asarray(points, np.float64)[index], balanced_tree=False), index
+    points = np.asarray(points, np.float64)
+    # SciPy rejects non-finite points; such data has no answer (guards return NaN), so they
+    # only need to stay out of the tree
+    index = np.flatnonzero(valid & np.all(np.isfinite(points), axis=1))
+    return cKDTree(points[index], balanced_tree=False), index
+
+
+def _finite_queries(rows) -> np.ndarray:
+    """Query points with non-finite coordinates set to 0 (their result is discarded)."""
+    rows = np.asarray(rows, np.float64)
+    return np.where(np.isfinite(rows), rows, 0.0)
 
 
 def _host_neighbours(rows, cols, valid, row_ids, *, k: int, norm: float, exclude_self: bool):
     """Indices ``[m, k]`` into ``cols`` of each row's k nearest valid columns (-1: none)."""
     tree, index = _host_tree(cols, np.asarray(valid, bool))
-    rows = np.asarray(rows, np.float64)
+    rows = _finite_queries(rows)
     wanted = k + 1 if exclude_self else k
     count = min(wanted, index.size)
     out = np.full((rows.shape[0], wanted), -1, np.int64)
@@ -169,9 +178,9 @@ def _host_counts(rows, cols, valid, radius, *, dtype):
     tree, _ = _host_tree(cols, np.asarray(valid, bool))
     reach = strict_radius(radius, dtype)
     counts = np.zeros(rows.shape[0], np.int64)
-    positive = reach >= 0
+    positive = (reach >= 0) & np.isfinite(reach)
     if positive.any() and tree.n > 0:
-        points = np.asarray(rows, np.float64)[positive]
+        points = _finite_queries(rows)[positive]
         counts[positive] = tree.query_ball_point(
             points, reach[positive], p=np.inf, return_length=True
         )
