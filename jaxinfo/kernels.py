@@ -5,14 +5,13 @@
 provides ``gram(x, y=None)`` and ``diagonal(x)``.
 """
 
+from jaxinfo._src.bandwidths import BANDWIDTH_RULES, bandwidth_from_rule
 from jaxinfo._src.kernels import (
-    BANDWIDTH_RULES,
     Cosine,
     Gaussian,
     Kernel,
     Laplacian,
     Linear,
-    bandwidth_from_rule,
     squared_distances,
 )
 

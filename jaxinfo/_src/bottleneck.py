@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, validation
+from jaxinfo._src import collectives, guards, programs, validation
 from jaxinfo._src.kde import gaussian_noise_mutual_information_bound
 from jaxinfo._src.kernels import Kernel
 from jaxinfo._src.matrix import matrix_mutual_information
@@ -67,6 +67,7 @@ def _check_beta(beta):
     return validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
 
 
+@programs.one_program
 def gaussian_kl_to_standard_normal(mean: ArrayLike, log_variance: ArrayLike) -> jax.Array:
     r"""``KL(N(mean, diag exp(log_variance)) || N(0, I))`` per row, in nats.
 
@@ -95,6 +96,7 @@ def gaussian_kl_to_standard_normal(mean: ArrayLike, log_variance: ArrayLike) -> 
     return 0.5 * jnp.sum(terms, axis=-1)
 
 
+@programs.one_program
 def variational_information_bottleneck_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -157,6 +159,7 @@ def variational_information_bottleneck_loss(
     return _finish(prediction, compression, beta, holds, base)
 
 
+@programs.one_program
 def nonlinear_information_bottleneck_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -225,6 +228,7 @@ def nonlinear_information_bottleneck_loss(
     return _finish(prediction, compression, beta, holds, base)
 
 
+@programs.one_program
 def matrix_information_bottleneck_loss(
     logits: ArrayLike,
     labels: ArrayLike,

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, numerics, samples, validation
+from jaxinfo._src import guards, numerics, programs, samples, validation
 from jaxinfo._src.kernels import Kernel, as_kernel
 
 
@@ -103,6 +103,7 @@ class _ConditionalSums(NamedTuple):
         return self.s_p + self.s_q - 2.0 * self.c_qp
 
 
+@programs.one_program
 def cauchy_schwarz_divergence(
     x: ArrayLike,
     y: ArrayLike,
@@ -153,8 +154,8 @@ def cauchy_schwarz_divergence(
       >>> kx, ky = jax.random.split(jax.random.key(0))
       >>> x = jax.random.normal(kx, (200, 2))
       >>> y = jax.random.normal(ky, (150, 2)) + 1.0
-      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y):.4f}")  # float64: 0.29322
-      0.2932
+      >>> print(f"{jaxinfo.cauchy_schwarz_divergence(x, y):.4f}")  # float64: 0.29349
+      0.2935
 
     References:
       Jenssen, Príncipe, Erdogmus & Eltoft, "The Cauchy–Schwarz divergence and Parzen
@@ -233,6 +234,7 @@ def _qmi_log_sums(
     )
 
 
+@programs.one_program
 def cauchy_schwarz_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -283,7 +285,7 @@ def cauchy_schwarz_mutual_information(
       >>> x = jax.random.normal(kx, (200, 1))
       >>> y = x + 0.3 * jax.random.normal(kn, (200, 1))
       >>> print(f"{jaxinfo.cauchy_schwarz_mutual_information(x, y):.4f}")
-      0.1967
+      0.1972
 
     References:
       Príncipe, "Information Theoretic Learning", Springer 2010, ch. 2; Yu, Yu, Principe et
@@ -389,6 +391,7 @@ def _check_conditional_args(y, y_pred, estimator):
         )
 
 
+@programs.one_program
 def conditional_cauchy_schwarz_divergence(
     x: ArrayLike,
     y: ArrayLike,
@@ -447,7 +450,7 @@ def conditional_cauchy_schwarz_divergence(
       >>> y_pred = y + 0.3 * jax.random.normal(kn, (128, 1))
       >>> d = jaxinfo.conditional_cauchy_schwarz_divergence(x, y, y_pred)
       >>> print(f"{d:.4f}")
-      0.0074
+      0.0079
 
     References:
       Yu, Li, Løkse, Jenssen & Príncipe, "The conditional Cauchy–Schwarz divergence with
@@ -491,6 +494,7 @@ def _shared_conditional_log_sums(
     )
 
 
+@programs.one_program
 def conditional_cauchy_schwarz_divergence_two_sample(
     x_p: ArrayLike,
     y_p: ArrayLike,
@@ -538,7 +542,7 @@ def conditional_cauchy_schwarz_divergence_two_sample(
       >>> d = jaxinfo.conditional_cauchy_schwarz_divergence_two_sample(
       ...     x[:100], x[:100] + 0.1 * noise[:100], x[100:], -x[100:] + 0.1 * noise[100:])
       >>> print(f"{d:.4f}")
-      1.2173
+      1.2216
     """
     validation.log_base_divisor(base)
     (x_p, y_p), mask_p = validation.paired_samples(
@@ -567,6 +571,7 @@ def conditional_cauchy_schwarz_divergence_two_sample(
     return validation.convert_units(guards.answer(holds, sums.value("symmetric")), base)
 
 
+@programs.one_program
 def cauchy_schwarz_conditional_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -626,7 +631,7 @@ def cauchy_schwarz_conditional_mutual_information(
       >>> y = x + 0.5 * jax.random.normal(ky, (300, 1))
       >>> i = jaxinfo.cauchy_schwarz_conditional_mutual_information(x, y, z)
       >>> print(f"{i:.4f}")
-      0.0026
+      0.0027
 
     References:
       Zhang, Yu et al., "Cauchy–Schwarz divergence transfer entropy", ICASSP 2025.
@@ -672,6 +677,7 @@ def _as_target_matrix(value):
     return arr[:, None] if arr.ndim == 1 else arr
 
 
+@programs.one_program
 def cauchy_schwarz_information_bottleneck_loss(
     x: ArrayLike,
     y: ArrayLike,
@@ -735,7 +741,7 @@ def cauchy_schwarz_information_bottleneck_loss(
       >>> loss, terms = jaxinfo.cauchy_schwarz_information_bottleneck_loss(
       ...     x, y, y_pred, t, beta=0.01)
       >>> print(f"{loss:.4f} {terms['prediction']:.4f} {terms['compression']:.4f}")
-      0.0070 0.0028 0.4203
+      0.0071 0.0029 0.4203
 
     References:
       Yu, Yu, Løkse, Jenssen & Príncipe, "Cauchy–Schwarz divergence information bottleneck

@@ -16,7 +16,16 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, lanczos, numerics, samples, spectral, validation
+from jaxinfo._src import (
+    collectives,
+    guards,
+    lanczos,
+    numerics,
+    programs,
+    samples,
+    spectral,
+    validation,
+)
 from jaxinfo._src.kernels import BANDWIDTH_RULES, Cosine, Gaussian, squared_distances
 from jaxinfo._src.lanczos import StochasticLanczos
 from jaxinfo._src.moments import masked_moments
@@ -218,6 +227,7 @@ def _prepare(x, where, axis_name, normalize, adaptive_k):
     return _normalize_features(x, weights, normalize), mask, weights, holds
 
 
+@programs.one_program
 def diffusion_spectral_entropy(
     x: ArrayLike,
     *,
@@ -247,8 +257,7 @@ def diffusion_spectral_entropy(
     operator by stochastic Lanczos quadrature of ``tr |K|^t`` and ``tr |K|^t log |K|^t``
     on the implicit, blocked Gram (one extra product for the degrees): for large ``n``,
     never an ``[n, n]`` matrix, a random estimate (docs/diffusion.md), gradients by a custom
-    rule. ``adaptive_k`` is refused there (its per-row bandwidths need a kNN search) and the
-    ``"median"`` rule still builds all ``n^2`` distances.
+    rule. ``adaptive_k`` is refused there (its per-row bandwidths need a kNN search).
 
     Args:
       x: samples ``[n, d]``.

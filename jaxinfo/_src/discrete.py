@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, moments, numerics, samples, validation
+from jaxinfo._src import collectives, guards, moments, numerics, programs, samples, validation
 
 MAX_CELLS = 2**31 - 1  # codes are int32
 CORRECTIONS = (None, "miller_madow")
@@ -174,6 +174,7 @@ def _entropy(labels, num_classes, base, where, axis_name, miller_madow: bool) ->
     return validation.convert_units(jnp.where(ok, value, jnp.nan), base)
 
 
+@programs.one_program
 def plugin_entropy(
     labels: ArrayLike,
     *,
@@ -213,6 +214,7 @@ def plugin_entropy(
     return _entropy(labels, num_classes, base, where, axis_name, miller_madow=False)
 
 
+@programs.one_program
 def miller_madow_entropy(
     labels: ArrayLike,
     *,
@@ -252,6 +254,7 @@ def miller_madow_entropy(
     return _entropy(labels, num_classes, base, where, axis_name, miller_madow=True)
 
 
+@programs.one_program
 def discrete_mutual_information(
     x_labels: ArrayLike,
     y_labels: ArrayLike,
@@ -323,6 +326,7 @@ def _bin_columns(x: jax.Array, valid: jax.Array, bins: int, adaptive: bool) -> j
     return jnp.where(inside, jnp.clip(columns, 0, bins - 1), 0)
 
 
+@programs.one_program
 def binned_mutual_information(
     x: ArrayLike,
     y: ArrayLike,

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, moments, numerics, samples, validation
+from jaxinfo._src import collectives, guards, moments, numerics, programs, samples, validation
 
 
 def _scatter(z: jax.Array, mask, axis_name) -> tuple[jax.Array, jax.Array]:
@@ -84,6 +84,7 @@ def _check_bias_correction(bias_correction, num_rows: int, d: int, axis_name) ->
         )
 
 
+@programs.one_program
 def gaussian_entropy(
     x: ArrayLike,
     *,
@@ -170,6 +171,7 @@ def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
     return value
 
 
+@programs.one_program
 def gaussian_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -242,6 +244,7 @@ def _normal_scores(z: jax.Array, valid: jax.Array) -> jax.Array:
     return jnp.where(valid[:, None], scores, 0.0)
 
 
+@programs.one_program
 def gaussian_copula_mutual_information(
     x: ArrayLike,
     y: ArrayLike,

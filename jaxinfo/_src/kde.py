@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, samples, validation
-from jaxinfo._src.kernels import Gaussian
+from jaxinfo._src import guards, programs, samples, validation
+from jaxinfo._src.kernels import Gaussian, checked_bandwidth
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "leave_one_out"))
@@ -35,6 +35,7 @@ def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_ou
     return s.reduce(block), s.count, kernel
 
 
+@programs.one_program
 def kde_entropy(
     x: ArrayLike,
     *,
@@ -57,8 +58,8 @@ def kde_entropy(
 
     Args:
       x: samples ``[n, d]``.
-      bandwidth: ``h > 0`` or a rule ``"silverman"``, ``"scott"``, ``"median"`` (the median
-        rule builds all ``n^2`` distances; pass a number for very large ``n``).
+      bandwidth: ``h > 0`` or a rule ``"silverman"``, ``"scott"``, ``"median"``
+        (:func:`jaxinfo.kernels.bandwidth_from_rule`; O(n d), no ``[n, n]`` matrix).
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
@@ -87,13 +88,14 @@ def kde_entropy(
     total, n, kernel = _sum_of_row_log_sums(
         x, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=True
     )
-    h = jnp.asarray(kernel.bandwidth, x.dtype)
+    h = checked_bandwidth(kernel.bandwidth, x.dtype)
     log_norm = 0.5 * x.shape[1] * (math.log(2.0 * math.pi) + 2.0 * jnp.log(h))
     value = -total / n + jnp.log(n - 1.0) + log_norm
     holds = guards.rows_hold_answer((x,), mask, axis_name)
     return validation.convert_units(guards.answer(holds, value), base)
 
 
+@programs.one_program
 def gaussian_noise_mutual_information_bound(
     h: ArrayLike,
     *,

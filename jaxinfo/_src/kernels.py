@@ -11,10 +11,19 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import numerics, validation
-from jaxinfo._src.moments import masked_moments
-from jaxinfo._src.samples import row_weights, valid_rows
+from jaxinfo._src.bandwidths import BANDWIDTH_RULES, rule_on_all_rows
 
-BANDWIDTH_RULES = ("median", "silverman", "scott")
+
+def checked_bandwidth(bandwidth, dtype) -> jax.Array:
+    """A numeric bandwidth as an array of ``dtype``, NaN unless finite and positive.
+
+    The constructor checks concrete values; this catches values that change after it (a
+    learned bandwidth moved by ``optax.apply_updates`` or any ``tree_map``), where the
+    value may be traced: the measure becomes NaN instead of a number from a meaningless
+    kernel. The gradient of a valid bandwidth passes unchanged.
+    """
+    sigma = jnp.asarray(bandwidth, dtype=dtype)
+    return jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, jnp.nan)
 
 
 def _as_points(x, name: str) -> jax.Array:
@@ -89,57 +98,6 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return _with_exact_diagonal(sq, jnp.zeros(x.shape[0], x.dtype)) if same else sq
 
 
-def bandwidth_from_rule(rule: str, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
-    """Data-driven bandwidth, computed under ``stop_gradient`` (it is a constant for ``grad``).
-
-    - ``"median"``: median Euclidean distance over distinct valid pairs (Gretton et al.);
-      builds all ``n^2`` distances, so pass a number for very large ``n``.
-    - ``"silverman"``: ``(4 / (d + 2)) ** (1 / (d + 4)) * n ** (-1 / (d + 4)) * s``,
-    - ``"scott"``: ``n ** (-1 / (d + 4)) * s``,
-
-    with ``s`` the mean per-feature standard deviation. A degenerate result (all points
-    equal, fewer than two valid rows) falls back to 1; a non-finite valid entry of ``x``
-    gives NaN (there is no bandwidth to report).
-
-    Args:
-      rule: one of ``BANDWIDTH_RULES``.
-      x: samples ``[n, d]`` (floating point).
-      mask: optional boolean ``[n]`` marking the rows that count.
-
-    Returns:
-      The bandwidth ``sigma``, a scalar.
-
-    Raises:
-      ValueError: an unknown ``rule``, ``x`` not ``[n, d]``, a ``mask`` of the wrong shape.
-      TypeError: integer ``x``, a non-boolean ``mask``.
-    """
-    if not isinstance(rule, str) or rule not in BANDWIDTH_RULES:
-        raise ValueError(
-            f"`rule` must be one of {BANDWIDTH_RULES}; got {rule!r}. "
-            "Pass a number as the kernel bandwidth for a fixed sigma."
-        )
-    x = _as_points(x, "x")
-    mask = validation.as_mask(mask, x.shape[0], "mask")
-    x = jax.lax.stop_gradient(x)
-    rows = valid_rows(mask, x.shape[0])
-    non_finite = jnp.any(rows[:, None] & ~jnp.isfinite(x))
-    if rule == "median":
-        sq = squared_distances(x, x)
-        n = x.shape[0]
-        valid = jnp.triu(jnp.ones((n, n), dtype=bool), k=1)
-        if mask is not None:
-            valid = valid & mask[:, None] & mask[None, :]
-        value = jnp.sqrt(jnp.nanmedian(jnp.where(valid, sq, jnp.nan)))
-    else:
-        count, _, std = masked_moments(x, row_weights(mask, x.shape[0], x.dtype))
-        spread = jnp.mean(std)
-        d = x.shape[1]
-        factor = (4.0 / (d + 2.0)) ** (1.0 / (d + 4.0)) if rule == "silverman" else 1.0
-        value = factor * count ** (-1.0 / (d + 4.0)) * spread
-    value = jnp.where(jnp.isfinite(value) & (value > 0), value, 1.0)
-    return jnp.where(non_finite, jnp.nan, value)
-
-
 class Kernel:
     """Base class: a positive-definite kernel with a Gram builder.
 
@@ -178,7 +136,11 @@ class Kernel:
         raise NotImplementedError(f"{type(self).__name__} has no finite feature map.")
 
     def resolve(self, x: jax.Array, where: jax.Array | None = None) -> Kernel:
-        """Returns a kernel whose data-dependent parameters are fixed from ``x``."""
+        """Returns a kernel whose data-dependent parameters are fixed from ``x``.
+
+        ``x`` holds every row (gathered: identical on every device), ``where`` marks the
+        valid ones.
+        """
         del x, where
         return self
 
@@ -222,12 +184,13 @@ class _BandwidthKernel(Kernel):
             return self
         # Not through __init__: a rule gives a positive sigma, or NaN for non-finite data,
         # which must reach the result as NaN rather than fail as a "bandwidth" option.
-        return type(self).tree_unflatten(None, (bandwidth_from_rule(self.bandwidth, x, where),))
+        sigma = rule_on_all_rows(self.bandwidth, x, where)
+        return type(self).tree_unflatten(None, (sigma,))
 
     def _sigma(self, x: jax.Array) -> jax.Array:
         if isinstance(self.bandwidth, str):
-            return bandwidth_from_rule(self.bandwidth, x, None)
-        return jnp.asarray(self.bandwidth, dtype=x.dtype)
+            return rule_on_all_rows(self.bandwidth, x, None)
+        return checked_bandwidth(self.bandwidth, x.dtype)
 
     def _log_kernel(self, sq: jax.Array, sigma: jax.Array) -> jax.Array:
         """``log k`` from squared distances."""

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, moments, numerics, spectral, validation
+from jaxinfo._src import collectives, guards, moments, numerics, programs, spectral, validation
 from jaxinfo._src.variational import SIMILARITIES, temporal_infonce_loss
 
 MUTUAL_INFORMATION = ("infonce", "gaussian")
@@ -71,6 +71,7 @@ def _latent_rows(latents: ArrayLike, where: ArrayLike | None, axis_name: str | N
     return rows, mask
 
 
+@programs.one_program
 def effective_dimension(
     latents: ArrayLike,
     *,
@@ -128,6 +129,7 @@ def _gaussian_information(operator, covariance, noise, lag: int) -> jax.Array:
     return 0.5 * (_log_det(accumulated + signal) - _log_det(accumulated))
 
 
+@programs.one_program
 def gaussian_koopman_mutual_information(
     operator: ArrayLike,
     covariance: ArrayLike,

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, lanczos, moments, numerics, samples, spectral, validation
+from jaxinfo._src import guards, lanczos, moments, numerics, programs, samples, spectral, validation
 from jaxinfo._src.kernels import Cosine, Kernel, Linear, as_kernel
 from jaxinfo._src.lanczos import StochasticLanczos
 
@@ -68,6 +68,7 @@ def _names(count: int) -> tuple[str, ...]:
     return tuple(f"xs[{i}]" for i in range(count))
 
 
+@programs.one_program
 def matrix_renyi_entropy(
     x: ArrayLike,
     *,
@@ -103,8 +104,8 @@ def matrix_renyi_entropy(
     eigenvalues): measured at n = 4096 with the defaults (float64, 5 keys, largest relative
     error), 0.49 % at ``alpha = 1`` and 1.01, 0.57 % at 0.5, below 1e-8 at 3
     (docs/matrix.md). The
-    ``alpha = 2`` and covariance routes above are exact and cheaper and are kept; the median
-    bandwidth rule still builds all ``n^2`` distances (pass a number for large ``n``).
+    ``alpha = 2`` and covariance routes above are exact and cheaper and are kept. Bandwidth
+    rules cost O(n d) (:func:`jaxinfo.kernels.bandwidth_from_rule`).
     Gradients use a custom rule (``d tr f(A) = tr(f'(A) dA)`` estimated with the same
     probes) and are themselves estimates.
 
@@ -149,6 +150,7 @@ def matrix_renyi_entropy(
     return entropy
 
 
+@programs.one_program
 def matrix_renyi_entropy_from_gram(
     gram: ArrayLike, *, alpha: float, base: float | None = None
 ) -> jax.Array:
@@ -191,6 +193,7 @@ def _entropy_of_given_matrix(matrix: jax.Array, name: str, alpha: float) -> jax.
     return jnp.where(is_psd, value, jnp.nan)
 
 
+@programs.one_program
 def matrix_joint_entropy(
     *xs: ArrayLike,
     alpha: float = 1.01,
@@ -246,6 +249,7 @@ def _pair_kernels(kernel_x, kernel_y) -> tuple[Kernel, Kernel]:
     return as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y")
 
 
+@programs.one_program
 def matrix_conditional_entropy(
     x: ArrayLike,
     y: ArrayLike,
@@ -288,6 +292,7 @@ def matrix_conditional_entropy(
     return joint - marginal
 
 
+@programs.one_program
 def matrix_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -342,6 +347,7 @@ def matrix_mutual_information(
     return h_x + h_y - h_xy
 
 
+@programs.one_program
 def matrix_total_correlation(
     *xs: ArrayLike,
     alpha: float = 1.01,
@@ -388,6 +394,7 @@ def matrix_total_correlation(
     return sum(marginals) - joint
 
 
+@programs.one_program
 def von_neumann_entropy(
     x: ArrayLike,
     *,
@@ -430,6 +437,7 @@ def von_neumann_entropy(
     )
 
 
+@programs.one_program
 def von_neumann_entropy_from_gram(gram: ArrayLike, *, base: float | None = None) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)``, ``A = K / tr K``, of a PSD matrix ``[..., n, n]``.
 
@@ -448,6 +456,7 @@ def von_neumann_entropy_from_gram(gram: ArrayLike, *, base: float | None = None)
     return matrix_renyi_entropy_from_gram(gram, alpha=1.0, base=base)
 
 
+@programs.one_program
 def von_neumann_entropy_from_covariance(
     covariance: ArrayLike, *, base: float | None = None
 ) -> jax.Array:
@@ -476,6 +485,7 @@ def von_neumann_entropy_from_covariance(
     return validation.convert_units(_entropy_of_given_matrix(cov, "covariance", 1.0), base)
 
 
+@programs.one_program
 def vendi_score(
     x: ArrayLike,
     *,
@@ -518,6 +528,7 @@ def vendi_score(
     return jnp.exp(entropy)
 
 
+@programs.one_program
 def effective_rank(
     x: ArrayLike, *, where: ArrayLike | None = None, axis_name: str | None = None
 ) -> jax.Array:

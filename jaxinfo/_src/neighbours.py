@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, samples, trees, validation
+from jaxinfo._src import collectives, guards, programs, samples, trees, validation
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
 
@@ -363,6 +363,7 @@ def log_unit_ball_volume(d: int) -> float:
     return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
 
 
+@programs.one_program
 def knn_entropy(
     x: ArrayLike,
     *,
@@ -449,6 +450,7 @@ def _knn_entropy_nats(x, mask, *, k, axis_name, block_size, route):
     return digamma(n) - digamma(kk) + log_unit_ball_volume(d) + d * sum_log_r / n
 
 
+@programs.one_program
 def ksg_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -569,6 +571,7 @@ def _ksg_nats(x, y, mask, *, k, axis_name, block_size, route):
     return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
 
 
+@programs.one_program
 def knn_kl_divergence(
     x: ArrayLike,
     y: ArrayLike,

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, numerics, validation
+from jaxinfo._src import collectives, guards, numerics, programs, validation
 from jaxinfo._src.kernels import Cosine
 
 
@@ -129,6 +129,7 @@ def _with_jensen_shannon_gradient(batch: _Batch, value: jax.Array) -> jax.Array:
 _NEGATIVES_OFF_DIAGONAL = "The negatives are the n(n - 1) off-diagonal entries."
 
 
+@programs.one_program
 def infonce_lower_bound(
     scores: ArrayLike,
     *,
@@ -172,6 +173,7 @@ def infonce_lower_bound(
     return _finish(batch, jnp.log(batch.count()) + batch.mean_row_log_softmax(), base)
 
 
+@programs.one_program
 def nwj_lower_bound(
     scores: ArrayLike,
     *,
@@ -213,6 +215,7 @@ def nwj_lower_bound(
     return _finish(batch, nats, base)
 
 
+@programs.one_program
 def donsker_varadhan_lower_bound(
     scores: ArrayLike,
     *,
@@ -254,6 +257,7 @@ def donsker_varadhan_lower_bound(
     return _finish(batch, batch.mean_positive() - batch.log_mean_exp_negatives(), base)
 
 
+@programs.one_program
 def smile_lower_bound(
     scores: ArrayLike,
     *,
@@ -309,6 +313,7 @@ def smile_lower_bound(
     return _finish(batch, _with_jensen_shannon_gradient(batch, nats), base)
 
 
+@programs.one_program
 def jensen_shannon_lower_bound(
     scores: ArrayLike,
     *,
@@ -379,6 +384,7 @@ def mine_initial_state(dtype=jnp.float32) -> MineState:
     return MineState(jnp.zeros((), dtype), jnp.zeros((), jnp.int32))
 
 
+@programs.one_program
 def mine_lower_bound(
     scores: ArrayLike,
     state: MineState,
@@ -444,6 +450,7 @@ def mine_lower_bound(
 SIMILARITIES = ("cosine", "dot")
 
 
+@programs.one_program
 def temporal_infonce_loss(
     z: ArrayLike,
     *,
