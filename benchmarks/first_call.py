@@ -8,7 +8,9 @@ persistent compilation cache (each function is run twice, the second process is 
 what a user sees from the second session on).
 
 Run (one thread): ``.venv/bin/python benchmarks/first_call.py [--dtype float32|float64|both]
-[--only NAME ...] [--cache DIR]``; results go to ``benchmarks/results/first_call-cpu.json``.
+[--only NAME ...] [--cache DIR] [--name NAME]``; results go to
+``benchmarks/results/first_call-cpu.json``. An older checkout is timed the same way with
+``PYTHONPATH=<its worktree> ... --name first_call_before`` (run from ``benchmarks/``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ CALLS = {
     "effective_rank": "jaxinfo.effective_rank(x)",
     "diffusion_spectral_entropy": "jaxinfo.diffusion_spectral_entropy(x)",
     "diffusion_spectral_mutual_information": (
-        "jaxinfo.diffusion_spectral_mutual_information(x, labels, num_classes=4)"
+        "jaxinfo.diffusion_spectral_mutual_information(x, labels, num_classes=4, key=key)"
     ),
     "cauchy_schwarz_divergence": "jaxinfo.cauchy_schwarz_divergence(x, y)",
     "cauchy_schwarz_mutual_information": "jaxinfo.cauchy_schwarz_mutual_information(x, y)",
@@ -103,6 +105,7 @@ logits = jnp.asarray(rng.standard_normal(({n}, 4)), dtype)
 scores = jnp.asarray(rng.standard_normal((256, 256)), dtype)
 trajectories = jnp.asarray(rng.standard_normal((16, 32, {d})), dtype)
 probabilities = jax.nn.softmax(logits)
+key = jax.random.key(0)
 gram = jnp.exp(-0.5 * jnp.sum((x[:, None] - x[None]) ** 2, -1) / 4.0)
 cov = jnp.cov(x.T).astype(dtype)
 jax.block_until_ready((x, y, z, labels, logits, scores, trajectories, probabilities, gram, cov))
@@ -130,6 +133,7 @@ def main():
     parser.add_argument("--dtype", default="both", choices=["float32", "float64", "both"])
     parser.add_argument("--only", nargs="+", default=None)
     parser.add_argument("--cache", default=None, help="persistent compilation cache directory")
+    parser.add_argument("--name", default="first_call", help="results file name")
     args = parser.parse_args()
     dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
     names = args.only or list(CALLS)
@@ -153,7 +157,7 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     import _harness
 
-    name = "first_call" + ("-cached" if cache else "")
+    name = args.name + ("-cached" if cache else "")
     _harness.print_table(rows, ["function", *dtypes])
     print(f"wrote {_harness.write_results(name, rows)}")
 

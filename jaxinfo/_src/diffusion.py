@@ -14,6 +14,8 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxinfo._src import (
@@ -455,6 +457,65 @@ def diffusion_spectral_mutual_information(
       >>> print(f"{mi:.3f}")
       1.093
     """
+    if max_class_size is None and axis_name is None:
+        max_class_size = _concrete_largest_class(labels, where, num_classes)
+    return _spectral_mutual_information(
+        x,
+        labels,
+        num_classes=num_classes,
+        key=key,
+        bandwidth=bandwidth,
+        t=t,
+        num_repeats=num_repeats,
+        base=base,
+        where=where,
+        axis_name=axis_name,
+        adaptive_k=adaptive_k,
+        normalize=normalize,
+        baseline_masks=baseline_masks,
+        max_class_size=max_class_size,
+    )
+
+
+def _concrete_largest_class(labels, where, num_classes) -> int | None:
+    """The largest class of concrete labels (NumPy), ``None`` when traced or degenerate.
+
+    Passed on as the static ``max_class_size``, it lets an eager call run as one compiled
+    program (:mod:`programs`) with each class solved at its concrete size, as before.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        return None
+    values = validation.concrete_value(labels) if not isinstance(labels, Tracer) else None
+    valid = None if where is None or isinstance(where, Tracer) else validation.concrete_value(where)
+    if values is None or values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        return None
+    if where is not None and (valid is None or valid.shape != values.shape):
+        return None
+    kept = values if valid is None else values[valid.astype(bool)]
+    kept = kept[(kept >= 0) & (kept < num_classes)]
+    largest = int(np.bincount(kept, minlength=1).max()) if kept.size else 0
+    return largest if largest >= 2 else None
+
+
+@programs.one_program
+def _spectral_mutual_information(
+    x,
+    labels,
+    *,
+    num_classes,
+    key,
+    bandwidth,
+    t,
+    num_repeats,
+    base,
+    where,
+    axis_name,
+    adaptive_k,
+    normalize,
+    baseline_masks,
+    max_class_size,
+) -> jax.Array:
+    """:func:`diffusion_spectral_mutual_information` once ``max_class_size`` is settled."""
     bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
     num_classes = validation.check_positive_int(num_classes, "num_classes")
     num_repeats = validation.check_positive_int(num_repeats, "num_repeats")
