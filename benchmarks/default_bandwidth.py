@@ -245,6 +245,20 @@ def compiled_temp_gib(n: int, dtype, fixed: bool) -> float:
     return compiled.memory_analysis().temp_size_in_bytes / 2**30
 
 
+def _timing_row(kind: str, family: str, n: int, dtype: str, default_s: float, fixed_s: float):
+    row = {
+        "kind": kind,
+        "family": family,
+        "n": n,
+        "dtype": dtype,
+        "default_ms": default_s * 1e3,
+        "fixed_ms": fixed_s * 1e3,
+        "ratio": default_s / fixed_s,
+    }
+    print(row, flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dtype", default="both", choices=["float32", "float64", "both"])
@@ -264,18 +278,8 @@ def main():
     if args.sharded:
         for dtype_name in dtypes:
             for n in args.sizes:
-                td, tf = sharded_pair(n, jnp.dtype(dtype_name), args.repeats, args.budget)
-                row = {
-                    "kind": "sharded",
-                    "family": "cs_ib_loss 8 devices",
-                    "n": n,
-                    "dtype": dtype_name,
-                    "default_ms": td * 1e3,
-                    "fixed_ms": tf * 1e3,
-                    "ratio": td / tf,
-                }
-                print(row, flush=True)
-                rows.append(row)
+                times = sharded_pair(n, jnp.dtype(dtype_name), args.repeats, args.budget)
+                rows.append(_timing_row("sharded", "cs_ib_loss 8 devices", n, dtype_name, *times))
         _harness.print_table(rows, ["family", "n", "dtype", "default_ms", "fixed_ms", "ratio"])
         print(f"wrote {_harness.write_results('default_bandwidth_sharded', rows)}")
         return
@@ -306,18 +310,8 @@ def main():
                     if largest is not None and n > largest:
                         continue
                     default, fixed, sigmas = _callables(name, fn, sigma_of, data)
-                    td, tf = time_pair(default, fixed, data[0], sigmas, args.repeats, args.budget)
-                    row = {
-                        "kind": "time",
-                        "family": name,
-                        "n": n,
-                        "dtype": dtype_name,
-                        "default_ms": td * 1e3,
-                        "fixed_ms": tf * 1e3,
-                        "ratio": td / tf,
-                    }
-                    print(row, flush=True)
-                    rows.append(row)
+                    times = time_pair(default, fixed, data[0], sigmas, args.repeats, args.budget)
+                    rows.append(_timing_row("time", name, n, dtype_name, *times))
     path = _harness.write_results("default_bandwidth", rows)
     _harness.print_table(
         [r for r in rows if r["kind"] == "time"],

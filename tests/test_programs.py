@@ -35,10 +35,10 @@ def _data(n=48, seed=0):
     "call",
     [
         lambda x, y: jaxinfo.gaussian_copula_mutual_information(x, y, base=2.0),
-        lambda x, y: jaxinfo.matrix_mutual_information(x, y, alpha=1.01),
-        lambda x, y: jaxinfo.effective_rank(x),
+        lambda x, y: jaxinfo.cauchy_schwarz_mutual_information(x, y),
+        lambda x, y: jaxinfo.diffusion_spectral_entropy(x, bandwidth="median"),
     ],
-    ids=["copula", "matrix-mi", "effective-rank"],
+    ids=["copula", "cs-qmi", "dse"],
 )
 def test_a_first_eager_call_compiles_once_and_the_next_not_at_all(call, compiles):
     x, y = _data()
@@ -74,15 +74,16 @@ def test_concrete_input_errors_still_raise_eagerly():
     one_row = jnp.arange(48) == 0
     with pytest.raises(ValueError, match="at least 2"):
         jaxinfo.gaussian_mutual_information(x, y, where=one_row)
-    with pytest.raises(ValueError, match="symmetric positive semi-definite"):
-        jaxinfo.von_neumann_entropy_from_gram(-jnp.eye(4))
+    with pytest.raises(ValueError, match=r"`labels` must lie in \[0, num_classes\)"):
+        jaxinfo.plugin_entropy(jnp.full(48, 7, jnp.int32), num_classes=4)
     logits = jax.random.normal(jax.random.key(2), (48, 3))
     with pytest.raises(ValueError, match=r"`labels` must lie in \[0, 3\)"):
         jaxinfo.nonlinear_information_bottleneck_loss(
             logits, jnp.full(48, 5, jnp.int32), x, beta=0.1
         )
     # A traced bad value keeps its NaN (no eager re-run inside a transformation).
-    assert np.isnan(jax.jit(jaxinfo.von_neumann_entropy_from_gram)(-jnp.eye(4)))
+    traced = jax.jit(lambda labels: jaxinfo.plugin_entropy(labels, num_classes=4))
+    assert np.isnan(traced(jnp.full(48, 7, jnp.int32)))
 
 
 def test_nan_data_give_nan_eagerly():

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, lanczos, moments, numerics, programs, samples, spectral, validation
+from jaxinfo._src import guards, lanczos, moments, numerics, samples, spectral, validation
 from jaxinfo._src.kernels import Cosine, Kernel, Linear, as_kernel
 from jaxinfo._src.lanczos import StochasticLanczos
 
@@ -68,7 +68,6 @@ def _names(count: int) -> tuple[str, ...]:
     return tuple(f"xs[{i}]" for i in range(count))
 
 
-@programs.one_program
 def matrix_renyi_entropy(
     x: ArrayLike,
     *,
@@ -150,7 +149,6 @@ def matrix_renyi_entropy(
     return entropy
 
 
-@programs.one_program
 def matrix_renyi_entropy_from_gram(
     gram: ArrayLike, *, alpha: float, base: float | None = None
 ) -> jax.Array:
@@ -193,7 +191,6 @@ def _entropy_of_given_matrix(matrix: jax.Array, name: str, alpha: float) -> jax.
     return jnp.where(is_psd, value, jnp.nan)
 
 
-@programs.one_program
 def matrix_joint_entropy(
     *xs: ArrayLike,
     alpha: float = 1.01,
@@ -249,7 +246,6 @@ def _pair_kernels(kernel_x, kernel_y) -> tuple[Kernel, Kernel]:
     return as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_y, "kernel_y")
 
 
-@programs.one_program
 def matrix_conditional_entropy(
     x: ArrayLike,
     y: ArrayLike,
@@ -292,7 +288,6 @@ def matrix_conditional_entropy(
     return joint - marginal
 
 
-@programs.one_program
 def matrix_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -347,7 +342,6 @@ def matrix_mutual_information(
     return h_x + h_y - h_xy
 
 
-@programs.one_program
 def matrix_total_correlation(
     *xs: ArrayLike,
     alpha: float = 1.01,
@@ -394,7 +388,6 @@ def matrix_total_correlation(
     return sum(marginals) - joint
 
 
-@programs.one_program
 def von_neumann_entropy(
     x: ArrayLike,
     *,
@@ -437,7 +430,6 @@ def von_neumann_entropy(
     )
 
 
-@programs.one_program
 def von_neumann_entropy_from_gram(gram: ArrayLike, *, base: float | None = None) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)``, ``A = K / tr K``, of a PSD matrix ``[..., n, n]``.
 
@@ -456,7 +448,6 @@ def von_neumann_entropy_from_gram(gram: ArrayLike, *, base: float | None = None)
     return matrix_renyi_entropy_from_gram(gram, alpha=1.0, base=base)
 
 
-@programs.one_program
 def von_neumann_entropy_from_covariance(
     covariance: ArrayLike, *, base: float | None = None
 ) -> jax.Array:
@@ -485,7 +476,6 @@ def von_neumann_entropy_from_covariance(
     return validation.convert_units(_entropy_of_given_matrix(cov, "covariance", 1.0), base)
 
 
-@programs.one_program
 def vendi_score(
     x: ArrayLike,
     *,
@@ -528,7 +518,6 @@ def vendi_score(
     return jnp.exp(entropy)
 
 
-@programs.one_program
 def effective_rank(
     x: ArrayLike, *, where: ArrayLike | None = None, axis_name: str | None = None
 ) -> jax.Array:
