@@ -15,7 +15,7 @@ from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, programs, validation
 from jaxinfo._src.kde import gaussian_noise_mutual_information_bound
-from jaxinfo._src.kernels import Kernel
+from jaxinfo._src.kernels import KernelLike
 from jaxinfo._src.matrix import matrix_mutual_information
 
 
@@ -237,8 +237,8 @@ def matrix_information_bottleneck_loss(
     *,
     beta: ArrayLike,
     alpha: float = 1.01,
-    kernel_x: Kernel | None = None,
-    kernel_t: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_t: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import guards, numerics, programs, samples, validation
-from jaxinfo._src.kernels import Kernel, as_kernel
+from jaxinfo._src.kernels import DistanceKernel, Kernel, KernelLike, as_kernel
 
 
 class _QMISums(NamedTuple):
@@ -108,7 +108,7 @@ def cauchy_schwarz_divergence(
     x: ArrayLike,
     y: ArrayLike,
     *,
-    kernel: Kernel | None = None,
+    kernel: KernelLike | None = None,
     base: float | None = None,
     where_x: ArrayLike | None = None,
     where_y: ArrayLike | None = None,
@@ -180,8 +180,12 @@ def cauchy_schwarz_divergence(
 
 
 def _linear_first(log_domain: bool, *kernels: Kernel) -> bool:
-    """Whether kernel sums may take the linear-domain route (samples.reduce_sets)."""
-    return not log_domain and all(k.bounded_by_one for k in kernels)
+    """Whether kernel sums may take the linear-domain route (samples.reduce_sets).
+
+    Only distance kernels promise ``k <= 1`` (sums need no max shift) and the GEMM factors
+    of :meth:`~jaxinfo.kernels.DistanceKernel.log_gram_factors`.
+    """
+    return not log_domain and all(isinstance(k, DistanceKernel) for k in kernels)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "log_domain"))
@@ -239,8 +243,8 @@ def cauchy_schwarz_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
     *,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
     normalized: bool = False,
     base: float | None = None,
     where: ArrayLike | None = None,
@@ -397,8 +401,8 @@ def conditional_cauchy_schwarz_divergence(
     y: ArrayLike,
     y_pred: ArrayLike,
     *,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
     estimator: str = "symmetric",
     base: float | None = None,
     where: ArrayLike | None = None,
@@ -501,8 +505,8 @@ def conditional_cauchy_schwarz_divergence_two_sample(
     x_q: ArrayLike,
     y_q: ArrayLike,
     *,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
     base: float | None = None,
     where_p: ArrayLike | None = None,
     where_q: ArrayLike | None = None,
@@ -577,9 +581,9 @@ def cauchy_schwarz_conditional_mutual_information(
     y: ArrayLike,
     z: ArrayLike,
     *,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
-    kernel_z: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
+    kernel_z: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -685,9 +689,9 @@ def cauchy_schwarz_information_bottleneck_loss(
     t: ArrayLike,
     *,
     beta: ArrayLike,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
-    kernel_t: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
+    kernel_t: KernelLike | None = None,
     estimator: str = "symmetric",
     base: float | None = None,
     where: ArrayLike | None = None,

@@ -10,11 +10,12 @@ differ in how the matrix is built, which sets the cost:
   in the concatenation, so it is computed as ``x W_x + y W_y`` and broadcast (``n + m`` products
   instead of ``n m``); the deeper layers still see ``n m`` rows, ``O(n m hidden)`` memory.
 
-A new critic subclasses :class:`Critic` and implements ``__call__``.
+A new critic subclasses :class:`Critic` and implements ``__call__`` (docs/extending.md).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 
 import jax
@@ -39,7 +40,7 @@ def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
-def _check_inputs(x: jax.Array, y: jax.Array, critic: Critic) -> tuple[jax.Array, jax.Array]:
+def _check_inputs(x: jax.Array, y: jax.Array, critic: _WidthCheckedCritic) -> tuple[jax.Array, jax.Array]:
     """Rows of features with the widths the critic was built for."""
     x, y = jnp.asarray(x), jnp.asarray(y)
     for name, value, width in (("x", x, critic.x_features), ("y", y, critic.y_features)):
@@ -97,23 +98,40 @@ class MLP(nnx.Module):
         return self.head(x)
 
 
-class Critic(nnx.Module):
-    """Contract for a critic: ``critic(x[n, dx], y[m, dy]) -> scores[n, m]``.
+class Critic(nnx.Module, abc.ABC):
+    """Contract for a critic: ``critic(x[n, dx], y[m, dy]) -> scores[n, m]``, real-valued.
 
-    Attributes:
-      x_features: width of the ``x`` rows.
-      y_features: width of the ``y`` rows.
+    A subclass implements ``__call__`` (abstract: a subclass without it cannot be built).
+    Being an ``nnx.Module`` it is a pytree, so it passes through ``jax.jit``, ``jax.grad``
+    and ``nnx.split``/``nnx.merge`` like the built-in critics, and
+    :func:`~jaxinfo.nn.estimate_mutual_information` trains its ``nnx.Param`` leaves. The
+    built-in critics record their input widths as ``x_features`` / ``y_features`` and
+    check them; a user critic need not.
     """
+
+    @abc.abstractmethod
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """Scores of every ``x`` row against every ``y`` row, ``[n, m]``."""
+
+
+class _WidthCheckedCritic(Critic):
+    """A built-in critic: built for fixed input widths, which it checks on every call."""
 
     x_features: int
     y_features: int
 
-    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
-        """Scores of every ``x`` row against every ``y`` row."""
-        raise NotImplementedError
+
+def check_scores(scores, n: int, m: int, name: str = "critic") -> None:
+    """Fails unless ``scores`` is a real ``[n, m]`` array (what every bound reads)."""
+    shape, dtype = getattr(scores, "shape", None), getattr(scores, "dtype", None)
+    if shape != (n, m) or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(
+            f"`{name}` must map x [n, dx] and y [m, dy] to real scores [n, m]; on {n} and {m} "
+            f"rows it returned {type(scores).__name__} with shape {shape} and dtype {dtype}."
+        )
 
 
-def _towers(critic: Critic, hidden, embedding: int, **options) -> tuple[MLP, MLP]:
+def _towers(critic: _WidthCheckedCritic, hidden, embedding: int, **options) -> tuple[MLP, MLP]:
     """The two embedding networks ``g`` (on x) and ``h`` (on y) of a two-tower critic."""
     embedding = _check_features(embedding, "embedding")
     return (
@@ -122,7 +140,7 @@ def _towers(critic: Critic, hidden, embedding: int, **options) -> tuple[MLP, MLP
     )
 
 
-class SeparableCritic(Critic):
+class SeparableCritic(_WidthCheckedCritic):
     """``f(x, y) = g(x)·h(y) / temperature`` with two MLP embeddings.
 
     The cheapest critic: the score matrix is one matmul of the embeddings, so under
@@ -189,7 +207,7 @@ class SeparableCritic(Critic):
         return gx @ hy.T
 
 
-class BilinearCritic(Critic):
+class BilinearCritic(_WidthCheckedCritic):
     """``f(x, y) = g(x)^T W h(y)`` (the CPC critic): a separable critic with a learned metric.
 
     Args:
@@ -234,7 +252,7 @@ class BilinearCritic(Critic):
         return (self.embed_x(x) @ self.metric[...]) @ self.embed_y(y).T
 
 
-class ConcatCritic(Critic):
+class ConcatCritic(_WidthCheckedCritic):
     """``f(x, y) = MLP([x, y])``: one network on the concatenated pair (a joint critic).
 
     The most flexible critic and the one MINE, NWJ and SMILE are usually trained with. The

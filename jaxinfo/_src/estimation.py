@@ -21,7 +21,7 @@ import optax
 from flax import nnx
 
 from jaxinfo._src import validation, variational
-from jaxinfo._src.critics import ConcatCritic, Critic
+from jaxinfo._src.critics import ConcatCritic, Critic, check_scores
 
 Scores = jax.Array
 Objective = Callable[[Scores, jax.Array, variational.MineState], tuple[jax.Array, object]]
@@ -275,7 +275,11 @@ def estimate_mutual_information(
     if critic is None:
         critic = _default_critic(x_all.shape[1], y_all.shape[1], seed, dtype)
     elif not isinstance(critic, Critic):
-        raise TypeError(f"`critic` must be a jaxinfo.nn Critic; got {type(critic).__name__}.")
+        raise TypeError(
+            "`critic` must be a `jaxinfo.nn.Critic` (subclass it and implement `__call__`); "
+            f"got {type(critic).__name__}."
+        )
+    check_scores(critic(x_train[:1], y_train[:2]), 1, 2)  # n != m: a transpose shows
     optimizer = optax.adam(learning_rate) if optimizer is None else optimizer
     graph, params, rest = nnx.split(critic, nnx.Param, ...)
     objective = _training_objective(bound, clip, decay)

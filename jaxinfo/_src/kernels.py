@@ -7,6 +7,11 @@ bandwidth rule such as ``"median"`` is static metadata resolved from the data un
 
 from __future__ import annotations
 
+import abc
+import copy
+import functools
+from typing import ClassVar, Literal, get_args
+
 import jax
 import jax.numpy as jnp
 
@@ -98,38 +103,102 @@ def squared_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     return _with_exact_diagonal(sq, jnp.zeros(x.shape[0], x.dtype)) if same else sq
 
 
-class Kernel:
-    """Base class: a positive-definite kernel with a Gram builder.
+def _is_static(value) -> bool:
+    """Whether a kernel attribute is static metadata (aux data) rather than a pytree child.
 
-    Subclasses implement :meth:`gram` and :meth:`diagonal`; kernels with a finite explicit
-    feature map also implement :meth:`features` (enabling the ``[d, d]`` covariance path).
-    The built-in kernels take floating ``[n, d]`` points (``ValueError``/``TypeError``
-    otherwise), and ``gram(x)`` (or ``y is x``) has the exact ``k(x_i, x_i)`` on its diagonal.
+    Strings, booleans, integers, ``None``, types and functions (and tuples of them) are
+    options that select code; everything else (floats, arrays, nested pytrees) holds values
+    that ``jit`` traces and ``grad`` differentiates.
+    """
+    if isinstance(value, tuple | list):  # a list of options is caught as unhashable
+        return all(_is_static(item) for item in value)
+    return value is None or isinstance(value, str | bool | int | type) or callable(value)
+
+
+def _flatten_attributes(kernel):
+    """Children and aux data of a kernel from its instance attributes, in sorted order."""
+    items = sorted(vars(kernel).items())
+    children = tuple((name, value) for name, value in items if not _is_static(value))
+    static = tuple((name, value) for name, value in items if _is_static(value))
+    try:
+        hash(static)
+    except TypeError:
+        raise TypeError(
+            f"{type(kernel).__name__}: static attributes {[n for n, _ in static]} must be "
+            "hashable (they key compiled programs); store tuples instead of lists."
+        ) from None
+    keyed = tuple((jax.tree_util.GetAttrKey(name), value) for name, value in children)
+    return keyed, (tuple(name for name, _ in children), static)
+
+
+def _unflatten_attributes(cls, aux, children):
+    names, static = aux
+    kernel = object.__new__(cls)
+    for name, value in (*zip(names, children, strict=True), *static):
+        object.__setattr__(kernel, name, value)  # also for frozen dataclasses
+    return kernel
+
+
+def replace_attribute(kernel, name: str, value):
+    """A shallow copy of ``kernel`` with one attribute replaced (no ``__init__`` checks)."""
+    new = copy.copy(kernel)
+    object.__setattr__(new, name, value)
+    return new
+
+
+class Kernel(abc.ABC):
+    """Contract for a positive-definite kernel: the one thing every kernel family consumes.
+
+    A subclass implements :meth:`gram` and :meth:`diagonal`; that is enough for the matrix
+    family (Renyi, von Neumann, Vendi, matrix MI and IB) and, for positive kernels, the
+    Cauchy--Schwarz family (log-domain route, through :meth:`log_gram`). Optional:
+    :meth:`log_gram` (finite ``log k`` where ``k`` underflows), :meth:`features` with
+    ``has_features = True`` (the ``[d, d]`` covariance route), :meth:`resolve` (parameters
+    fixed from the data). A kernel of the distance ``|a - b|`` alone subclasses
+    :class:`DistanceKernel` instead and gets the fused linear-domain route too.
+
+    Every subclass is a pytree by construction (no registration by hand; registering it
+    again raises JAX's duplicate-registration error): floats, arrays and nested pytrees
+    among its instance attributes are children (traced by ``jit``, differentiated by
+    ``grad``); strings, booleans, integers, ``None`` and callables are static metadata
+    and must be hashable. Built-in kernels take floating ``[n, d]`` points
+    (``ValueError``/``TypeError`` otherwise), and ``gram(x)`` has the exact ``k(x_i, x_i)``
+    on its diagonal.
     """
 
-    has_features: bool = False
-    # k <= 1 = k(x, x) everywhere and log k comes from one GEMM (:meth:`log_gram_factors`):
-    # linear-domain kernel sums then need no max shift (samples.Samples.reduce, linear_first).
-    bounded_by_one: bool = False
+    has_features: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_with_keys(
+            cls,
+            _flatten_attributes,
+            functools.partial(_unflatten_attributes, cls),
+        )
+
+    def __repr__(self):
+        fields = ", ".join(f"{name}={value!r}" for name, value in sorted(vars(self).items()))
+        return f"{type(self).__name__}({fields})"
+
+    @abc.abstractmethod
     def gram(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-        """Kernel matrix ``[n, m]`` between rows of ``x`` ``[n, d]`` and ``y`` ``[m, d]``."""
-        raise NotImplementedError
+        """Kernel matrix ``[n, m]`` between rows of ``x`` ``[n, d]`` and ``y`` ``[m, d]``.
 
+        ``y=None`` means ``y = x``.
+        """
+
+    @abc.abstractmethod
     def diagonal(self, x: jax.Array) -> jax.Array:
         """``k(x_i, x_i)`` for every row, shape ``[n]``."""
-        raise NotImplementedError
 
     def log_gram(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
-        """``log k`` ``[n, m]`` without forming ``k``.
+        """``log k`` ``[n, m]``, read by the log-domain kernel sums (Cauchy--Schwarz family).
 
-        Sums of tiny kernel values stay finite through ``logsumexp``. Only for strictly
-        positive kernels.
+        The default is ``log(gram)``: exact for a positive kernel, ``-inf`` where ``k``
+        underflows, NaN where it is negative. Override it with a closed form when ``k`` can
+        underflow, or raise when the kernel is not positive (as ``Linear`` does).
         """
-        raise TypeError(
-            f"{type(self).__name__} can be zero or negative, so it has no log-domain Gram; "
-            "use a Gaussian or Laplacian kernel."
-        )
+        return jnp.log(self.gram(x, y))
 
     def features(self, x: jax.Array) -> jax.Array:
         """Explicit feature map ``phi(x)`` with ``k(a, b) = phi(a) · phi(b)``."""
@@ -139,14 +208,27 @@ class Kernel:
         """Returns a kernel whose data-dependent parameters are fixed from ``x``.
 
         ``x`` holds every row (gathered: identical on every device), ``where`` marks the
-        valid ones.
+        valid ones. The default has nothing to fix.
         """
         del x, where
         return self
 
 
-class _BandwidthKernel(Kernel):
-    """Shared pytree plumbing and validation for kernels with a bandwidth ``sigma``."""
+class DistanceKernel(Kernel):
+    """Contract for ``k(a, b) = exp(log_kernel(|a - b|^2, sigma))`` with a bandwidth ``sigma``.
+
+    A subclass implements :meth:`log_kernel`, which must be ``<= 0`` and ``0`` at distance
+    0, so ``k <= 1 = k(x, x)``. In return it gets the bandwidth rules (``"median"`` etc.,
+    resolved from the pooled data), the checks on ``sigma``, :meth:`gram`,
+    :meth:`log_gram`, a unit :meth:`diagonal` and the fused linear-domain kernel sums of
+    the Cauchy--Schwarz family: :meth:`log_gram_factors` (one GEMM of ``[n, d + 2]``
+    factors giving ``-|x_i - y_j|^2``) and :meth:`log_kernel_of_product` (an exp over it,
+    with no max shift since ``k <= 1``).
+
+    Args:
+      bandwidth: ``sigma > 0`` (a number or traced array, differentiable), or a rule from
+        ``BANDWIDTH_RULES`` computed from the data under ``stop_gradient``.
+    """
 
     def __init__(self, bandwidth: float | jax.Array | str = "median"):
         if isinstance(bandwidth, str):
@@ -165,43 +247,28 @@ class _BandwidthKernel(Kernel):
             )
         self.bandwidth = bandwidth
 
-    def tree_flatten(self):
-        if isinstance(self.bandwidth, str):
-            return (), self.bandwidth
-        return (self.bandwidth,), None
-
-    @classmethod
-    def tree_unflatten(cls, rule, children):
-        obj = object.__new__(cls)
-        obj.bandwidth = rule if rule is not None else children[0]
-        return obj
-
-    def __repr__(self):
-        return f"{type(self).__name__}(bandwidth={self.bandwidth!r})"
+    @abc.abstractmethod
+    def log_kernel(self, squared_distance: jax.Array, bandwidth: jax.Array) -> jax.Array:
+        """``log k`` from squared distances (``>= 0``) and a positive bandwidth ``sigma``."""
 
     def resolve(self, x, where=None):
         if not isinstance(self.bandwidth, str):
             return self
         # Not through __init__: a rule gives a positive sigma, or NaN for non-finite data,
         # which must reach the result as NaN rather than fail as a "bandwidth" option.
-        sigma = rule_on_all_rows(self.bandwidth, x, where)
-        return type(self).tree_unflatten(None, (sigma,))
+        return replace_attribute(self, "bandwidth", rule_on_all_rows(self.bandwidth, x, where))
 
     def _sigma(self, x: jax.Array) -> jax.Array:
         if isinstance(self.bandwidth, str):
             return rule_on_all_rows(self.bandwidth, x, None)
         return checked_bandwidth(self.bandwidth, x.dtype)
 
-    def _log_kernel(self, sq: jax.Array, sigma: jax.Array) -> jax.Array:
-        """``log k`` from squared distances."""
-        raise NotImplementedError
-
     def log_gram(self, x, y=None):
         if y is None or y is x:
             x = y = _as_points(x, "x")  # `y is x`: squared_distances zeroes the diagonal
         else:
             x, y = _as_point_pair(x, y)
-        return self._log_kernel(squared_distances(x, y), self._sigma(x))
+        return self.log_kernel(squared_distances(x, y), self._sigma(x))
 
     def gram(self, x, y=None):
         return jnp.exp(self.log_gram(x, y))
@@ -211,12 +278,12 @@ class _BandwidthKernel(Kernel):
         return jnp.ones(x.shape[0], x.dtype)
 
     def _distance_scale(self, sigma: jax.Array) -> jax.Array:
-        """``c`` of :meth:`log_gram_factors` (``a @ b.T = -c |x - y|^2``)."""
+        """``c`` of :meth:`log_gram_factors` (``a @ b.T = -c |x - y|^2``); 1 by default."""
         return jnp.ones_like(sigma)
 
     def _log_kernel_of_product(self, t: jax.Array, sigma: jax.Array) -> jax.Array:
         """``log k`` from ``t = -c |x - y|^2`` (round-off may leave ``t`` above 0)."""
-        return self._log_kernel(-t / self._distance_scale(sigma), sigma)
+        return self.log_kernel(jnp.maximum(-t, 0.0) / self._distance_scale(sigma), sigma)
 
     def log_gram_factors(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Factors ``(a, b)`` with ``log k(x_i, y_j) = log_kernel_of_product(a_i . b_j)``.
@@ -232,8 +299,7 @@ class _BandwidthKernel(Kernel):
         return self._log_kernel_of_product(t, self._sigma(x))
 
 
-@jax.tree_util.register_pytree_node_class
-class Gaussian(_BandwidthKernel):
+class Gaussian(DistanceKernel):
     """Gaussian (RBF) kernel ``k(a, b) = exp(-|a - b|^2 / (2 sigma^2))``.
 
     Args:
@@ -248,10 +314,8 @@ class Gaussian(_BandwidthKernel):
       0.6065
     """
 
-    bounded_by_one = True
-
-    def _log_kernel(self, sq, sigma):
-        return -sq / (2.0 * sigma * sigma)
+    def log_kernel(self, squared_distance, bandwidth):
+        return -squared_distance / (2.0 * bandwidth * bandwidth)
 
     def _distance_scale(self, sigma):
         return 1.0 / (2.0 * sigma * sigma)
@@ -260,8 +324,7 @@ class Gaussian(_BandwidthKernel):
         return jnp.minimum(t, 0.0)  # the product is log k itself
 
 
-@jax.tree_util.register_pytree_node_class
-class Laplacian(_BandwidthKernel):
+class Laplacian(DistanceKernel):
     """Laplacian kernel ``k(a, b) = exp(-|a - b| / sigma)``.
 
     The Euclidean norm goes through a guarded square root: at duplicated points the
@@ -274,16 +337,13 @@ class Laplacian(_BandwidthKernel):
       0.3679
     """
 
-    bounded_by_one = True
-
-    def _log_kernel(self, sq, sigma):
-        return -numerics.safe_sqrt(sq) / sigma
+    def log_kernel(self, squared_distance, bandwidth):
+        return -numerics.safe_sqrt(squared_distance) / bandwidth
 
     def _log_kernel_of_product(self, t, sigma):
         return -numerics.safe_sqrt(-t) / sigma  # t = -|x - y|^2
 
 
-@jax.tree_util.register_pytree_node_class
 class Linear(Kernel):
     """Linear kernel ``k(a, b) = a · b`` (not centred; centre the data yourself if needed).
 
@@ -301,15 +361,11 @@ class Linear(Kernel):
 
     has_features = True
 
-    def tree_flatten(self):
-        return (), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        return cls()
-
-    def __repr__(self):
-        return "Linear()"
+    def log_gram(self, x, y=None):
+        raise TypeError(
+            f"{type(self).__name__} can be zero or negative, so it has no log-domain Gram; "
+            "use a Gaussian or Laplacian kernel."
+        )
 
     def features(self, x):
         return _as_points(x, "x")
@@ -327,7 +383,6 @@ class Linear(Kernel):
         return jnp.sum(x * x, axis=-1)
 
 
-@jax.tree_util.register_pytree_node_class
 class Cosine(Linear):
     """Cosine-similarity kernel ``k(a, b) = a · b / (|a| |b|)`` (unit diagonal).
 
@@ -341,9 +396,6 @@ class Cosine(Linear):
       0.7071
     """
 
-    def __repr__(self):
-        return "Cosine()"
-
     def features(self, x):
         x = _as_points(x, "x")
         norm = numerics.safe_sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
@@ -355,13 +407,46 @@ class Cosine(Linear):
         return jnp.where(sq > 0, jnp.ones_like(sq), sq)
 
 
-def as_kernel(kernel: Kernel | None, name: str = "kernel", default: Kernel | None = None) -> Kernel:
-    """Validates a kernel argument; ``None`` selects ``default`` (Gaussian, median rule)."""
+KernelName = Literal["gaussian", "laplacian", "linear", "cosine"]
+KERNEL_NAMES: tuple[str, ...] = get_args(KernelName)
+# What every kernel argument accepts: a kernel object or the name of a default one.
+KernelLike = Kernel | KernelName
+
+
+def _kernel_from_name(name: str) -> Kernel:
+    """The kernel a string shorthand stands for, with that class's default options."""
+    kernel_classes: dict[str, type[Kernel]] = {
+        "gaussian": Gaussian,
+        "laplacian": Laplacian,
+        "linear": Linear,
+        "cosine": Cosine,
+    }
+    return kernel_classes[name]()
+
+
+def as_kernel(
+    kernel: KernelLike | None, name: str = "kernel", default: Kernel | None = None
+) -> Kernel:
+    """Validates a kernel argument.
+
+    ``None`` selects ``default`` (Gaussian, median rule); a name from :data:`KERNEL_NAMES`
+    selects that kernel with its default options (``"gaussian"`` is ``Gaussian()``, the
+    median rule).
+    """
     if kernel is None:
         return Gaussian("median") if default is None else default
+    if isinstance(kernel, str):
+        if kernel not in KERNEL_NAMES:
+            raise ValueError(
+                f"`{name}` must be a kernel object such as "
+                f"`jaxinfo.kernels.Gaussian(bandwidth=1.0)` or one of the names {KERNEL_NAMES}; "
+                f"got {kernel!r}."
+            )
+        return _kernel_from_name(kernel)
     if not isinstance(kernel, Kernel):
         raise TypeError(
-            f"`{name}` must be a jaxinfo kernel such as `jaxinfo.kernels.Gaussian(bandwidth=1.0)`; "
+            f"`{name}` must be a jaxinfo kernel (a `jaxinfo.kernels.Kernel`, e.g. "
+            f"`jaxinfo.kernels.Gaussian(bandwidth=1.0)`) or one of the names {KERNEL_NAMES}; "
             f"got {type(kernel).__name__}."
         )
     return kernel

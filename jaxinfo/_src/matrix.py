@@ -16,19 +16,22 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import guards, lanczos, moments, numerics, samples, spectral, validation
-from jaxinfo._src.kernels import Cosine, Kernel, Linear, as_kernel
+from jaxinfo._src.kernels import Cosine, Kernel, KernelLike, Linear, as_kernel
 from jaxinfo._src.lanczos import StochasticLanczos
 
 
-def _kernel_list(kernels, count: int, default: Kernel | None = None) -> tuple[Kernel, ...]:
+def _kernel_list(
+    kernels, count: int, default: Kernel | None = None, name: str = "kernels"
+) -> tuple[Kernel, ...]:
+    """One validated kernel per variable; ``name`` is the caller's argument."""
     if not isinstance(kernels, list | tuple):
-        return (as_kernel(kernels, "kernels", default),) * count
+        return (as_kernel(kernels, name, default),) * count
     kernels = tuple(kernels)
     if len(kernels) != count:
         raise ValueError(
-            f"`kernels` must be one kernel or one per variable ({count}); got {len(kernels)}."
+            f"`{name}` must be one kernel or one per variable ({count}); got {len(kernels)}."
         )
-    return tuple(as_kernel(k, f"kernels[{i}]", default) for i, k in enumerate(kernels))
+    return tuple(as_kernel(k, f"{name}[{i}]", default) for i, k in enumerate(kernels))
 
 
 def _entropies(
@@ -72,7 +75,7 @@ def matrix_renyi_entropy(
     x: ArrayLike,
     *,
     alpha: float = 1.01,
-    kernel: Kernel | None = None,
+    kernel: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -142,7 +145,7 @@ def matrix_renyi_entropy(
       Sanchez Giraldo, Rao & Príncipe, "Measures of entropy from data using infinitely
       divisible kernels", IEEE Trans. Inf. Theory 61(1), 2015.
     """
-    kernels = _kernel_list(kernel, 1)
+    kernels = _kernel_list(kernel, 1, name="kernel")
     (entropy,) = _entropies(
         (x,), ("x",), kernels, ((0,),), alpha, base, where, axis_name, block_size, method
     )
@@ -194,7 +197,7 @@ def _entropy_of_given_matrix(matrix: jax.Array, name: str, alpha: float) -> jax.
 def matrix_joint_entropy(
     *xs: ArrayLike,
     alpha: float = 1.01,
-    kernels: Kernel | Sequence[Kernel] | None = None,
+    kernels: KernelLike | Sequence[KernelLike] | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -251,8 +254,8 @@ def matrix_conditional_entropy(
     y: ArrayLike,
     *,
     alpha: float = 1.01,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -293,8 +296,8 @@ def matrix_mutual_information(
     y: ArrayLike,
     *,
     alpha: float = 1.01,
-    kernel_x: Kernel | None = None,
-    kernel_y: Kernel | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -345,7 +348,7 @@ def matrix_mutual_information(
 def matrix_total_correlation(
     *xs: ArrayLike,
     alpha: float = 1.01,
-    kernels: Kernel | Sequence[Kernel] | None = None,
+    kernels: KernelLike | Sequence[KernelLike] | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -391,7 +394,7 @@ def matrix_total_correlation(
 def von_neumann_entropy(
     x: ArrayLike,
     *,
-    kernel: Kernel | None = None,
+    kernel: KernelLike | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -480,7 +483,7 @@ def vendi_score(
     x: ArrayLike,
     *,
     q: float = 1.0,
-    kernel: Kernel | None = None,
+    kernel: KernelLike | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
@@ -512,7 +515,7 @@ def vendi_score(
       Friedman & Dieng, "The Vendi Score: A Diversity Evaluation Metric for Machine
       Learning", TMLR 2023.
     """
-    kernels = _kernel_list(kernel, 1, default=Cosine())
+    kernels = _kernel_list(kernel, 1, default=Cosine(), name="kernel")
     order = validation.check_alpha(q, "q")
     (entropy,) = _entropies((x,), ("x",), kernels, ((0,),), order, None, where, axis_name, None)
     return jnp.exp(entropy)
