@@ -4,7 +4,7 @@ jaxinfo's default (``method="auto"``) takes the 1-D sorted search for the entrop
 at d = 1 and, on CPU from n = 2048, the host k-d tree at 2 <= d <= 8 (KSG: the joint
 dimension; its 1-D marginals are counted by a sorted search in JAX). ``brute`` is the blocked
 slab (``method="brute"``). The peers are the estimators a user would write with SciPy (NPEET
-style; ``jaxinfo._peers``). One process, one thread per side (``_harness``), jit warmed,
+style; ``jaxinfo._src.bench.references``). One process, one thread per side (``_harness``), jit warmed,
 median of 3; values must agree. Ratios are peer time / jaxinfo time (above 1: jaxinfo
 faster); growth exponents are least-squares slopes of log time against log n.
 
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
-from jaxinfo import _peers
+from jaxinfo._src.bench import references
 from jaxinfo._src import neighbours
 
 jax.config.update("jax_enable_x64", True)
@@ -41,17 +41,17 @@ def growth(rows, column):
 ESTIMATORS = {
     # name: (peer on float64 NumPy arrays, jaxinfo call, joint dimension for the route)
     "entropy": (
-        lambda x, y: _peers.scipy_knn_entropy(x, K),
+        lambda x, y: references.knn_entropy(x, K),
         lambda x, y, method: jaxinfo.knn_entropy(x, k=K, method=method),
         lambda d: (d, True),
     ),
     "KL": (
-        lambda x, y: _peers.scipy_knn_kl_divergence(x, y, K),
+        lambda x, y: references.knn_kl_divergence(x, y, K),
         lambda x, y, method: jaxinfo.knn_kl_divergence(x, y, k=K, method=method),
         lambda d: (d, True),
     ),
     "KSG": (
-        lambda x, y: _peers.scipy_ksg_mutual_information(x, y, K),
+        lambda x, y: references.ksg_mutual_information(x, y, K),
         lambda x, y, method: jaxinfo.ksg_mutual_information(x, y, k=K, method=method),
         lambda d: (2 * d, False),
     ),
