@@ -39,7 +39,9 @@ def pin_threads() -> int:
     threads = os.environ.get("BENCH_THREADS", "1")
     env = pinned_environment(threads)
     if any(os.environ.get(name) != value for name, value in env.items()):
-        os.environ.update(env)
+        if os.environ.get("BENCH_PINNED") == "1":
+            raise RuntimeError(f"the thread pins {env} did not survive re-execution")
+        os.environ.update(env, BENCH_PINNED="1")
         sys.stdout.flush()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
     return int(threads)
