@@ -24,12 +24,14 @@ import argparse
 import json
 import math
 
-import _harness
 import jax
 import jax.numpy as jnp
 
 import jaxinfo
 from jaxinfo import kernels
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
 
@@ -124,10 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{limits['matrix_sigma1']:.3f}, CS-QMI -> -log mean K_x = {limits['cs_sigma1']:.3f}"
     )
 
-    _harness.RESULTS.mkdir(exist_ok=True)
-    path = _harness.RESULTS / "bandwidth_trends.json"
+    results.RESULTS.mkdir(exist_ok=True)
+    path = results.RESULTS / "bandwidth_trends.json"
     payload = {
-        "environment": _harness.environment(),
+        "environment": results.environment(),
         "setup": {
             "n": args.n,
             "d": DIM,

@@ -6,10 +6,12 @@ median of 5 after a warm-up call). Writes ``benchmarks/results/block_size-<backe
 
 from __future__ import annotations
 
-import _harness
 import jax
 
 import jaxinfo
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 BLOCKS = [None, 2504, 1672, 1024, 512, 256]  # None: the whole matrix at these sizes
 
@@ -41,11 +43,11 @@ def main() -> None:
         row = {"estimator": name}
         for bs in BLOCKS:
             fn = jax.jit(make(bs if bs is None or bs < args[0].shape[0] else None))
-            row[f"ms[{bs or 'whole'}]"] = 1e3 * _harness.timeit(fn, *args)
+            row[f"ms[{bs or 'whole'}]"] = 1e3 * timing.median_time(fn, *args)
         rows.append(row)
         print(row, flush=True)
-    _harness.print_table(rows, list(rows[0]))
-    _harness.write_results("block_size", rows)
+    results.print_table(rows, list(rows[0]))
+    results.write_results("block_size", rows)
 
 
 if __name__ == "__main__":

@@ -27,18 +27,17 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
-import subprocess
-import sys
 import time
 
-import _harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
 from jaxinfo import kernels
+from jaxinfo._src.bench import references, results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 BETA = 0.1
 SIGMA = 1.0
@@ -48,51 +47,23 @@ SIGMA = 1.0
 def _torch():
     import torch
 
-    torch.set_num_threads(int(_harness.THREADS))
+    torch.set_num_threads(THREADS)
     return torch
 
 
-def torch_gram(torch, a, b, sigma=SIGMA):
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return torch.exp(-d2.clamp_min(0.0) / (2.0 * sigma**2))
-
-
-def torch_conditional_cs(torch, x, y, y_pred):
-    """Symmetric conditional CS divergence with shared x (nats), dense."""
-    k = torch_gram(torch, x, x)
-    weight = k.sum(1) ** 2
-    s_p = ((k * torch_gram(torch, y, y)).sum(1) / weight).sum()
-    s_q = ((k * torch_gram(torch, y_pred, y_pred)).sum(1) / weight).sum()
-    c_pq = ((k * torch_gram(torch, y, y_pred)).sum(1) / weight).sum()
-    c_qp = ((k * torch_gram(torch, y_pred, y)).sum(1) / weight).sum()
-    return torch.log(s_p) + torch.log(s_q) - torch.log(c_pq) - torch.log(c_qp)
-
-
-def torch_qmi(torch, k, q):
-    n = k.shape[0]
-    joint = (k * q).sum() / n**2
-    marginals = k.sum() * q.sum() / n**4
-    cross = (k.sum(1) * q.sum(1)).sum() / n**3
-    return torch.log(joint) + torch.log(marginals) - 2.0 * torch.log(cross)
-
-
 def torch_csib_step(torch, x, y, y_pred, t):
+    """The reference CS-IB loss on dense Grams in torch, gradient by autograd."""
     y_pred = y_pred.detach().requires_grad_(True)
     t = t.detach().requires_grad_(True)
-    k, q = torch_gram(torch, x, x), torch_gram(torch, t, t)
-    compression = torch_qmi(torch, k, q) / torch.sqrt(
-        torch_qmi(torch, k, k) * torch_qmi(torch, q, q)
+    loss = references.cauchy_schwarz_information_bottleneck_loss(
+        x, y, y_pred, t, SIGMA, BETA, xp=torch
     )
-    loss = torch_conditional_cs(torch, x, y, y_pred) + BETA * compression
     loss.backward()
     return loss.detach(), y_pred.grad, t.grad
 
 
 def torch_cs_divergence(torch, x, y):
-    xx = torch_gram(torch, x, x).mean()
-    yy = torch_gram(torch, y, y).mean()
-    xy = torch_gram(torch, x, y).mean()
-    return torch.log(xx) + torch.log(yy) - 2.0 * torch.log(xy)
+    return references.cauchy_schwarz_divergence(x, y, SIGMA, xp=torch)
 
 
 # --------------------------------------------------------------------------- jaxinfo
@@ -134,15 +105,15 @@ def bench_csib(batches):
         j_args = [jnp.asarray(a) for a in arrays]
         t_args = [torch.from_numpy(a) for a in arrays]
         start = time.perf_counter()
-        _harness.block(jax_csib_step(*j_args))
+        timing.block(jax_csib_step(*j_args))
         compile_s = time.perf_counter() - start
-        _harness.block(jax_csib_step_log_domain(*j_args))
-        fns = {
-            "jax": jax_csib_step,
-            "jax_log": jax_csib_step_log_domain,
-            "torch": lambda *a: torch_csib_step(torch, *a),
+        timing.block(jax_csib_step_log_domain(*j_args))
+        calls = {
+            "jax": lambda j_args=j_args: jax_csib_step(*j_args),
+            "jax_log": lambda j_args=j_args: jax_csib_step_log_domain(*j_args),
+            "torch": lambda t_args=t_args: torch_csib_step(torch, *t_args),
         }
-        times = _interleaved(fns, {"jax": j_args, "jax_log": j_args, "torch": t_args}, 20)
+        times = timing.median_times(calls, repeats=20)
         jax_s, log_s, torch_s = times["jax"], times["jax_log"], times["torch"]
         j_loss, (j_gp, j_gt) = jax_csib_step(*j_args)
         t_loss, t_gp, t_gt = torch_csib_step(torch, *t_args)
@@ -176,9 +147,9 @@ def bench_divergence_medium(n=4096, d=16):
     y = (rng.standard_normal((n, d)) + 0.5).astype(np.float32)
     fn = jax.jit(lambda a, b: jaxinfo.cauchy_schwarz_divergence(a, b, kernel=G, block_size=512))
     jx, jy = jnp.asarray(x), jnp.asarray(y)
-    jax_s = _harness.timeit(fn, jx, jy, repeats=5)
+    jax_s = timing.median_time(fn, jx, jy, repeats=5)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    torch_s = _harness.timeit(lambda a, b: torch_cs_divergence(torch, a, b), tx, ty, repeats=5)
+    torch_s = timing.median_time(lambda a, b: torch_cs_divergence(torch, a, b), tx, ty, repeats=5)
     return [
         {
             "case": "CS divergence value (f32)",
@@ -206,13 +177,7 @@ def large_child(n, d, block):
 
 
 def bench_divergence_large(n, d=16, block=256):
-    out = subprocess.run(
-        [sys.executable, __file__, "--large-child", str(n), str(d), str(block)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = results.run_child(__file__, "--large-child", str(n), str(d), str(block))
     return [
         {
             "case": f"CS divergence value, block {block} (f32)",
@@ -223,22 +188,6 @@ def bench_divergence_large(n, d=16, block=256):
             "ns_per_pair": 1e9 * result["seconds"] / (3 * n * n),
         }
     ]
-
-
-def _interleaved(fns, args, repeats):
-    """Median wall time of each ``fns[name](*args[name])``, run round-robin after a warm-up.
-
-    Interleaving puts every contender through the same drift of a shared machine.
-    """
-    for name, fn in fns.items():
-        _harness.block(fn(*args[name]))
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            _harness.block(fn(*args[name]))
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def fused_child(dtype_name, n, d, block):
@@ -264,7 +213,7 @@ def fused_child(dtype_name, n, d, block):
         "cs_fused": cs(False),
         "cs_log_domain": cs(True),
     }
-    times = _interleaved(fns, dict.fromkeys(fns, (x, y)), 5)
+    times = timing.median_times(fns, x, y, repeats=5)
     out = {name: 1e9 * t / (n * n) for name, t in times.items() if name.startswith("gemm")}
     out.update({name: 1e9 * t / (3 * n * n) for name, t in times.items() if name.startswith("cs")})
     out["value_fused"] = float(fns["cs_fused"](x, y))
@@ -275,9 +224,7 @@ def fused_child(dtype_name, n, d, block):
 def bench_fused(n, d=16, block=512):
     rows = []
     for dtype_name in ("float32", "float64"):
-        cmd = [sys.executable, __file__, "--fused-child", dtype_name, str(n), str(d), str(block)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        r = results.run_child(__file__, "--fused-child", dtype_name, str(n), str(d), str(block))
         for route in ("fused", "log_domain"):
             ns = r[f"cs_{route}"]
             rows.append(
@@ -319,8 +266,8 @@ def main(argv=None):
         rows += bench_divergence_medium(1024 if args.quick else 4096)
         rows += bench_divergence_large(20_000 if args.quick else 100_000)
     suffix = ("-quick" if args.quick else "") + ("-fused" if args.fused_only else "")
-    _harness.write_results("cauchy_schwarz" + suffix, rows)
-    _harness.print_table(
+    results.write_results("cauchy_schwarz" + suffix, rows)
+    results.print_table(
         rows,
         [
             "case",

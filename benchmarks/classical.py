@@ -22,16 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
-import sys
 import time
 
-import _harness  # pins threads before JAX / NumPy load
 import jax
 import numpy as np
 
 import jaxinfo
 from jaxinfo import testing
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 LOG2 = math.log(2.0)
 
@@ -52,11 +52,11 @@ def bench_ksg(n, dims, block_size, hoi_max_gb):
         x, y = task.sample(jax.random.key(d), n)
         row = {"case": "KSG MI, k=3", "n": n, "d": d, "true": task.mutual_information}
         row["jaxinfo"] = float(ours(x, y))
-        row["jaxinfo_s"] = _harness.timeit(ours, x, y, repeats=3)
+        row["jaxinfo_s"] = timing.median_time(ours, x, y, repeats=3)
         if n * n * d * 4 / 2**30 <= hoi_max_gb:
             xt, yt = x.T, y.T  # hoi takes (n_features, n_samples)
             row["hoi"] = float(hoi_mi(xt, yt)) * LOG2
-            row["hoi_s"] = _harness.timeit(hoi_mi, xt, yt, repeats=3)
+            row["hoi_s"] = timing.median_time(hoi_mi, xt, yt, repeats=3)
             row["speedup_hoi"] = row["hoi_s"] / row["jaxinfo_s"]
         else:
             row["hoi"] = f"skipped: [n, n, d] tensor {n * n * d * 4 / 2**30:.1f} GiB"
@@ -67,7 +67,7 @@ def bench_ksg(n, dims, block_size, hoi_max_gb):
                 return mutual_info_regression(a, b, n_neighbors=3, random_state=0)[0]
 
             row["sklearn"] = float(sk(xs, ys))
-            row["sklearn_s"] = _harness.timeit(sk, xs, ys, repeats=3)
+            row["sklearn_s"] = timing.median_time(sk, xs, ys, repeats=3)
             row["speedup_sklearn"] = row["sklearn_s"] / row["jaxinfo_s"]
         rows.append(row)
         print(row, flush=True)
@@ -85,10 +85,10 @@ def bench_entropy(n, dims, block_size, hoi_max_gb):
         x, _ = task.sample(jax.random.key(100 + d), n)
         row = {"case": "kNN entropy, k=3", "n": n, "d": d, "true": task.entropy_x}
         row["jaxinfo"] = float(ours(x))
-        row["jaxinfo_s"] = _harness.timeit(ours, x, repeats=3)
+        row["jaxinfo_s"] = timing.median_time(ours, x, repeats=3)
         if n * n * d * 4 / 2**30 <= hoi_max_gb:
             row["hoi"] = float(hoi_h(x.T)) * LOG2
-            row["hoi_s"] = _harness.timeit(hoi_h, x.T, repeats=3)
+            row["hoi_s"] = timing.median_time(hoi_h, x.T, repeats=3)
             row["speedup_hoi"] = row["hoi_s"] / row["jaxinfo_s"]
         else:
             row["hoi"] = f"skipped: [n, n, d] tensor {n * n * d * 4 / 2**30:.1f} GiB"
@@ -132,13 +132,7 @@ def large_worker(n, d, block_size):
 
 
 def bench_large(n, d, block_size):
-    out = subprocess.run(
-        [sys.executable, __file__, "--large-worker", str(n), str(d), str(block_size)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    row = json.loads(out.strip().splitlines()[-1])
+    row = results.run_child(__file__, "--large-worker", str(n), str(d), str(block_size))
     print(row, flush=True)
     return [row]
 
@@ -163,7 +157,7 @@ def main(argv=None):
     rows = bench_ksg(n, (1, 5, 25), block, args.hoi_max_gb)
     rows += bench_entropy(n, (1, 5, 25), block, args.hoi_max_gb)
     rows += bench_large(large_n, 3, 256)
-    path = _harness.write_results("classical" + ("-quick" if args.quick else ""), rows)
+    path = results.write_results("classical" + ("-quick" if args.quick else ""), rows)
     columns = [
         "case",
         "n",
@@ -180,7 +174,7 @@ def main(argv=None):
         "peak_rss_mib",
         "xla_temp_mib",
     ]
-    _harness.print_table(rows, columns)
+    results.print_table(rows, columns)
     print(f"wrote {path}")
 
 

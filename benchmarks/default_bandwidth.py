@@ -26,12 +26,16 @@ import statistics
 import sys
 import time
 
-if "--sharded" in sys.argv:  # 8 CPU devices; must precede the JAX import in _harness
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+DEVICES = "--xla_force_host_platform_device_count=8"
+if "--sharded" in sys.argv and DEVICES not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {DEVICES}".strip()  # before JAX
 
-import _harness
-import jax
-import jax.numpy as jnp
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+from jaxinfo._src.bench import results, timing  # noqa: E402
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 D = 16
 # Dense eigensolvers (matrix alpha = 1.01, DSE) at n = 16 384 take minutes per call on one
@@ -169,16 +173,16 @@ def time_pair(default, fixed, x, sigmas, repeats: int, budget_s: float, transfor
     d = jax.jit(jax.value_and_grad(default)) if transform else default
     f = jax.jit(jax.value_and_grad(fixed)) if transform else fixed
     args = tuple(jnp.asarray(s, x.dtype) for s in sigmas)
-    _harness.block(d(x))
-    _harness.block(f(x, *args))
+    timing.block(d(x))
+    timing.block(f(x, *args))
     td, tf = [], []
     start = time.perf_counter()
     while len(td) < repeats or (time.perf_counter() - start < budget_s and len(td) < 25):
         t0 = time.perf_counter()
-        _harness.block(d(x))
+        timing.block(d(x))
         td.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        _harness.block(f(x, *args))
+        timing.block(f(x, *args))
         tf.append(time.perf_counter() - t0)
         if len(td) >= repeats and time.perf_counter() - start > budget_s:
             break
@@ -280,8 +284,8 @@ def main():
             for n in args.sizes:
                 times = sharded_pair(n, jnp.dtype(dtype_name), args.repeats, args.budget)
                 rows.append(_timing_row("sharded", "cs_ib_loss 8 devices", n, dtype_name, *times))
-        _harness.print_table(rows, ["family", "n", "dtype", "default_ms", "fixed_ms", "ratio"])
-        print(f"wrote {_harness.write_results('default_bandwidth_sharded', rows)}")
+        results.print_table(rows, ["family", "n", "dtype", "default_ms", "fixed_ms", "ratio"])
+        print(f"wrote {results.write_results('default_bandwidth_sharded', rows)}")
         return
     for dtype_name in dtypes:
         dtype = jnp.dtype(dtype_name)
@@ -312,12 +316,12 @@ def main():
                     default, fixed, sigmas = _callables(name, fn, sigma_of, data)
                     times = time_pair(default, fixed, data[0], sigmas, args.repeats, args.budget)
                     rows.append(_timing_row("time", name, n, dtype_name, *times))
-    path = _harness.write_results("default_bandwidth", rows)
-    _harness.print_table(
+    path = results.write_results("default_bandwidth", rows)
+    results.print_table(
         [r for r in rows if r["kind"] == "time"],
         ["family", "n", "dtype", "default_ms", "fixed_ms", "ratio"],
     )
-    _harness.print_table(
+    results.print_table(
         [r for r in rows if r["kind"] == "memory"],
         ["family", "n", "dtype", "bandwidth", "temp_GiB"],
     )

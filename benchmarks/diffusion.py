@@ -1,13 +1,13 @@
 """Diffusion spectral entropy / MI, jaxinfo vs the reference package ``dse-dsmi`` 1.1.
 
-Both run in one process with the same thread pinning (``_harness``), on the same float64
+Both run in one process with the same thread pinning (``timing.pin_threads``), on the same float64
 inputs, and must give the same value (bits). jaxinfo is timed jitted (compilation excluded,
 reported separately), in float64 and in float32, against dse-dsmi and against the floor: the
 values-only NumPy ``eigvalsh`` of the same symmetric ``[n, n]`` operator alone, all in
 interleaved rounds (medians of ``--repeats``).
 
 Run:  python benchmarks/diffusion.py [--quick | --skip-4000] [--only-dse] [--repeats 3]
-(``_harness`` pins OpenBLAS / MKL / OpenMP and XLA to one thread before NumPy and JAX load.)
+(``timing.pin_threads`` pins OpenBLAS, MKL, OpenMP and XLA to one thread.)
 """
 
 from __future__ import annotations
@@ -15,22 +15,16 @@ from __future__ import annotations
 import argparse
 import time
 
-import _harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
+from jaxinfo._src.bench import references, results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
-
-
-def numpy_diffusion_operator(x: np.ndarray, sigma: float) -> np.ndarray:
-    """``D^-1/2 G D^-1/2`` in NumPy float64: the symmetric operator whose spectrum DSE uses."""
-    sq = np.sum(x * x, axis=1)
-    gram = np.exp(-np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0) / (2 * sigma**2))
-    inv_sqrt = 1.0 / np.sqrt(gram.sum(axis=1))
-    return gram * inv_sqrt[:, None] * inv_sqrt[None, :]
 
 
 def bench_dse(sizes, d=20, sigma=10.0, repeats=3):
@@ -48,9 +42,9 @@ def bench_dse(sizes, d=20, sigma=10.0, repeats=3):
         ours_value = float(ours(x64))
         compile_s = time.perf_counter() - start
         peer_value = float(reference_dse(x, gaussian_kernel_sigma=sigma, t=1))
-        operator64 = numpy_diffusion_operator(x, sigma)
+        operator64 = references.diffusion_operator(x, sigma)
         operator32 = operator64.astype(np.float32)
-        times = _harness.interleaved(
+        times = timing.median_times(
             {
                 "f64": lambda x64=x64: ours(x64),
                 "floor64": lambda operator64=operator64: np.linalg.eigvalsh(operator64),
@@ -107,8 +101,8 @@ def bench_dsmi(per_class=200, d=10, sigma=10.0):
             "case": f"DSMI 3 classes, 5 repeats, {label}",
             "n": 3 * per_class,
             "d": d,
-            "jaxinfo_f64_s": _harness.timeit(ours, xj, lj, repeats=3),
-            "dse_dsmi_s": _harness.timeit(peer, x, labels, repeats=3),
+            "jaxinfo_f64_s": timing.median_time(ours, xj, lj, repeats=3),
+            "dse_dsmi_s": timing.median_time(peer, x, labels, repeats=3),
             # random subsets differ (JAX key vs Python random): values agree to sampling noise
             "abs_diff_bits": abs(float(ours(xj, lj)) - float(peer(x, labels))),
         }
@@ -127,8 +121,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = [500, 1000] if args.quick else [500, 1000, 2000] + ([] if args.skip_4000 else [4000])
     rows = bench_dse(sizes, repeats=args.repeats) + ([] if args.only_dse else bench_dsmi())
-    path = _harness.write_results("diffusion" + ("-quick" if args.quick else ""), rows)
-    _harness.print_table(
+    path = results.write_results("diffusion" + ("-quick" if args.quick else ""), rows)
+    results.print_table(
         rows,
         [
             "case",

@@ -7,12 +7,14 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dsmi_traced_labels.py [x64]
 import sys
 import time
 
-import _harness  # noqa: F401  (thread pins before JAX)
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
+from jaxinfo._src.bench import timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 if len(sys.argv) > 1:
     jax.config.update("jax_enable_x64", True)

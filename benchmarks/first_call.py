@@ -154,12 +154,11 @@ def main():
             f"({max(rows, key=lambda r: r[dtype])['function']}), "
             f"{sum(v > 1.0 for v in values)} of {len(values)} above 1 s"
         )
-    sys.path.insert(0, os.path.dirname(__file__))
-    import _harness
+    from jaxinfo._src.bench import results
 
     name = args.name + ("-cached" if cache else "")
-    _harness.print_table(rows, ["function", *dtypes])
-    print(f"wrote {_harness.write_results(name, rows)}")
+    results.print_table(rows, ["function", *dtypes])
+    print(f"wrote {results.write_results(name, rows)}")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 
-import _harness  # pins threads before JAX / NumPy load
 import jax
 import jax.numpy as jnp
 
 import jaxinfo
 from jaxinfo._src import neighbours
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
 
@@ -45,7 +47,7 @@ def measure(name, fn, n, d, repeats):
         ours = jax.jit(fn)
         a, b = x.astype(dtype), y.astype(dtype)
         row[label] = float(ours(a, b))
-        row[f"{label}_s"] = _harness.timeit(ours, a, b, repeats=repeats)
+        row[f"{label}_s"] = timing.median_time(ours, a, b, repeats=repeats)
     neighbours.MIN_PASSES_MAX_K = 16
     row["f64_over_f32"] = row["f64_s"] / row["f32_s"]
     if "f64_top_k" in row:
@@ -67,12 +69,12 @@ def main():
         for n, d in sizes
         for name, fn in ESTIMATORS.items()
     ]
-    _harness.print_table(
+    results.print_table(
         rows,
         ["estimator", "n", "d", "f32_s", "f64_s", "f64_top_k_s", "f64_over_f32", "gain_over_top_k"],
     )
     if not args.quick:
-        print(_harness.write_results("float64_neighbours", rows))
+        print(results.write_results("float64_neighbours", rows))
 
 
 if __name__ == "__main__":

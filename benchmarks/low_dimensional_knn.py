@@ -4,9 +4,10 @@ jaxinfo's default (``method="auto"``) takes the 1-D sorted search for the entrop
 at d = 1 and, on CPU from n = 2048, the host k-d tree at 2 <= d <= 8 (KSG: the joint
 dimension; its 1-D marginals are counted by a sorted search in JAX). ``brute`` is the blocked
 slab (``method="brute"``). The peers are the estimators a user would write with SciPy (NPEET
-style; ``jaxinfo._peers``). One process, one thread per side (``_harness``), jit warmed,
-median of 3; values must agree. Ratios are peer time / jaxinfo time (above 1: jaxinfo
-faster); growth exponents are least-squares slopes of log time against log n.
+style; ``jaxinfo._src.bench.references``). One process, one thread per side
+(``timing.pin_threads``), jit warmed, median of 3; values must agree. Ratios are peer
+time / jaxinfo time (above 1: jaxinfo faster); growth exponents are least-squares slopes
+of log time against log n.
 
 Run:  python benchmarks/low_dimensional_knn.py [--quick]
 """
@@ -16,14 +17,15 @@ from __future__ import annotations
 import argparse
 import math
 
-import _harness  # pins threads before JAX / NumPy load
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
-from jaxinfo import _peers
 from jaxinfo._src import neighbours
+from jaxinfo._src.bench import references, results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
 K = 3
@@ -41,17 +43,17 @@ def growth(rows, column):
 ESTIMATORS = {
     # name: (peer on float64 NumPy arrays, jaxinfo call, joint dimension for the route)
     "entropy": (
-        lambda x, y: _peers.scipy_knn_entropy(x, K),
+        lambda x, y: references.knn_entropy(x, K),
         lambda x, y, method: jaxinfo.knn_entropy(x, k=K, method=method),
         lambda d: (d, True),
     ),
     "KL": (
-        lambda x, y: _peers.scipy_knn_kl_divergence(x, y, K),
+        lambda x, y: references.knn_kl_divergence(x, y, K),
         lambda x, y, method: jaxinfo.knn_kl_divergence(x, y, k=K, method=method),
         lambda d: (d, True),
     ),
     "KSG": (
-        lambda x, y: _peers.scipy_ksg_mutual_information(x, y, K),
+        lambda x, y: references.ksg_mutual_information(x, y, K),
         lambda x, y, method: jaxinfo.ksg_mutual_information(x, y, k=K, method=method),
         lambda d: (2 * d, False),
     ),
@@ -80,12 +82,12 @@ def main():
                     route = neighbours.search_route("auto", dim, n, sorted_allowed=sorted_ok)
                     row = {"estimator": name, "d": d, "dtype": dtype, "n": n, "route": route}
                     row["peer"] = peer(x64, y64)
-                    row["peer_s"] = _harness.timeit(peer, x64, y64, repeats=3)
+                    row["peer_s"] = timing.median_time(peer, x64, y64, repeats=3)
                     row["jaxinfo"] = float(auto(x, y))
-                    row["jaxinfo_s"] = _harness.timeit(auto, x, y, repeats=3)
+                    row["jaxinfo_s"] = timing.median_time(auto, x, y, repeats=3)
                     if n <= BRUTE_MAX_N:
                         row["brute"] = float(brute(x, y))
-                        row["brute_s"] = _harness.timeit(brute, x, y, repeats=3)
+                        row["brute_s"] = timing.median_time(brute, x, y, repeats=3)
                         same = 1e-6 if dtype == "float32" else 1e-12
                         assert abs(row["brute"] - row["jaxinfo"]) <= same * max(
                             1, abs(row["brute"])
@@ -111,7 +113,7 @@ def main():
             row["f64_over_f32"] = row["jaxinfo_s"] / twin["jaxinfo_s"]
     columns = ["estimator", "d", "dtype", "n", "route", "peer_s", "jaxinfo_s", "brute_s"]
     columns += ["peer_over_jaxinfo", "peer_over_brute", "f64_over_f32"]
-    _harness.print_table(rows, columns)
+    results.print_table(rows, columns)
     for name in ESTIMATORS:
         for d in (1, 2, 3):
             for dtype in ("float32", "float64"):
@@ -125,7 +127,7 @@ def main():
                     f"brute (1000-5000) {growth(subset, 'brute_s'):.2f}"
                 )
     if not args.quick:
-        print(_harness.write_results("low_dimensional_knn", rows))
+        print(results.write_results("low_dimensional_knn", rows))
 
 
 if __name__ == "__main__":

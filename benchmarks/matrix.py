@@ -11,7 +11,7 @@
    unit-trace Gram: ``torch.linalg.eigvalsh`` (one thread) in float32, NumPy ``eigvalsh``
    in float64; interleaved rounds, medians. The float32 value is compared with float64.
 
-Run:  python benchmarks/matrix.py [--quick]   (``_harness`` pins every thread pool to one)
+Run:  python benchmarks/matrix.py [--quick]   (``timing.pin_threads`` pins every pool to one)
 Sections 1-3 run in float64 so values can be compared to ~1e-10.
 """
 
@@ -19,29 +19,17 @@ from __future__ import annotations
 
 import argparse
 
-import _harness  # pins threads before JAX / NumPy load
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
 from jaxinfo import kernels
+from jaxinfo._src.bench import references, results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
-
-
-def numpy_gaussian_gram(x: np.ndarray, sigma: float) -> np.ndarray:
-    sq = np.sum(x * x, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
-    return np.exp(-d2 / (2.0 * sigma**2))
-
-
-def numpy_renyi_from_gram(gram: np.ndarray, alpha: float) -> float:
-    values = np.linalg.eigvalsh(gram / np.trace(gram))
-    values = values[values > 0]
-    if alpha == 1.0:
-        return float(-np.sum(values * np.log(values)))
-    return float(np.log(np.sum(values**alpha)) / (1.0 - alpha))
 
 
 def bench_renyi2(sizes, d=16, sigma=4.0):
@@ -55,11 +43,11 @@ def bench_renyi2(sizes, d=16, sigma=4.0):
         )
 
         def peer(v):
-            return numpy_renyi_from_gram(numpy_gaussian_gram(v, sigma), 2.0)
+            return references.matrix_renyi_entropy(references.gaussian_gram(v, v, sigma), 2.0)
 
         ours_value, peer_value = float(ours(xj)), peer(x)
-        t_ours = _harness.timeit(ours, xj)
-        t_peer = _harness.timeit(peer, x, repeats=3)
+        t_ours = timing.median_time(ours, xj)
+        t_peer = timing.median_time(peer, x, repeats=3)
         rows.append(
             {
                 "case": "renyi alpha=2, Gaussian",
@@ -81,11 +69,11 @@ def bench_linear(n, d):
     ours = jax.jit(lambda v: jaxinfo.von_neumann_entropy(v, kernel=kernels.Linear()))
 
     def peer(v):
-        return numpy_renyi_from_gram(v @ v.T, 1.0)
+        return references.matrix_renyi_entropy(v @ v.T, 1.0)
 
     ours_value, peer_value = float(ours(xj)), peer(x)
-    t_ours = _harness.timeit(ours, xj)
-    t_peer = _harness.timeit(peer, x, repeats=1)
+    t_ours = timing.median_time(ours, xj)
+    t_peer = timing.median_time(peer, x, repeats=1)
     row = {
         "case": "von Neumann, linear kernel",
         "n": n,
@@ -113,8 +101,8 @@ def bench_vendi(n, d):
                 "case": f"vendi cosine q={q:g} (score_dual)",
                 "n": n,
                 "d": d,
-                "jaxinfo_s": _harness.timeit(ours, xj),
-                "vendi_s": _harness.timeit(vendi.score_dual, x, q),
+                "jaxinfo_s": timing.median_time(ours, xj),
+                "vendi_s": timing.median_time(vendi.score_dual, x, q),
                 "abs_diff": abs(ours_value - peer_value),
             }
         )
@@ -126,7 +114,7 @@ def bench_vendi(n, d):
         ours = jax.jit(lambda v, q=q: jaxinfo.vendi_score(v, q=q, kernel=gauss))
 
         def peer(v, q=q):
-            return float(vendi.score_K(numpy_gaussian_gram(v, sigma), q=q))
+            return float(vendi.score_K(references.gaussian_gram(v, v, sigma), q=q))
 
         ours_value, peer_value = float(ours(xj)), peer(x)
         rows.append(
@@ -134,20 +122,14 @@ def bench_vendi(n, d):
                 "case": f"vendi Gaussian q={q:g} (score_K)",
                 "n": n,
                 "d": d,
-                "jaxinfo_s": _harness.timeit(ours, xj),
-                "vendi_s": _harness.timeit(peer, x, repeats=3),
+                "jaxinfo_s": timing.median_time(ours, xj),
+                "vendi_s": timing.median_time(peer, x, repeats=3),
                 "abs_diff": abs(ours_value - peer_value),
             }
         )
         rows[-1]["speedup"] = rows[-1]["vendi_s"] / rows[-1]["jaxinfo_s"]
         print(rows[-1], flush=True)
     return rows
-
-
-def _renyi_from_values(values: np.ndarray, alpha: float) -> float:
-    values = np.asarray(values, np.float64)
-    values = values[values > 0] / np.sum(values[values > 0])
-    return float(np.log(np.sum(values**alpha)) / (1.0 - alpha))
 
 
 def bench_eigensolver_route(sizes, d=16, sigma=4.0, alpha=1.01, repeats=3):
@@ -165,7 +147,7 @@ def bench_eigensolver_route(sizes, d=16, sigma=4.0, alpha=1.01, repeats=3):
         gram64 = np.asarray(unit_gram(x64))
         gram32 = torch.from_numpy(np.array(unit_gram(x32)))
         reference = float(ours(x64))  # float64 jaxinfo value
-        times = _harness.interleaved(
+        times = timing.median_times(
             {
                 "f32": lambda x32=x32: ours(x32),
                 "torch": lambda gram32=gram32: torch.linalg.eigvalsh(gram32),
@@ -175,8 +157,10 @@ def bench_eigensolver_route(sizes, d=16, sigma=4.0, alpha=1.01, repeats=3):
             repeats=repeats,
         )
         value32 = float(ours(x32))
-        torch_value = _renyi_from_values(torch.linalg.eigvalsh(gram32).numpy(), alpha)
-        numpy_value = _renyi_from_values(np.linalg.eigvalsh(gram64), alpha)
+        torch_value = references.renyi_entropy_of_spectrum(
+            torch.linalg.eigvalsh(gram32).numpy(), alpha
+        )
+        numpy_value = references.renyi_entropy_of_spectrum(np.linalg.eigvalsh(gram64), alpha)
         for precision, peer, value, peer_value in (
             ("float32", "torch", value32, torch_value),
             ("float64", "numpy", reference, numpy_value),
@@ -219,10 +203,10 @@ def main(argv=None):
         + ("-quick" if args.quick else "")
         + ("-eigensolver" if args.only_eigensolver else "")
     )
-    path = _harness.write_results(name, rows)
+    path = results.write_results(name, rows)
     columns = ["case", "n", "d", "jaxinfo_s", "numpy_eigvalsh_s", "torch_eigvalsh_s", "vendi_s"]
     columns += ["speedup", "abs_diff", "f32_minus_f64"]
-    _harness.print_table(rows, columns)
+    results.print_table(rows, columns)
     print(f"wrote {path}")
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import _harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
 from jaxinfo import kernels, testing
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
 
@@ -90,8 +92,8 @@ def main():
             }
             print(row, flush=True)
             rows.append(row)
-    path = _harness.write_results("median_rule_accuracy", rows)
-    _harness.print_table(
+    path = results.write_results("median_rule_accuracy", rows)
+    results.print_table(
         rows,
         [
             "task",

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 
 CONFIGS = [
@@ -28,7 +26,6 @@ CONFIGS = [
 
 
 def _child(n: int, d: int, dtype: str, block_size: int | None, gradient: bool) -> dict:
-    import _harness  # noqa: F401  (thread pins before JAX)
     import jax
     import jax.numpy as jnp
 
@@ -70,15 +67,16 @@ def main() -> None:
         block_size = None if block == "None" else int(block)
         print(json.dumps(_child(int(n), int(d), dtype, block_size, grad == "True")))
         return
-    import _harness
+    from jaxinfo._src.bench import results, timing
 
+    timing.pin_threads()  # the children inherit the pinned environment
     rows = []
     for label, n, d, dtype, block_size, gradient in CONFIGS:
         if args.quick and n > 30_000:
             continue
-        cmd = [sys.executable, __file__, "--child", str(n), str(d), dtype, str(block_size)]
-        out = subprocess.run(cmd + [str(gradient)], capture_output=True, text=True, check=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result = results.run_child(
+            __file__, "--child", *map(str, (n, d, dtype, block_size, gradient))
+        )
         rows.append({"config": label, **result})
         print(
             f"{label}: block {result['block_rows']}, compiled temp "
@@ -86,7 +84,7 @@ def main() -> None:
             f"{result['peak_rss_bytes'] / 2**30:.2f} GiB, {result['seconds']:.1f} s",
             flush=True,
         )
-    _harness.write_results("memory", rows)
+    results.write_results("memory", rows)
 
 
 if __name__ == "__main__":

@@ -60,9 +60,12 @@ import subprocess
 import sys
 import time
 
-import _harness  # pins threads before JAX / NumPy / torch load
 import jax
 import numpy as np
+
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools (torch too) if unpinned
 
 NEEDS_TORCH_MIST = (
     "benchmarks/neural_estimation.py needs torch and torch-mist 0.2.17 (it pins numpy<2, so pip "
@@ -86,9 +89,9 @@ CASES = {
 def _torch():
     import torch
 
-    torch.set_num_threads(int(_harness.THREADS))
-    if torch.get_num_interop_threads() != int(_harness.THREADS):
-        torch.set_num_interop_threads(int(_harness.THREADS))
+    torch.set_num_threads(THREADS)
+    if torch.get_num_interop_threads() != THREADS:
+        torch.set_num_interop_threads(THREADS)
     return torch
 
 
@@ -573,10 +576,10 @@ def main(argv=None):
         step_rows += child(["--child", dtype, *quick])
     estimate_rows = [] if args.skip_estimates else child(["--child", "estimate", *quick])
     rows = step_rows + estimate_rows + ([summarise(estimate_rows)] if estimate_rows else [])
-    path = _harness.write_results("neural_estimation" + ("-quick" if args.quick else ""), rows)
-    flags = _harness.environment()["xla_flags"]
-    print(f"threads: torch {_harness.THREADS} (intra- and inter-op), XLA_FLAGS={flags}")
-    _harness.print_table(
+    path = results.write_results("neural_estimation" + ("-quick" if args.quick else ""), rows)
+    flags = results.environment()["xla_flags"]
+    print(f"threads: torch {THREADS} (intra- and inter-op), XLA_FLAGS={flags}")
+    results.print_table(
         step_rows,
         [
             "case",
@@ -598,7 +601,7 @@ def main(argv=None):
     )
     if estimate_rows:
         print()
-        _harness.print_table(
+        results.print_table(
             estimate_rows + [summarise(estimate_rows)],
             [
                 "case",

@@ -24,13 +24,15 @@ import argparse
 import statistics
 import time
 
-import _harness  # pins threads before JAX / NumPy load
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxinfo
 from jaxinfo import kernels
+from jaxinfo._src.bench import results, timing
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 jax.config.update("jax_enable_x64", True)
 
@@ -81,7 +83,7 @@ def measures(bandwidth: float):
 
 def timed(fn, *args) -> tuple[float, float]:
     start = time.perf_counter()
-    out = _harness.block(fn(*args))
+    out = timing.block(fn(*args))
     seconds = time.perf_counter() - start
     timed.dtype = str(out.dtype)
     return float(out), seconds
@@ -167,7 +169,7 @@ def main(argv=None):
     total = time.perf_counter() - total_start
     print(f"total {total:.0f} s")
 
-    path = _harness.write_results("randomized_spectra" + ("-quick" if args.quick else ""), rows)
+    path = results.write_results("randomized_spectra" + ("-quick" if args.quick else ""), rows)
     columns = [
         "measure",
         "exact",
@@ -179,7 +181,7 @@ def main(argv=None):
         "exact_s",
         "slq_s",
     ]
-    _harness.print_table(rows, columns)
+    results.print_table(rows, columns)
     print(f"wrote {path}")
 
 

@@ -78,7 +78,6 @@ FAMILIES = (
 
 
 def _child(name: str, n: int, dtype: str) -> dict:
-    import _harness  # noqa: F401  (thread pins before JAX)
     import jax
 
     jax.config.update("jax_enable_x64", dtype == "float64")
@@ -139,8 +138,9 @@ def main() -> None:
         name, n, dtype = args.child
         print(json.dumps(_child(name, int(n), dtype)))
         return
-    import _harness
+    from jaxinfo._src.bench import results, timing
 
+    timing.pin_threads()  # the children inherit the pinned environment
     wanted = [part for part in args.families.split(",") if part]
     rows, summary = [], []
     for name in FAMILIES:
@@ -182,7 +182,7 @@ def main() -> None:
         )
     for row in summary:
         print(row, flush=True)
-    path = _harness.write_results(f"scaling-{args.dtype}", rows + summary)
+    path = results.write_results(f"scaling-{args.dtype}", rows + summary)
     print(f"wrote {path}")
 
 

@@ -14,12 +14,14 @@ import argparse
 import math
 import time
 
-import _harness  # noqa: F401  (pins threads before JAX loads)
 import jax
 import numpy as np
 
 from jaxinfo import testing
+from jaxinfo._src.bench import results, timing
 from jaxinfo.nn import estimate_mutual_information
+
+THREADS = timing.pin_threads()  # re-executes with one-thread pools if unpinned
 
 
 def task_with(mutual_information: float, dim: int = 5):
@@ -59,8 +61,8 @@ def main() -> None:
                 }
             )
             print(rows[-1], flush=True)
-    _harness.write_results("trained_estimates", rows)
-    _harness.print_table(
+    results.write_results("trained_estimates", rows)
+    results.print_table(
         rows, ["true MI", "bound", "mean", "std", "error", "max |error|", "steps", "seconds"]
     )
 

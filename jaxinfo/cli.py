@@ -191,7 +191,7 @@ def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callab
 def _measure(args) -> int:
     import jax
 
-    from jaxinfo._progress import Progress
+    from jaxinfo._src.bench.progress import Progress
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
@@ -233,7 +233,7 @@ def _measure(args) -> int:
 def _bench(args) -> int:
     import pathlib
 
-    from jaxinfo import _bench
+    from jaxinfo._src.bench import runner as _bench
 
     if args.max_n is not None and args.max_n < 2:
         raise _UsageError(f"`--max-n` must be at least 2; got {args.max_n}.")

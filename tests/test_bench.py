@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import jaxinfo
-from jaxinfo import _bench, cli
-from jaxinfo._progress import Progress
+from jaxinfo import cli, kernels
+from jaxinfo._src.bench import references, timing
+from jaxinfo._src.bench import runner as _bench
+from jaxinfo._src.bench.progress import Progress
 
 
 def test_growth_exponent_recovers_a_power_law():
@@ -24,8 +26,47 @@ def test_progress_writes_one_line_per_step_off_a_terminal():
     for label in ("a", "b", "c"):
         progress.step(label)
     lines = stream.getvalue().splitlines()
-    assert [line.split("]")[1].split()[0] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert [line.split("]")[1].split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert lines[-1].startswith("[" + "#" * 28 + "]") and lines[-1].endswith("c")
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_can_be_silenced():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = Progress(4, stream)
+    progress.update(2, "half")
+    progress.close()  # a run that stops early still ends its line
+    assert stream.getvalue().startswith("\r[" + "#" * 14 + "-" * 14 + "] step 2/4")
+    assert stream.getvalue().endswith("\n") and stream.getvalue().count("\n") == 1
+    silent = Terminal()
+    Progress(4, silent, enabled=False).step("a")
+    assert silent.getvalue() == ""
+    assert Progress(4, io.StringIO(), enabled=None).enabled is False  # None: only on a terminal
+
+
+def test_median_times_interleave_rounds_and_respect_the_budget():
+    calls = []
+    times = timing.median_times(
+        {"a": lambda v: calls.append(("a", v)), "b": lambda v: calls.append(("b", v))}, 7, repeats=3
+    )
+    assert calls == [("a", 7), ("b", 7)] * 4  # one warm-up call each, then 3 rounds
+    assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
+    count = []
+    timing.median_time(count.append, 1, repeats=10, warm_up=False, budget_s=0.0)
+    assert count == [1]  # the budget was spent after the first round
+
+
+def test_pinned_environment_sets_every_pool_and_xla_once(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+    env = timing.pinned_environment("1")
+    assert all(env[name] == "1" for name in timing.THREAD_VARIABLES)
+    assert env["XLA_FLAGS"].endswith(timing.XLA_ONE_THREAD)
+    monkeypatch.setenv("XLA_FLAGS", env["XLA_FLAGS"])
+    assert "XLA_FLAGS" not in timing.pinned_environment("1")  # already pinned: no re-exec
+    assert "XLA_FLAGS" not in timing.pinned_environment("2")
 
 
 def test_sizes_respect_quick_and_max_n():
@@ -80,3 +121,62 @@ def test_bench_refuses_a_filter_that_matches_nothing(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert status == 2 and err.startswith("error: ") and "no_such_family" in err
     assert cli.main(["bench", "--max-n", "1", "--output", str(tmp_path)]) == 2
+
+
+SIGMA = 1.5
+
+
+def _reference_cases():
+    """(name, reference value, jaxinfo value) on small float64 samples."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((48, 3))
+    y = 0.6 * x + 0.8 * rng.standard_normal((48, 3))
+    y_pred = y + 0.3 * rng.standard_normal((48, 3))
+    t = np.tanh(x @ rng.standard_normal((3, 4)))
+    gauss = kernels.Gaussian(SIGMA)
+    gram = references.gaussian_gram(x, x, SIGMA)
+    cs = {"kernel_x": gauss, "kernel_y": gauss}
+    return [
+        ("matrix_renyi_entropy", references.matrix_renyi_entropy(gram, 3.0),
+         jaxinfo.matrix_renyi_entropy(x, alpha=3.0, kernel=gauss)),
+        ("matrix_collision_entropy", references.matrix_collision_entropy(gram),
+         jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=gauss)),
+        ("von_neumann_entropy", references.matrix_renyi_entropy(gram, 1.0),
+         jaxinfo.von_neumann_entropy(x, kernel=gauss)),
+        ("cauchy_schwarz_divergence", references.cauchy_schwarz_divergence(x, y + 0.5, SIGMA),
+         jaxinfo.cauchy_schwarz_divergence(x, y + 0.5, kernel=gauss)),
+        ("cauchy_schwarz_mutual_information",
+         references.cauchy_schwarz_mutual_information(x, y, SIGMA),
+         jaxinfo.cauchy_schwarz_mutual_information(x, y, **cs)),
+        ("conditional_cauchy_schwarz_divergence",
+         references.conditional_cauchy_schwarz_divergence(x, y, y_pred, SIGMA),
+         jaxinfo.conditional_cauchy_schwarz_divergence(x, y, y_pred, **cs)),
+        ("cauchy_schwarz_information_bottleneck_loss",
+         references.cauchy_schwarz_information_bottleneck_loss(x, y, y_pred, t, SIGMA, 0.1),
+         jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+             x, y, y_pred, t, beta=0.1, kernel_t=gauss, **cs)[0]),
+        ("diffusion_spectral_entropy", references.diffusion_spectral_entropy(x, SIGMA),
+         jaxinfo.diffusion_spectral_entropy(x, bandwidth=SIGMA)),
+        ("gaussian_mutual_information", references.gaussian_mutual_information(x, y),
+         jaxinfo.gaussian_mutual_information(x, y)),
+        ("knn_entropy", references.knn_entropy(x, 3), jaxinfo.knn_entropy(x, k=3)),
+        ("ksg_mutual_information", references.ksg_mutual_information(x, y, 3),
+         jaxinfo.ksg_mutual_information(x, y, k=3)),
+        ("knn_kl_divergence", references.knn_kl_divergence(x, y + 0.5, 3),
+         jaxinfo.knn_kl_divergence(x, y + 0.5, k=3)),
+    ]  # fmt: skip
+
+
+def test_each_reference_agrees_with_the_jaxinfo_measure(x64):
+    cases = _reference_cases()
+    assert {name for name, _, _ in cases} >= {
+        name for name in dir(references) if name in jaxinfo.__all__
+    }  # every reference named after a measure is checked here
+    for name, reference, ours in cases:
+        assert float(reference) == pytest.approx(float(ours), rel=1e-9, abs=1e-10), name
+
+
+def test_gaussian_reference_is_centred_against_cancellation():
+    x = np.random.default_rng(1).standard_normal((20, 2)) + 1e4  # far from the origin
+    exact = ((x[:, None] - x[None]) ** 2).sum(-1)
+    assert references.squared_distances(x, x) == pytest.approx(exact, abs=1e-6)

@@ -12,11 +12,10 @@ error than the rows themselves already carry (benchmarks/README.md).
 
 The order statistic is selected exactly by bisection on the bit patterns of the
 non-negative squared distances (monotone as unsigned integers): one count per bit, no sort
-(XLA's CPU sort costs ~200 ns per element). With ``axis_name`` the rule runs on the gathered
+(XLA's CPU sort is slow). With ``axis_name`` the rule runs on the gathered
 rows (which the all-pairs measures gather anyway), the same on every device: ``O(S N d)``
 each and no collective. Splitting the pairs among devices would need one ``psum`` per bit,
-which on CPU devices cost more than the whole rule (the CS-IB loss on 8 devices at n = 512:
-5.8x the fixed-bandwidth call with the split, benchmarks/README.md without it).
+which on CPU devices cost more than the whole rule (benchmarks/README.md, "Design choices").
 
 Masking equals slicing exactly: the pair set depends only on the ordered valid rows.
 """
@@ -91,7 +90,7 @@ def _divmod(numerator, divisor) -> tuple[jax.Array, jax.Array]:
     """``(numerator // divisor, numerator mod divisor)`` for non-negative int32 vectors.
 
     A float quotient corrected by one step: XLA's CPU integer division is not vectorised
-    (12 ns per element, more than the rest of the rule's index work).
+    (more than the rest of the rule's index work; benchmarks/README.md, "Design choices").
     """
     quotient = jnp.floor(numerator.astype(jnp.float32) / divisor.astype(jnp.float32))
     quotient = quotient.astype(jnp.int32)

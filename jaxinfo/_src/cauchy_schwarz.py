@@ -139,8 +139,8 @@ def cauchy_schwarz_divergence(
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
       block_size: rows per block; ``None`` picks it from the temporary-memory
         budget (docs/conventions.md). Memory O((m + n) * block) for value and gradient.
-      log_domain: every sum as a log-sum-exp (static; the route before 0.x, about 2x
-        slower); the default gives the same value to round-off.
+      log_domain: every sum as a log-sum-exp (static; the route before 0.x, slower); the
+        default gives the same value to round-off.
 
     Returns:
       Scalar divergence.

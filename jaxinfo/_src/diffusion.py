@@ -171,7 +171,7 @@ def _randomized_entropy(x, mask, weights, bandwidth, t, options, axis_name):
 
 # Run-time eigenproblem sizes: consecutive rungs differ by sqrt(2), so a mask padded up to the
 # next rung costs at most 2.8x the cubic solve of its own size (1.7x on average; finer rungs
-# cost compile time: float64 DSMI at n = 500 compiled in 120 s with 2^(1/3)); the smallest
+# cost compile time: benchmarks/README.md, "Design choices"); the smallest
 # rung is 16.
 SIZE_LADDER_RATIO = 2.0**0.5
 SIZE_LADDER_MIN = 16
@@ -409,7 +409,7 @@ def diffusion_spectral_mutual_information(
     given, else the largest class when the labels are concrete (eager calls, or labels closed
     over as constants); with traced labels each mask takes the smallest rung of a ``sqrt(2)``
     ladder of sizes that holds it (one compiled branch per rung: longer compilation, run time
-    within 1.3x of the eager call at n = 500).
+    close to the eager call's).
     Estimates can be slightly negative and are not symmetric.
 
     Empty classes (``num_classes`` larger than the labels present) contribute 0. A class with

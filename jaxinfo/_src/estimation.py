@@ -10,7 +10,6 @@ best held-out value. The steps between two evaluations run as one jitted ``lax.s
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -21,6 +20,7 @@ import optax
 from flax import nnx
 
 from jaxinfo._src import validation, variational
+from jaxinfo._src.bench.progress import Progress
 from jaxinfo._src.critics import ConcatCritic, Critic, check_scores
 
 Scores = jax.Array
@@ -149,28 +149,6 @@ def _default_critic(x_features: int, y_features: int, seed: int, dtype) -> Criti
     return ConcatCritic(
         x_features, y_features, hidden=(16, 8), param_dtype=dtype, rngs=nnx.Rngs(seed)
     )
-
-
-class _Progress:
-    """A one-line text progress bar on stderr (no dependency; silent unless enabled)."""
-
-    def __init__(self, enabled: bool | None, total: int):
-        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
-        self.total = total
-
-    def show(self, step: int, held_out: float, best: float) -> None:
-        if not self.enabled:
-            return
-        filled = int(30 * step / self.total)
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] step {step}/{self.total} "
-            f"held-out {held_out:.4f} best {best:.4f}"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
 
 
 def estimate_mutual_information(
@@ -321,7 +299,7 @@ def estimate_mutual_information(
         key = jax.random.key(seed)
         steps, train_values, held_values = [], [], []
         best_value, best_step, best_params, stale = -math.inf, 0, params, 0
-        bar = _Progress(progress, max_steps)
+        bar = Progress(max_steps, enabled=progress)
         step = 0
         while step < max_steps and stale < patience:
             key, chunk_key = jax.random.split(key)
@@ -337,7 +315,7 @@ def estimate_mutual_information(
                 best_value, best_step, best_params, stale = value, step, params, 0
             else:
                 stale += 1
-            bar.show(min(step, max_steps), value, best_value)
+            bar.update(min(step, max_steps), f"held-out {value:.4f} best {best_value:.4f}")
     bar.close()
     nnx.update(critic, best_params)
     if best_value == -math.inf:  # every evaluation was NaN: training diverged

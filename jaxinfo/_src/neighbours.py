@@ -106,9 +106,8 @@ def chebyshev_distances(x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 # Float64 rows take the k-th smallest by k passes of one variadic (min, count-of-min)
-# reduction: XLA's CPU ``top_k`` has a fast path for float32 only (float64 on a
-# [1024, 5000] slab, k = 3: ``top_k`` 1.25 s, the passes 25-34 ms; float32 ``top_k`` 14 ms,
-# faster than the passes' 23 ms, so float32 keeps it). Passes grow with k, hence the limit.
+# reduction: XLA's CPU ``top_k`` has a fast path for float32 only, where it beats the passes
+# and is kept (benchmarks/README.md, "Design choices"). Passes grow with k, hence the limit.
 MIN_PASSES_MAX_K = 16
 
 
@@ -152,8 +151,8 @@ def kth_smallest(dist: jax.Array, k: int) -> jax.Array:
     """The k-th smallest entry of every row (``lax.top_k`` of the negated distances).
 
     Reduced with ``min`` rather than sliced: XLA on CPU rewrites ``top_k`` followed by a
-    one-column slice into a full sort of the row, 50x slower at n = 5000. Float64 takes
-    :func:`_kth_smallest_by_min_passes` (see :data:`MIN_PASSES_MAX_K`).
+    one-column slice into a full sort of the row, much slower (benchmarks/README.md, "Design
+    choices"). Float64 takes :func:`_kth_smallest_by_min_passes` (:data:`MIN_PASSES_MAX_K`).
     """
     if dist.dtype == jnp.float64 and k <= MIN_PASSES_MAX_K:
         return _kth_smallest_by_min_passes(dist, k)
@@ -168,8 +167,8 @@ def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax
 def _coordinate_squared_distances(rows: jax.Array, cols: jax.Array) -> jax.Array:
     """Exact ``[rows, cols]`` squared distances from coordinate differences (small d).
 
-    One ``[rows, cols]`` term per coordinate: a reduction over a minor axis of 2 to 4 was
-    3.5x slower than the matmul on CPU.
+    One ``[rows, cols]`` term per coordinate: a reduction over a minor axis of 2 to 4 is
+    slower than the matmul on CPU (benchmarks/README.md, "Design choices").
     """
     terms = [jnp.square(rows[:, j, None] - cols[None, :, j]) for j in range(rows.shape[1])]
     return functools.reduce(jnp.add, terms)
@@ -186,8 +185,8 @@ def _refined_kth(rows, cols, excluded, idx, k):
 def _float32_search_bound(rows, cols, excluded, num):
     """Float64 rows: candidates from a float32 search, and what that search guarantees.
 
-    XLA's CPU ``top_k`` is fast in float32 only (50x slower in float64 at d = 6,
-    n = 5000), and float32 slabs move half the bytes. Returns the indices of the ``num``
+    XLA's CPU ``top_k`` is fast in float32 only (benchmarks/README.md, "Design choices"),
+    and float32 slabs move half the bytes. Returns the indices of the ``num``
     smallest float32 squared distances and, per row, a float64 bound below which no
     column left out can lie: the ``num``-th float32 value less the worst error of rounding
     the centred coordinates to float32 and of the float32 expansion,

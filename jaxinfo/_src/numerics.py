@@ -110,8 +110,8 @@ def renyi_entropy_of_probabilities(p: jax.Array, alpha: float, axis: int = -1) -
 # band -> tridiagonal, ``?syevd_2stage``) where the host LAPACK exports it: the one-stage
 # ``?sytrd`` streams the whole matrix through ``?symv`` once per column, which is cheap while
 # it stays in the last-level cache (32 MiB on the benchmark machine) and memory-bound beyond.
-# Measured, one thread, values only: float32 n = 4096 3.35 s vs 4.16 s one-stage (PyTorch/MKL
-# 3.62 s); n = 2048 float32 0.58 s vs 0.47 s and float64 n = 1000 0.096 s vs 0.080 s.
+# Two-stage wins on large matrices and loses on small ones (benchmarks/README.md, "Design
+# choices").
 TWO_STAGE_MIN_BYTES = 40 * 2**20
 
 
@@ -120,7 +120,7 @@ def _one_stage_workspace(letter: str, n: int) -> int:
     """Optimal ``lwork`` of values-only ``?syevd``.
 
     The f2py default (``2n + 1``) is the minimum, with which ``?sytrd`` falls back to its
-    unblocked code (2.2x slower at n = 2000).
+    unblocked code (slower; benchmarks/README.md, "Design choices").
     """
     from scipy.linalg import lapack  # a JAX dependency
 
@@ -225,10 +225,9 @@ def _values_only_eigvalsh(matrix: jax.Array) -> jax.Array:
     On CPU, float32 and float64 call LAPACK in values-only mode on the host (a
     ``pure_callback``: XLA exposes no values-only symmetric solver), reading the lower
     triangle: ``?syevd`` with its optimal workspace, or the two-stage ``?syevd_2stage`` for
-    matrices beyond ``TWO_STAGE_MIN_BYTES``. Measured (one thread): float64 n = 2000 0.61 s,
-    NumPy's ``eigvalsh`` (the same LAPACK routine) 0.67 s; the earlier JAX
-    tridiagonalisation and bisection took 1.2 s at n = 2048. Float32 n = 4096: 3.35 s vs
-    PyTorch's ``eigvalsh`` (MKL) 3.62 s (benchmarks/README.md, "Eigensolver route").
+    matrices beyond ``TWO_STAGE_MIN_BYTES``: on par with NumPy's and PyTorch's values-only
+    solves, faster than the earlier JAX tridiagonalisation and bisection
+    (benchmarks/README.md, "Design choices").
     Other backends keep ``eigvalsh``. Jitted so eager callers compile once per shape.
     """
     if matrix.shape[-1] < 3 or matrix.dtype not in (jnp.float32, jnp.float64):

@@ -1,8 +1,8 @@
 """Eager calls of public functions as one compiled program.
 
 Called eagerly, a JAX function dispatches every operation on its own, and the first call
-compiles each of them: 30 to 100 small programs for most public functions (2 to 8 s before
-the first result on a 2-core CPU). :func:`one_program` runs the whole call under one
+compiles each of them: 30 to 100 small programs for most public functions (seconds before
+the first result, benchmarks/README.md). :func:`one_program` runs the whole call under one
 ``jax.jit`` instead, keyed by the static options, so a first call compiles once and later
 eager calls reuse the program. Inside a user's ``jit``, ``grad``, ``vmap`` or ``shard_map``
 (any argument traced) the function runs as written: the outer transformation compiles it.

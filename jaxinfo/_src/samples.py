@@ -39,9 +39,8 @@ TEMP_MEMORY_BUDGET_BYTES = 256 * 2**20
 SLABS_PER_BLOCK = 4
 # Rows per block are a multiple of this (whole SIMD/tile rows) and never fewer.
 BLOCK_ROW_MULTIPLE = 8
-# On CPU, slabs that stay in cache are faster than the largest that fit in memory: with one
-# thread, 512-row blocks against whole matrices are 4.6x faster for the CS divergence at
-# n = 4096 and 1.5x / 3.7x for kNN / KDE entropy at n = 5000 (benchmarks/README.md).
+# On CPU, slabs that stay in cache are faster than the largest that fit in memory
+# (benchmarks/README.md, "Design choices").
 CPU_MAX_BLOCK_ROWS = 512
 
 
@@ -411,8 +410,8 @@ def reduce_sets(
     ``linear_first`` (log-sums of kernels with ``k <= 1``, block functions written with the
     domain-generic :class:`Block` methods): one linear-domain pass, then ``log``. With no
     max shift a slab costs one GEMM and one fused exp-and-sum, against a max pass, an exp
-    pass and selects in the log domain (2.4x faster for the CS divergence at n = 16 384,
-    benchmarks/README.md). It is exact unless terms underflow: each of the ``pairs`` terms
+    pass and selects in the log domain (faster at large n: benchmarks/README.md, "Design
+    choices"). It is exact unless terms underflow: each of the ``pairs`` terms
     loses at most ``tiny``, so a sum ``>= pairs * tiny / eps`` is correct to ``eps``.
     Below that (tiny bandwidths, far-apart sets), or on overflow, the whole reduction is
     redone in the log domain (``lax.cond``; under ``vmap`` both run). The caller guarantees
@@ -422,8 +421,8 @@ def reduce_sets(
     if linear_first and not log_domain:
         raise ValueError("`linear_first` returns log-sums: pass `log_domain=True`.")
     if not linear_first or all(_block_size(s, columns) is None for s, _, columns in jobs):
-        # One block per set (small n) is dispatch-bound, not exp-bound: the CS-IB step at
-        # n = 128-512 was 0.5-0.85x as fast linear-first (benchmarks/README.md).
+        # One block per set (small n) is dispatch-bound, not exp-bound: there the CS-IB step
+        # is slower linear-first (benchmarks/README.md, "Design choices").
         return _reduce_sets(jobs, log_domain=log_domain)
     sums = _reduce_sets(jobs, log_domain=False, linear=True)
     exact = []

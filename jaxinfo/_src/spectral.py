@@ -49,8 +49,8 @@ def _unit_trace(matrix: jax.Array, symmetric: bool = False) -> jax.Array:
     ``K * 1e-30`` in float32 (a NaN gradient). Signs are kept (a negative trace stays one).
     ``symmetric=True`` (Grams and covariances built here, symmetric up to round-off) skips
     ``sym``: the eigensolvers read one triangle or symmetrise themselves, and the derivative
-    rule symmetrises the tangent. XLA's CPU transpose is slow: at n = 4096 float32 (one
-    thread) ``sym`` took 0.40 s and this function 0.78 s, against 3.4 s for the eigenvalues.
+    rule symmetrises the tangent. XLA's CPU transpose is slow, a sizeable share of the
+    eigenvalue solve (benchmarks/README.md, "Design choices").
     """
     if not symmetric:
         matrix = symmetrize(matrix)

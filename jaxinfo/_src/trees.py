@@ -1,8 +1,8 @@
 """Low-dimensional neighbour search on the host: SciPy's ``cKDTree`` through ``pure_callback``.
 
 At small d a k-d tree finds the k nearest of n points in O(n log n), against the O(n^2)
-slab of the blocked search: at n = 50 000 and d = 3 on one CPU thread the tree is about 50x
-faster (benchmarks/README.md). XLA has no tree, so the search runs on the host and returns
+slab of the blocked search, far faster at large n (benchmarks/README.md, "Design choices").
+XLA has no tree, so the search runs on the host and returns
 *indices* only. Every distance that enters a value or a gradient is then measured in JAX
 from those indices, with the same arithmetic as the slab, so values match the brute-force
 route and gradients flow as usual.
@@ -33,14 +33,13 @@ import numpy as np
 from jaxinfo._src import collectives
 
 # Point sets below these sizes keep the slab: there the callback's fixed cost and the tree
-# build are comparable to the whole blocked search. One CPU thread, k = 3, tree time / slab
-# time: d = 2-3 0.3-0.7 at n = 1000; d = 6 1.5 at 1000, 1.0 at 2000; d = 8 1.1 at 2000,
-# 0.9 at 5000 (benchmarks/README.md).
+# build are comparable to the whole blocked search (the crossovers: benchmarks/README.md,
+# "Design choices").
 TREE_MIN_ROWS = 2048
 TREE_MIN_ROWS_LOW_DIM = 1000  # d <= LOW_DIM
 LOW_DIM = 4
-# Above this dimension a k-d tree degrades towards a linear scan of every leaf (d = 10:
-# 1.8-2.7x slower than the slab up to n = 5000).
+# Above this dimension a k-d tree degrades towards a linear scan of every leaf and is slower
+# than the slab (benchmarks/README.md, "Design choices").
 TREE_MAX_DIM = 8
 
 

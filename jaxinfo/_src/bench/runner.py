@@ -3,7 +3,7 @@
 Accuracy: each estimator against the closed-form value of a :mod:`jaxinfo.testing` task.
 Speed: every family, jitted, at growing ``n``; the median of warm calls (compilation timed
 separately), and the growth exponent (slope of log time against log n). ``--compare``
-times the peer a user would otherwise run (:mod:`jaxinfo._peers`) on the same inputs and
+times the peer a user would otherwise run (:mod:`.references`) on the same inputs and
 reports ``peer time / jaxinfo time`` (above 1: jaxinfo is faster) and the value difference.
 Small ``n`` are dispatch-bound, so exponents fitted there understate the asymptotic growth.
 """
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
-import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,11 +20,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jaxinfo import _peers
-from jaxinfo._progress import Progress
+from jaxinfo._src.bench import references, timing
+from jaxinfo._src.bench.progress import Progress
+from jaxinfo._src.bench.results import environment as process_environment
 
 SIGMA = 4.0  # Gaussian bandwidth of the kernel families: the median distance of N(0, I_16)
 DSE_SIGMA = 10.0  # the dse-dsmi reference default
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One peer of a bench family: a name and ``run(*numpy_inputs) -> float``."""
+
+    name: str
+    run: Callable[..., float]
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class Family:
     measure: Callable[..., object]
     quick_sizes: tuple[int, ...]
     sizes: tuple[int, ...]
-    peers: tuple[_peers.Peer, ...] = ()
+    peers: tuple[Peer, ...] = ()
 
 
 def _normal(dim: int, shift: float = 0.0):
@@ -71,7 +77,11 @@ def families() -> tuple[Family, ...]:
     from jaxinfo import kernels
 
     gauss = kernels.Gaussian(bandwidth=SIGMA)
-    peer = _peers.Peer
+
+    def gram(x):
+        return references.gaussian_gram(x, x, SIGMA)
+
+    peer = Peer
     return (
         Family(
             "matrix_renyi_entropy(alpha=2)",
@@ -79,7 +89,7 @@ def families() -> tuple[Family, ...]:
             lambda x, y: jaxinfo.matrix_renyi_entropy(x, alpha=2, kernel=gauss),
             (1024, 4096, 8192),
             (1024, 4096, 16384, 32768),
-            (peer("numpy", lambda x, y: _peers.numpy_matrix_renyi_entropy(x, SIGMA, 2.0)),),
+            (peer("numpy", lambda x, y: references.matrix_collision_entropy(gram(x))),),
         ),
         Family(
             "matrix_renyi_entropy(alpha=1.01)",
@@ -88,8 +98,8 @@ def families() -> tuple[Family, ...]:
             (256, 512, 1024),
             (256, 512, 1024, 2048, 4096),
             (
-                peer("numpy", lambda x, y: _peers.numpy_matrix_renyi_entropy(x, SIGMA, 1.01)),
-                peer("torch", lambda x, y: _peers.torch_matrix_renyi_entropy(x, SIGMA, 1.01)),
+                peer("numpy", lambda x, y: references.matrix_renyi_entropy(gram(x), 1.01)),
+                peer("torch", lambda x, y: references.torch_matrix_renyi_entropy(x, SIGMA, 1.01)),
             ),
         ),
         Family(
@@ -98,7 +108,7 @@ def families() -> tuple[Family, ...]:
             lambda x, y: jaxinfo.cauchy_schwarz_divergence(x, y, kernel=gauss),
             (1024, 4096, 8192),
             (1024, 4096, 16384, 32768),
-            (peer("numpy", lambda x, y: _peers.numpy_cauchy_schwarz_divergence(x, y, SIGMA)),),
+            (peer("numpy", lambda x, y: float(references.cauchy_schwarz_divergence(x, y, SIGMA))),),
         ),
         Family(
             "ksg_mutual_information(k=3, 1x1)",
@@ -106,7 +116,11 @@ def families() -> tuple[Family, ...]:
             lambda x, y: jaxinfo.ksg_mutual_information(x, y, k=3),
             (1024, 4096, 8192),
             (1024, 4096, 16384, 32768),
-            (peer("scikit-learn", lambda x, y: _peers.sklearn_ksg_mutual_information(x, y, 3)),),
+            (
+                peer(
+                    "scikit-learn", lambda x, y: references.sklearn_ksg_mutual_information(x, y, 3)
+                ),
+            ),
         ),
         Family(
             "knn_entropy(k=3, d=3)",
@@ -114,7 +128,7 @@ def families() -> tuple[Family, ...]:
             lambda x, y: jaxinfo.knn_entropy(x, k=3),
             (1024, 4096, 8192),
             (1024, 4096, 16384, 32768),
-            (peer("scipy cKDTree", lambda x, y: _peers.scipy_knn_entropy(x, 3)),),
+            (peer("scipy cKDTree", lambda x, y: references.knn_entropy(x, 3)),),
         ),
         Family(
             "kde_entropy(d=3)",
@@ -129,7 +143,7 @@ def families() -> tuple[Family, ...]:
             lambda x, y: jaxinfo.diffusion_spectral_entropy(x, bandwidth=DSE_SIGMA, base=2),
             (256, 512, 1024),
             (256, 512, 1024, 2048, 4096),
-            (peer("dse-dsmi", lambda x, y: _peers.dse_dsmi_entropy(x, DSE_SIGMA)),),
+            (peer("dse-dsmi", lambda x, y: references.dse_dsmi_entropy(x, DSE_SIGMA)),),
         ),
         Family(
             "gaussian_mutual_information(8x8)",
@@ -137,7 +151,7 @@ def families() -> tuple[Family, ...]:
             jaxinfo.gaussian_mutual_information,
             (4096, 32768, 262144),
             (4096, 32768, 262144, 1048576),
-            (peer("numpy", _peers.numpy_gaussian_mutual_information),),
+            (peer("numpy", references.gaussian_mutual_information),),
         ),
         Family(
             "infonce_lower_bound(scores x y^T)",
@@ -195,24 +209,6 @@ def accuracy_cases() -> tuple[tuple[object, tuple[AccuracyCase, ...]], ...]:
     )
 
 
-def _block(value):
-    import jax
-
-    return jax.block_until_ready(value)
-
-
-def _median_time(fn: Callable[[], object], repeats: int, budget_s: float) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls (fewer once ``budget_s`` is spent)."""
-    times: list[float] = []
-    while len(times) < repeats:
-        start = time.perf_counter()
-        _block(fn())
-        times.append(time.perf_counter() - start)
-        if sum(times) > budget_s:
-            break
-    return statistics.median(times)
-
-
 def growth_exponent(sizes: Sequence[int], seconds: Sequence[float]) -> float | None:
     """Least-squares slope of log time against log n (``None`` with fewer than 2 points)."""
     if len(sizes) < 2:
@@ -243,6 +239,10 @@ class Settings:
             sizes = tuple(n for n in sizes if n <= self.max_n) or (min(self.max_n, sizes[0]),)
         return sizes
 
+    def timer(self) -> dict:
+        """The options of :func:`.timing.median_time` for this run."""
+        return {"repeats": self.repeats, "budget_s": self.budget_s}
+
     def selected(self, name: str) -> bool:
         """Whether the family or estimator ``name`` passes the ``--families`` filter."""
         return not self.families or any(part in name for part in self.families)
@@ -250,22 +250,8 @@ class Settings:
 
 def environment(settings: Settings) -> dict:
     """Versions, backend and device names, dtype and thread settings of this run."""
-    import jax
-
-    import jaxinfo
-
-    device = jax.devices()[0]
-    return {
-        "jaxinfo": jaxinfo.__version__,
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "device": f"{device.device_kind} x {jax.device_count()}",
-        "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
-        "dtype": "float64" if settings.x64 else "float32",
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
-        "quick": settings.quick,
-    }
+    dtype = "float64" if settings.x64 else "float32"
+    return {**process_environment(), "dtype": dtype, "quick": settings.quick}
 
 
 def _to_device(arrays: tuple[np.ndarray, ...], dtype) -> tuple:
@@ -326,9 +312,9 @@ def run_speed(settings: Settings, progress: Progress) -> tuple[list[dict], list[
             )
             args = _to_device(host, dtype)
             start = time.perf_counter()
-            value = float(_block(fn(*args)))  # type: ignore[arg-type]
+            value = float(timing.block(fn(*args)))  # type: ignore[arg-type]
             first = time.perf_counter() - start
-            seconds = _median_time(lambda f=fn, a=args: f(*a), settings.repeats, settings.budget_s)
+            seconds = timing.median_time(fn, *args, warm_up=False, **settings.timer())
             speed.append(
                 {
                     "family": family.name,
@@ -350,10 +336,8 @@ def _compare(family, host, value, seconds, settings, progress) -> list[dict]:
         row = {"family": family.name, "n": host[0].shape[0], "peer": peer.name}
         try:
             peer_value = peer.run(*host)
-            peer_seconds = _median_time(
-                lambda p=peer: p.run(*host), settings.repeats, settings.budget_s
-            )
-        except _peers.MissingPeer as missing:
+            peer_seconds = timing.median_time(peer.run, *host, warm_up=False, **settings.timer())
+        except references.MissingPeer as missing:
             row["skipped"] = str(missing)
         else:
             row.update(
@@ -480,12 +464,13 @@ def run(settings: Settings, output: pathlib.Path, progress_stream=None) -> dict:
         jax.config.update("jax_enable_x64", True)
     start = time.perf_counter()
     progress = Progress(count_steps(settings), progress_stream)
-    results: dict = {"environment": environment(settings)}
-    results["accuracy"] = run_accuracy(settings, progress)
+    out: dict = {"environment": environment(settings)}
+    out["accuracy"] = run_accuracy(settings, progress)
     speed, comparisons = run_speed(settings, progress)
-    results.update(speed=speed, summary=summarise(speed), compare=comparisons)
-    results["wall_seconds"] = time.perf_counter() - start
+    out.update(speed=speed, summary=summarise(speed), compare=comparisons)
+    progress.close()
+    out["wall_seconds"] = time.perf_counter() - start
     output.mkdir(parents=True, exist_ok=True)
-    (output / "bench.json").write_text(json.dumps(results, indent=2))
-    results["png"] = str(output / "bench.png") if plot(results, output / "bench.png") else None
-    return results
+    (output / "bench.json").write_text(json.dumps(out, indent=2))
+    out["png"] = str(output / "bench.png") if plot(out, output / "bench.png") else None
+    return out
