@@ -151,7 +151,7 @@ def test_cli_measure_runs(tmp_path):
         text=True,
         check=False,
     )
-    assert bad.returncode != 0 and "rule must be one of" in bad.stderr
+    assert bad.returncode == 2 and "argument --bandwidth: must be" in bad.stderr
 
 
 def test_nn_names_have_docstrings():
