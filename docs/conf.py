@@ -12,7 +12,11 @@ import sys
 # Import the package from this checkout even when it is not installed.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from sphinx.util import logging  # noqa: E402
+
 from jaxinfo import __version__  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 project = "jaxinfo"
 author = "The jaxinfo authors"
@@ -48,6 +52,24 @@ autodoc_preserve_defaults = True
 # Show `ArrayLike` rather than its expansion (a union of eight types) in the signatures.
 autodoc_type_aliases = {"ArrayLike": "jax.typing.ArrayLike"}
 
+
+def _alias_shows_its_name() -> None:
+    """``ArrayLike | None`` renders as ``jax.typing.ArrayLike | None``.
+
+    Sphinx 9 stands an alias in for a ``TypeAliasForwardRef`` object and, inside a union, prints
+    that object's repr: ``TypeAliasForwardRef('jax.typing.ArrayLike') | None`` on every
+    ``where=`` (sphinx-doc/sphinx#14003). Its repr is made the alias name, as stringifying a
+    lone alias already gives.
+    """
+    from sphinx.util import inspect as sphinx_inspect
+
+    forward_ref = getattr(sphinx_inspect, "TypeAliasForwardRef", None)
+    if forward_ref is not None:
+        forward_ref.__repr__ = lambda self: self.name  # type: ignore[method-assign]
+
+
+_alias_shows_its_name()
+
 # Docstrings are Google style ("Args:", "Returns:", "Example:").
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
@@ -82,6 +104,16 @@ def _public_bases(app, name, obj, options, bases):
             i += 1
 
 
+def _no_internal_type_names(app, pagename, templatename, context, doctree):
+    """Warns (an error under ``-W``) when a page shows a Sphinx-internal type placeholder."""
+    del app, templatename, doctree
+    body = context.get("body", "")
+    for placeholder in ("TypeAliasForwardRef", "ForwardRef("):
+        if placeholder in body:
+            logger.warning("%s renders a type as %s(...)", pagename, placeholder)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _drop_builtin_docstrings)
     app.connect("autodoc-process-bases", _public_bases)
+    app.connect("html-page-context", _no_internal_type_names)

@@ -2,9 +2,10 @@
 
 Examples::
 
+    jaxinfo --version
     jaxinfo info
     jaxinfo measure activations.npy --alpha 2 --kernel gaussian --bandwidth median --base 2
-    jaxinfo measure activations.npy --y inputs.npy --labels classes.npy --base 2
+    jaxinfo measure activations.csv --y inputs.tsv --labels classes.txt --base 2
     jaxinfo bench --quick --compare
 """
 
@@ -12,12 +13,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import pathlib
 import sys
+import tempfile
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
+from jaxinfo._version import __version__
+
 KERNELS = ("gaussian", "laplacian", "linear", "cosine")
+# Text formats by extension: the column delimiter np.loadtxt gets (None: any whitespace).
+TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None, ".dat": None}
+FORMATS = ".npy, .npz (one array), .csv, .tsv, or whitespace-separated .txt/.dat"
 
 
 class _UsageError(Exception):
@@ -28,23 +38,80 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _make_kernel(name: str, bandwidth: str | None):
+# Flag values are checked by argparse ``type=`` functions: a bad value is reported against the
+# flag (``argument --dse-bandwidth: ...``) with the subcommand's usage, before any work runs.
+
+
+def _bandwidth_flag(text: str) -> float | str:
+    """A kernel width: a finite number > 0 or the name of a data-driven rule."""
+    from jaxinfo._src.bandwidths import BANDWIDTH_RULES
+
+    if text in BANDWIDTH_RULES:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number > 0 or a rule ({', '.join(BANDWIDTH_RULES)}); got {text!r}"
+        )
+    return value
+
+
+def _alpha_flag(text: str) -> float:
+    """A Rényi order: a number > 0 (the library's rule for ``alpha``)."""
+    value = _float_flag(text)
+    if math.isnan(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 (e.g. 1.01 or 2); got {text}")
+    return value
+
+
+def _base_flag(text: str) -> float:
+    """A logarithm base: finite, > 0 and not 1."""
+    value = _float_flag(text)
+    if not math.isfinite(value) or value <= 0 or value == 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number other than 1 (2 for bits); got {text}. "
+            "Leave it out for nats."
+        )
+    return value
+
+
+def _max_n_flag(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2; got {value}")
+    return value
+
+
+def _float_flag(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+
+
+def _shown(value: float | str) -> str:
+    """A flag value as the output labels show it (``10.0`` as ``10``)."""
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def _make_kernel(name: str, bandwidth: float | str | None):
     from jaxinfo import kernels
 
     if name in ("linear", "cosine"):
         if bandwidth is not None:
             raise _UsageError(
                 f"`--bandwidth` applies to the gaussian and laplacian kernels; got "
-                f"--bandwidth {bandwidth} with --kernel {name}. Drop it."
+                f"--bandwidth {_shown(bandwidth)} with --kernel {name}. Drop it."
             )
         return kernels.Linear() if name == "linear" else kernels.Cosine()
-    bandwidth = "median" if bandwidth is None else bandwidth
-    try:
-        value: float | str = float(bandwidth)
-    except ValueError:
-        value = bandwidth
     cls = kernels.Gaussian if name == "gaussian" else kernels.Laplacian
-    return cls(bandwidth=value)
+    return cls(bandwidth="median" if bandwidth is None else bandwidth)
 
 
 def _info(_args) -> int:
@@ -57,14 +124,59 @@ def _info(_args) -> int:
     return 0
 
 
-def _read(path: str) -> np.ndarray:
-    """One saved ``.npy`` array (no pickles), or ``_UsageError``."""
+def _read(path: str, columns: bool = True) -> np.ndarray:
+    """The one array saved in ``path`` (format by extension, see ``FORMATS``), or ``_UsageError``.
+
+    Text is read as float64 numbers, ``#`` comments skipped, and one header line of names
+    skipped; ``columns`` keeps a single column as ``[n, 1]`` (samples), else as ``[n]``
+    (labels). Other extensions are read as ``.npy``, never as pickles.
+    """
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix in TEXT_DELIMITERS:
+        return _read_text(path, TEXT_DELIMITERS[suffix], columns)
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except FileNotFoundError as error:
         raise _UsageError(f"cannot read {path}: {_one_line(error)}") from None
-    if not isinstance(data, np.ndarray):
-        raise _UsageError(f"{path} is not a single .npy array; save one array per file.")
+    except (OSError, ValueError) as error:
+        raise _UsageError(
+            f"cannot read {path} as {suffix or 'a file without an extension'} ({FORMATS} are "
+            f"read): {_one_line(error)}"
+        ) from None
+    if isinstance(data, np.lib.npyio.NpzFile):
+        with data:
+            names = list(data.files)
+            if len(names) != 1:
+                raise _UsageError(
+                    f"{path} holds {len(names)} arrays ({', '.join(names) or 'none'}); the "
+                    "command reads one array per file: save each in its own file."
+                )
+            return data[names[0]]
+    return data
+
+
+def _read_text(path: str, delimiter: str | None, columns: bool) -> np.ndarray:
+    """Numbers in a delimited text file; a first line that is not numbers is a header."""
+    try:
+        with open(path) as file:
+            first = next((line for line in file if line.strip() and line[0] != "#"), "")
+        header = 0
+        try:
+            np.array(first.split(delimiter), dtype=np.float64)
+        except ValueError:
+            header = 1
+        with warnings.catch_warnings():  # an empty file is refused below, not warned about
+            warnings.filterwarnings("ignore", "loadtxt: input contained no data")
+            data = np.loadtxt(
+                path, delimiter=delimiter, skiprows=header, ndmin=2 if columns else 1, comments="#"
+            )
+    except (OSError, ValueError) as error:
+        what = {",": "comma", "\t": "tab", None: "whitespace"}[delimiter]
+        raise _UsageError(
+            f"cannot read {path} as {what}-separated numbers: {_one_line(error)}"
+        ) from None
+    if data.size == 0:
+        raise _UsageError(f"{path} holds no numbers.")
     return data
 
 
@@ -101,7 +213,14 @@ def _load(path: str, x64: bool, name: str = "x"):
 
 def _load_labels(path: str, num_rows: int) -> tuple[np.ndarray, int]:
     """Integer class labels ``[n]`` in ``[0, classes)`` and the class count, or ``_UsageError``."""
-    labels = _read(path)
+    labels = _read(path, columns=False)
+    if (
+        labels.ndim == 1
+        and labels.dtype == np.float64
+        and pathlib.Path(path).suffix.lower() in (TEXT_DELIMITERS)
+    ):  # text holds no dtype: whole numbers are labels
+        if np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
     if labels.ndim != 1 or not (
         np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_
     ):
@@ -120,13 +239,6 @@ def _load_labels(path: str, num_rows: int) -> tuple[np.ndarray, int]:
     return labels.astype(np.int32), int(labels.max()) + 1
 
 
-def _bandwidth_value(text: str) -> float | str:
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callable[[], object]]]:
     """``(name, thunk)`` for every measure this invocation asks for, in output order."""
     import jax
@@ -134,7 +246,7 @@ def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callab
     import jaxinfo
 
     base, alpha = args.base, args.alpha
-    dse_sigma = _bandwidth_value(args.dse_bandwidth)
+    dse_sigma = args.dse_bandwidth
     out: list[tuple[str, Callable[[], object]]] = [
         (
             f"matrix_renyi_entropy(alpha={alpha})",
@@ -144,7 +256,7 @@ def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callab
         ("vendi_score(q=1)", lambda: jaxinfo.vendi_score(x, kernel=kernel)),
         ("effective_rank", lambda: jaxinfo.effective_rank(x)),
         (
-            f"diffusion_spectral_entropy(sigma={args.dse_bandwidth})",
+            f"diffusion_spectral_entropy(sigma={_shown(dse_sigma)})",
             lambda: jaxinfo.diffusion_spectral_entropy(x, bandwidth=dse_sigma, base=base),
         ),
     ]
@@ -174,7 +286,7 @@ def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callab
     if labels is not None:
         out.append(
             (
-                f"diffusion_spectral_mutual_information(sigma={args.dse_bandwidth})",
+                f"diffusion_spectral_mutual_information(sigma={_shown(dse_sigma)})",
                 lambda: jaxinfo.diffusion_spectral_mutual_information(
                     x,
                     labels,
@@ -230,13 +342,29 @@ def _measure(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    import pathlib
+def _writable_folder(text: str) -> pathlib.Path:
+    """The ``--output`` folder, created and probed with a file before the bench runs."""
+    folder = pathlib.Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise _UsageError(
+            f"`--output {text}` is a file; the bench writes bench.json and bench.png into a "
+            "folder. Pass a folder (it is created if missing)."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or _one_line(error)
+        raise _UsageError(
+            f"`--output {text}`: cannot write there ({reason}); pass a folder you can write to."
+        ) from None
+    return folder
 
+
+def _bench(args) -> int:
     from jaxinfo._src.bench import runner as _bench
 
-    if args.max_n is not None and args.max_n < 2:
-        raise _UsageError(f"`--max-n` must be at least 2; got {args.max_n}.")
     settings = _bench.Settings(
         quick=args.quick,
         compare=args.compare,
@@ -244,12 +372,12 @@ def _bench(args) -> int:
         families=tuple(part for part in (args.families or "").split(",") if part),
         max_n=args.max_n,
     )
-    output = pathlib.Path(args.output)
     if _bench.count_steps(settings) == 0:
         names = ", ".join(family.name for family in _bench.families())
         raise _UsageError(
             f"`--families {args.families}` matches no family or estimator; the families: {names}."
         )
+    output = _writable_folder(args.output)
     results = _bench.run(settings, output)
     _bench.report(results)
     png = results["png"] or "no PNG (pip install matplotlib)"
@@ -257,55 +385,53 @@ def _bench(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the ``jaxinfo`` command.
-
-    Args:
-      argv: the arguments after the program name; ``None`` reads ``sys.argv``.
-
-    Returns:
-      The exit status: 0 on success, 2 for refused input (a missing or unreadable file, an
-      array that is not finite ``[n, d]`` floats, an invalid option): one ``error:`` line on
-      stderr, no traceback.
-    """
+def _parser() -> argparse.ArgumentParser:
+    """The ``jaxinfo`` parser; each subcommand stores itself as ``parser`` for its errors."""
     parser = argparse.ArgumentParser(prog="jaxinfo", description="Information measures in JAX.")
+    parser.add_argument("--version", action="version", version=f"jaxinfo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="print versions and devices").set_defaults(func=_info)
+    info = sub.add_parser("info", help="print versions and devices")
+    info.set_defaults(func=_info, parser=info)
     measure = sub.add_parser(
         "measure",
-        help="entropies of a saved [n, d] .npy array; MI with a second array; DSMI with labels",
+        help="entropies of a saved [n, d] array; MI with a second array; DSMI with labels",
+        description=f"Reads {FORMATS}; rows are samples.",
     )
-    measure.add_argument("path", help=".npy file holding an [n, d] array (rows are samples)")
+    measure.add_argument("path", help="the [n, d] array x (rows are samples)")
     measure.add_argument(
         "--y",
         default=None,
-        help=".npy [n, d_y] array paired row by row with x: adds KSG, Gaussian, matrix and "
+        help="an [n, d_y] array paired row by row with x: adds KSG, Gaussian, matrix and "
         "Cauchy-Schwarz mutual information",
     )
     measure.add_argument(
         "--labels",
         default=None,
-        help=".npy integer [n] class labels: adds the diffusion spectral mutual information",
+        help="integer [n] class labels: adds the diffusion spectral mutual information",
     )
     measure.add_argument(
         "--dse-bandwidth",
+        type=_bandwidth_flag,
         default="10",
         help="diffusion sigma > 0 or a rule (default 10, the dse-dsmi reference)",
     )
     measure.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
-    measure.add_argument("--alpha", type=float, default=1.01, help="Renyi order (default 1.01)")
+    measure.add_argument(
+        "--alpha", type=_alpha_flag, default=1.01, help="Renyi order (default 1.01)"
+    )
     measure.add_argument("--kernel", choices=KERNELS, default="gaussian")
     measure.add_argument(
         "--bandwidth",
+        type=_bandwidth_flag,
         default=None,
         help="gaussian/laplacian sigma > 0, or median / silverman / scott (default median)",
     )
     measure.add_argument(
-        "--base", type=float, default=None, help="log base (2 for bits); default nats"
+        "--base", type=_base_flag, default=None, help="log base (2 for bits); default nats"
     )
     measure.add_argument("--x64", action="store_true", help="compute in float64")
     measure.add_argument("--json", action="store_true", help="print JSON")
-    measure.set_defaults(func=_measure)
+    measure.set_defaults(func=_measure, parser=measure)
     bench = sub.add_parser(
         "bench",
         help="accuracy on ground-truth tasks and a speed grid of every family on this backend",
@@ -322,12 +448,40 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="comma-separated substrings of family/estimator names to run (default all)",
     )
-    bench.add_argument("--max-n", type=int, default=None, help="cap every size at this n")
     bench.add_argument(
-        "--output", default="jaxinfo-bench", help="folder for bench.json and bench.png"
+        "--max-n", type=_max_n_flag, default=None, help="cap every size at this n (>= 2)"
     )
-    bench.set_defaults(func=_bench)
-    args = parser.parse_args(argv)
+    bench.add_argument(
+        "--output",
+        default="jaxinfo-bench",
+        help="folder for bench.json and bench.png, created if missing (default ./jaxinfo-bench)",
+    )
+    bench.set_defaults(func=_bench, parser=bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the ``jaxinfo`` command.
+
+    Args:
+      argv: the arguments after the program name; ``None`` reads ``sys.argv``.
+
+    Returns:
+      The exit status: 0 on success (``--help`` and ``--version`` included); 2 for a bad
+      command line (an unknown flag or a bad flag value: the subcommand's usage and an error
+      naming the flag, from argparse) and for refused input (a missing or unreadable file, an
+      array that is not finite ``[n, d]`` floats, an unwritable ``--output``: one ``error:``
+      line on stderr). No traceback either way.
+    """
+    parser = _parser()
+    try:
+        # Unknown flags are reported by the subcommand they were given to, with its usage
+        # (parse_args would blame the top-level parser and print its usage).
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as stop:  # --help, --version, and argparse's usage errors (status 2)
+        return stop.code if isinstance(stop.code, int) else 0
     try:
         return args.func(args)
     except _UsageError as error:

@@ -1,10 +1,13 @@
 """The `jaxinfo` command refuses bad input with one `error:` line and exit status 2."""
 
 import json
+import os
+import pathlib
 
 import numpy as np
 import pytest
 
+import jaxinfo
 from jaxinfo import cli
 
 
@@ -54,27 +57,162 @@ def test_values_beyond_float32_are_refused(saved, capsys):
     _refused([saved(np.full((20, 2), 1e300))], capsys, "float32 range", "--x64")
 
 
+def _bad_command_line(argv, capsys, command, *fragments):
+    """argparse's refusal: the subcommand's usage, then one error line; status 2, no output."""
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2 and out == "", err
+    assert err.startswith(f"usage: jaxinfo {command} "), err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"jaxinfo {command}: error: "), err
+    for fragment in fragments:
+        assert fragment in last, err
+    return last
+
+
 @pytest.mark.parametrize(
     "options, fragment",
     [
-        (["--bandwidth", "0"], "`bandwidth` must be a finite positive number"),
-        (["--bandwidth", "nan"], "`bandwidth` must be a finite positive number"),
-        (["--bandwidth", "foo"], "`bandwidth` rule must be one of"),
-        (["--kernel", "linear", "--bandwidth", "1"], "`--bandwidth` applies to"),
-        (["--alpha", "0"], "`alpha` must be"),
-        (["--base", "1"], "`base` must be"),
+        # before: "`bandwidth` must be a finite positive number" for the DSE flag too
+        (["--dse-bandwidth", "0"], "argument --dse-bandwidth: must be a finite number > 0"),
+        (["--dse-bandwidth", "-1"], "argument --dse-bandwidth: must be a finite number > 0"),
+        (["--dse-bandwidth", "mean"], "argument --dse-bandwidth: must be a finite number > 0"),
+        (["--bandwidth", "0"], "argument --bandwidth: must be a finite number > 0"),
+        (["--bandwidth", "nan"], "argument --bandwidth: must be a finite number > 0"),
+        (["--bandwidth", "foo"], "or a rule (median, silverman, scott); got 'foo'"),
+        (["--alpha", "0"], "argument --alpha: must be a number > 0"),
+        (["--alpha", "two"], "argument --alpha: must be a number; got 'two'"),
+        (["--base", "1"], "argument --base: must be a positive number other than 1"),
+        (["--base", "inf"], "argument --base: must be a positive number other than 1"),
     ],
 )
-def test_bad_options_print_the_library_message(options, fragment, saved, capsys):
-    _refused([saved(_points()), *options], capsys, fragment)
+def test_bad_flag_values_name_the_flag(options, fragment, saved, capsys):
+    _bad_command_line(["measure", saved(_points()), *options], capsys, "measure", fragment)
+
+
+def test_bandwidth_with_a_linear_kernel_is_refused(saved, capsys):
+    options = ["--kernel", "linear", "--bandwidth", "1"]
+    _refused([saved(_points()), *options], capsys, "`--bandwidth` applies to")
+
+
+def test_unknown_flags_print_the_subcommand_usage(saved, capsys):
+    # before: the top-level usage ("usage: jaxinfo [-h] {info,measure,bench} ...")
+    _bad_command_line(
+        ["measure", saved(_points()), "--bogus"],
+        capsys,
+        "measure",
+        "unrecognized arguments: --bogus",
+    )
+    _bad_command_line(["bench", "--bogus", "1"], capsys, "bench", "unrecognized arguments")
+    _bad_command_line(["bench", "--max-n", "1"], capsys, "bench", "argument --max-n: must be")
+
+
+def test_version(capsys):
+    assert cli.main(["--version"]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"jaxinfo {jaxinfo.__version__}\n" and err == ""
 
 
 def test_unreadable_files_are_refused(tmp_path, capsys):
     _refused([str(tmp_path / "missing.npy")], capsys, "cannot read", "missing.npy")
     (tmp_path / "text.npy").write_text("not an array")
-    _refused([str(tmp_path / "text.npy")], capsys, "cannot read")
+    _refused([str(tmp_path / "text.npy")], capsys, "cannot read", ".npz (one array), .csv")
+    (tmp_path / "x.xyz").write_text("1 2\n3 4\n")
+    _refused([str(tmp_path / "x.xyz")], capsys, "as .xyz", ".csv, .tsv")
     np.savez(tmp_path / "two.npz", a=_points(), b=_points())
-    _refused([str(tmp_path / "two.npz")], capsys, "not a single .npy array")
+    _refused([str(tmp_path / "two.npz")], capsys, "holds 2 arrays (a, b)", "one array per file")
+    (tmp_path / "ragged.csv").write_text("1,2\n3\n")
+    _refused([str(tmp_path / "ragged.csv")], capsys, "as comma-separated numbers")
+    (tmp_path / "words.tsv").write_text("a\tb\nc\td\n")  # a header, then a row of words
+    _refused([str(tmp_path / "words.tsv")], capsys, "as tab-separated numbers")
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    _refused([str(tmp_path / "empty.txt")], capsys, "holds no numbers")
+
+
+def _save_as(x, path: pathlib.Path) -> str:
+    """``x`` in the format ``path``'s extension names (text with 9 digits: float32 exact)."""
+    if path.suffix == ".npy":
+        np.save(path, x)
+    elif path.suffix == ".npz":
+        np.savez(path, activations=x)
+    else:
+        delimiter = {".csv": ",", ".tsv": "\t", ".txt": " "}[path.suffix]
+        header = delimiter.join(f"c{j}" for j in range(x.shape[1])) if path.suffix == ".csv" else ""
+        np.savetxt(path, x, fmt="%.9g", delimiter=delimiter, header=header, comments="")
+    return str(path)
+
+
+def test_measure_reads_each_format_to_the_same_values(tmp_path, capsys):
+    # before: x.csv gave "cannot read ...: This file contains pickled (object) data"
+    x, _, labels = _paired(30)
+    (tmp_path / "labels.txt").write_text("\n".join(str(v) for v in labels) + "\n")
+    reports = {}
+    for name in ("x.npy", "x.npz", "x.csv", "x.tsv", "x.txt"):
+        path = _save_as(x, tmp_path / name)
+        argv = ["measure", path, "--labels", str(tmp_path / "labels.txt"), "--json", "--quiet"]
+        assert cli.main(argv) == 0, name
+        out, _ = capsys.readouterr()
+        reports[name] = json.loads(out)
+    assert reports["x.npy"]["n"] == 30 and reports["x.npy"]["d"] == 3
+    assert "diffusion_spectral_mutual_information(sigma=10)" in reports["x.npy"]
+    for name, report in reports.items():
+        assert report == reports["x.npy"], name
+
+
+def test_text_labels_must_be_whole_numbers(saved, tmp_path, capsys):
+    path = tmp_path / "labels.csv"
+    path.write_text("0\n1.5\n" * 10)
+    _refused([saved(_points()), "--labels", str(path)], capsys, "1-D integer array")
+
+
+def test_bandwidth_flags_reach_the_library(saved, capsys):
+    from jaxinfo import kernels
+
+    x = _points()
+    argv = ["measure", saved(x), "--dse-bandwidth", "2.5", "--bandwidth", "1.5"]
+    assert cli.main([*argv, "--json", "--quiet"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    renyi = jaxinfo.matrix_renyi_entropy(x, kernel=kernels.Gaussian(bandwidth=1.5))
+    dse = jaxinfo.diffusion_spectral_entropy(x, bandwidth=2.5)
+    assert got["matrix_renyi_entropy(alpha=1.01)"] == pytest.approx(float(renyi), rel=1e-6)
+    assert got["diffusion_spectral_entropy(sigma=2.5)"] == pytest.approx(float(dse), rel=1e-6)
+    assert got["kernel"] == repr(kernels.Gaussian(bandwidth=1.5))
+
+
+def _bench_refused(output, capsys, *fragments):
+    argv = ["bench", "--quick", "--families", "gaussian_mutual", "--max-n", "64"]
+    status = cli.main([*argv, "--output", output])
+    out, err = capsys.readouterr()
+    # One error line and nothing else: no progress bar, so nothing of the bench ran.
+    assert status == 2 and out == "", err
+    assert err.startswith("error: `--output ") and err.count("\n") == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_bench_checks_the_output_folder_before_running(tmp_path, capsys):
+    # before: the whole bench ran, then a traceback (FileExistsError / PermissionError)
+    file = tmp_path / "results.json"
+    file.write_text("{}")
+    _bench_refused(str(file), capsys, "is a file", "Pass a folder")
+    _bench_refused(str(file / "sub"), capsys, "cannot write there")
+    assert file.read_text() == "{}"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_bench_refuses_a_read_only_folder(tmp_path, capsys):
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o500)
+    try:
+        _bench_refused(str(folder / "bench"), capsys, "cannot write there")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_default_bench_folder_is_git_ignored():
+    default = cli._parser().parse_args(["bench"]).output
+    ignored = (pathlib.Path(__file__).parents[1] / ".gitignore").read_text().splitlines()
+    assert f"{default}/" in ignored
 
 
 def _paired(n=60):
