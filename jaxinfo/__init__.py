@@ -39,7 +39,11 @@ from jaxinfo._src.gaussian import (
     gaussian_entropy,
     gaussian_mutual_information,
 )
-from jaxinfo._src.kde import gaussian_noise_mutual_information_bound, kde_entropy
+from jaxinfo._src.kde import (
+    gaussian_noise_mutual_information_bound,
+    gaussian_noise_mutual_information_upper_bound,
+    kde_entropy,
+)
 from jaxinfo._src.koopman import (
     effective_dimension,
     gaussian_koopman_mutual_information,
@@ -62,13 +66,18 @@ from jaxinfo._src.matrix import (
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
 from jaxinfo._src.variational import (
     MineState,
+    donsker_varadhan_estimate,
     donsker_varadhan_lower_bound,
     infonce_lower_bound,
     jensen_shannon_lower_bound,
+    jensen_shannon_objective,
+    mine_estimate,
     mine_initial_state,
     mine_lower_bound,
     nwj_lower_bound,
+    smile_estimate,
     smile_lower_bound,
+    temporal_infonce_cross_entropy,
     temporal_infonce_loss,
 )
 from jaxinfo._version import __version__ as __version__
@@ -97,6 +106,7 @@ __all__ = [
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
     "discrete_mutual_information",
+    "donsker_varadhan_estimate",
     "donsker_varadhan_lower_bound",
     "effective_dimension",
     "effective_rank",
@@ -106,8 +116,10 @@ __all__ = [
     "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_bound",
+    "gaussian_noise_mutual_information_upper_bound",
     "infonce_lower_bound",
     "jensen_shannon_lower_bound",
+    "jensen_shannon_objective",
     "js_divergence",
     "kde_entropy",
     "kernels",
@@ -124,6 +136,7 @@ __all__ = [
     "matrix_renyi_entropy_from_gram",
     "matrix_total_correlation",
     "miller_madow_entropy",
+    "mine_estimate",
     "mine_initial_state",
     "mine_lower_bound",
     "nonlinear_information_bottleneck_loss",
@@ -132,7 +145,9 @@ __all__ = [
     "renyi_entropy",
     "shannon_entropy",
     "shannon_entropy_from_logits",
+    "smile_estimate",
     "smile_lower_bound",
+    "temporal_infonce_cross_entropy",
     "temporal_infonce_loss",
     "variational_information_bottleneck_loss",
     "vendi_score",

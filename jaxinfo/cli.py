@@ -14,8 +14,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from jaxinfo._src.options import BandwidthRule
 
 KERNELS = ("gaussian", "laplacian", "linear", "cosine")
 
@@ -120,11 +124,11 @@ def _load_labels(path: str, num_rows: int) -> tuple[np.ndarray, int]:
     return labels.astype(np.int32), int(labels.max()) + 1
 
 
-def _bandwidth_value(text: str) -> float | str:
+def _bandwidth_value(text: str) -> float | BandwidthRule:
     try:
         return float(text)
     except ValueError:
-        return text
+        return cast("BandwidthRule", text)  # a rule's name; the estimator checks it
 
 
 def _measures(args, x, y, labels, num_classes, kernel) -> list[tuple[str, Callable[[], object]]]:
