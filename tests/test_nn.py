@@ -165,7 +165,7 @@ def _gaussian_pairs(mutual_information: float, dim: int, n: int, seed: int = 1):
 
 def test_estimate_result_curves_and_units():
     x, y = _gaussian_pairs(0.5, 1, 1000)
-    kw = {"bound": "nwj", "max_steps": 250, "evaluate_every": 125, "progress": False}
+    kw = {"method": "nwj", "max_steps": 250, "evaluate_every": 125, "progress": False}
     result = estimate_mutual_information(x, y, **kw)
     assert result.value > 0.2  # learned something in 250 steps (truth 0.5)
     assert result.method == "nwj" and result.best_step in result.steps
@@ -241,7 +241,7 @@ _MISSED = pytest.mark.xfail(
 def test_trained_estimates_on_five_dimensional_gaussians(bound, mutual_information):
     """The issue's accuracy target: d = 5, n = 5000, batch 256, within 0.1 nats."""
     x, y = _gaussian_pairs(mutual_information, 5, 5000)
-    result = estimate_mutual_information(x, y, bound=bound, progress=False)
+    result = estimate_mutual_information(x, y, method=bound, progress=False)
     assert abs(result.value - mutual_information) < 0.1, result.value
 
 
