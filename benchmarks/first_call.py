@@ -58,7 +58,7 @@ CALLS = {
     ),
     "infonce_lower_bound": "jaxinfo.infonce_lower_bound(scores)",
     "nwj_lower_bound": "jaxinfo.nwj_lower_bound(scores)",
-    "temporal_infonce_loss": "jaxinfo.temporal_infonce_loss(trajectories)",
+    "temporal_infonce_cross_entropy": "jaxinfo.temporal_infonce_cross_entropy(trajectories)",
     "variational_information_bottleneck_loss": (
         "jaxinfo.variational_information_bottleneck_loss(logits, labels, x, y, beta=0.1)"
     ),
@@ -81,8 +81,8 @@ CALLS = {
     "ksg_mutual_information": "jaxinfo.ksg_mutual_information(x, y)",
     "knn_kl_divergence": "jaxinfo.knn_kl_divergence(x, y)",
     "kde_entropy": "jaxinfo.kde_entropy(x)",
-    "gaussian_noise_mutual_information_bound": (
-        "jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=0.1)"
+    "gaussian_noise_mutual_information_upper_bound": (
+        "jaxinfo.gaussian_noise_mutual_information_upper_bound(x, noise_variance=0.1)"
     ),
     "binned_mutual_information": "jaxinfo.binned_mutual_information(x[:, :1], y[:, :1])",
 }

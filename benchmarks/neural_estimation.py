@@ -6,8 +6,8 @@
 
    * SMILE: joint critic ``MLP([x, y])`` with hidden ``[16, 8]`` (ReLU), trained with the
      Jensen–Shannon objective (torch-mist's ``SMILE.batch_loss`` is ``JS.batch_loss``;
-     jaxinfo's ``estimate_mutual_information(bound="smile")`` trains with
-     :func:`jaxinfo.jensen_shannon_lower_bound`), the other 255 rows of the batch as the
+     jaxinfo's ``estimate_mutual_information(method="smile")`` trains with
+     :func:`jaxinfo.jensen_shannon_objective`), the other 255 rows of the batch as the
      negatives (torch-mist ``neg_samples=-1``; jaxinfo's ``n(n - 1)`` off-diagonal pairs).
    * InfoNCE: separable critic ``g(x) . h(y)``, two MLPs 5 -> 128 -> 32 (torch-mist
      ``hidden_dims=[128, 32]``, asymmetric heads, ``neg_samples=0``; jaxinfo
@@ -236,10 +236,10 @@ def jaxinfo_objective(case: str):
     import jaxinfo
 
     return {
-        "smile": jaxinfo.jensen_shannon_lower_bound,  # the JS objective torch-mist trains on
-        # what estimate_mutual_information(bound="smile") trains on: the SMILE value carrying
+        "smile": jaxinfo.jensen_shannon_objective,  # the JS objective torch-mist trains on
+        # what estimate_mutual_information(method="smile") trains on: the SMILE value carrying
         # the JS gradient (the same gradient, plus the clipped log-mean-exp in the forward)
-        "smile_readout": lambda scores: jaxinfo.smile_lower_bound(scores, clip=TAU),
+        "smile_readout": lambda scores: jaxinfo.smile_estimate(scores, clip=TAU),
         "infonce": jaxinfo.infonce_lower_bound,
         "nwj": jaxinfo.nwj_lower_bound,
     }[case]
@@ -485,7 +485,7 @@ def estimate_child(quick: bool) -> list[dict]:
             result = estimate_mutual_information(
                 x,
                 y,
-                bound="smile",
+                method="smile",
                 critic=critic,
                 clip=TAU,
                 batch_size=BATCH,

@@ -42,7 +42,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 x, y = task.sample(jax.random.key(seed + 1), 5000)
                 start = time.perf_counter()
-                result = estimate_mutual_information(x, y, bound=bound, seed=seed, progress=False)
+                result = estimate_mutual_information(x, y, method=bound, seed=seed, progress=False)
                 seconds.append(time.perf_counter() - start)
                 values.append(result.value)
                 steps.append(int(result.steps[-1]))

@@ -77,7 +77,7 @@ def run(labels_kind: str, epochs: int, subset: int, seed: int = 0):
         _, z = model(xz)
         sigma = math.sqrt(z.shape[1])  # fixed σ on standardised z: epochs compare at one scale
         dse = jaxinfo.diffusion_spectral_entropy(
-            z, bandwidth=sigma, normalize="standardize", base=2
+            z, bandwidth=sigma, preprocess="standardize", base=2
         )
         dsmi = jaxinfo.diffusion_spectral_mutual_information(
             z,
@@ -85,7 +85,7 @@ def run(labels_kind: str, epochs: int, subset: int, seed: int = 0):
             num_classes=10,
             key=jax.random.key(0),
             bandwidth=sigma,
-            normalize="standardize",
+            preprocess="standardize",
             base=2,
         )
         return accuracy, dse, dsmi

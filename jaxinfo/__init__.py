@@ -39,7 +39,11 @@ from jaxinfo._src.gaussian import (
     gaussian_entropy,
     gaussian_mutual_information,
 )
-from jaxinfo._src.kde import gaussian_noise_mutual_information_bound, kde_entropy
+from jaxinfo._src.kde import (
+    gaussian_noise_mutual_information_bound,
+    gaussian_noise_mutual_information_upper_bound,
+    kde_entropy,
+)
 from jaxinfo._src.koopman import (
     effective_dimension,
     gaussian_koopman_mutual_information,
@@ -62,13 +66,18 @@ from jaxinfo._src.matrix import (
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
 from jaxinfo._src.variational import (
     MineState,
+    donsker_varadhan_estimate,
     donsker_varadhan_lower_bound,
     infonce_lower_bound,
     jensen_shannon_lower_bound,
+    jensen_shannon_objective,
+    mine_estimate,
     mine_initial_state,
     mine_lower_bound,
     nwj_lower_bound,
+    smile_estimate,
     smile_lower_bound,
+    temporal_infonce_cross_entropy,
     temporal_infonce_loss,
 )
 from jaxinfo._version import __version__ as __version__
@@ -82,6 +91,16 @@ def __getattr__(name: str):
         return importlib.import_module("jaxinfo.nn")
     raise AttributeError(f"module 'jaxinfo' has no attribute {name!r}")
 
+
+# Importable until 0.3.0 but not public (docs/api.md, "Deprecated aliases").
+_DEPRECATED_ALIASES = (
+    donsker_varadhan_lower_bound,
+    smile_lower_bound,
+    mine_lower_bound,
+    jensen_shannon_lower_bound,
+    temporal_infonce_loss,
+    gaussian_noise_mutual_information_bound,
+)
 
 __all__ = [
     "MineState",
@@ -97,7 +116,7 @@ __all__ = [
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
     "discrete_mutual_information",
-    "donsker_varadhan_lower_bound",
+    "donsker_varadhan_estimate",
     "effective_dimension",
     "effective_rank",
     "gaussian_copula_mutual_information",
@@ -105,9 +124,9 @@ __all__ = [
     "gaussian_kl_to_standard_normal",
     "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
-    "gaussian_noise_mutual_information_bound",
+    "gaussian_noise_mutual_information_upper_bound",
     "infonce_lower_bound",
-    "jensen_shannon_lower_bound",
+    "jensen_shannon_objective",
     "js_divergence",
     "kde_entropy",
     "kernels",
@@ -124,16 +143,16 @@ __all__ = [
     "matrix_renyi_entropy_from_gram",
     "matrix_total_correlation",
     "miller_madow_entropy",
+    "mine_estimate",
     "mine_initial_state",
-    "mine_lower_bound",
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
     "plugin_entropy",
     "renyi_entropy",
     "shannon_entropy",
     "shannon_entropy_from_logits",
-    "smile_lower_bound",
-    "temporal_infonce_loss",
+    "smile_estimate",
+    "temporal_infonce_cross_entropy",
     "variational_information_bottleneck_loss",
     "vendi_score",
     "von_neumann_entropy",

@@ -19,12 +19,16 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from jaxinfo._version import __version__
 
-KERNELS = ("gaussian", "laplacian", "linear", "cosine")
+if TYPE_CHECKING:
+    from jaxinfo._src.options import BandwidthRule
+
+KERNELS = ("gaussian", "laplacian", "linear", "cosine")  # kernels.KERNEL_NAMES, without JAX
 # Text formats by extension: the column delimiter np.loadtxt gets (None: any whitespace).
 TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None, ".dat": None}
 FORMATS = ".npy, .npz (one array), .csv, .tsv, or whitespace-separated .txt/.dat"
@@ -42,12 +46,12 @@ def _one_line(error: BaseException) -> str:
 # flag (``argument --dse-bandwidth: ...``) with the subcommand's usage, before any work runs.
 
 
-def _bandwidth_flag(text: str) -> float | str:
+def _bandwidth_flag(text: str) -> float | BandwidthRule:
     """A kernel width: a finite number > 0 or the name of a data-driven rule."""
     from jaxinfo._src.bandwidths import BANDWIDTH_RULES
 
     if text in BANDWIDTH_RULES:
-        return text
+        return cast("BandwidthRule", text)
     try:
         value = float(text)
     except ValueError:

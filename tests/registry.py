@@ -215,7 +215,7 @@ def _diffusion_entries() -> list[Entry]:
         Entry(
             "diffusion_spectral_entropy[median,t=2,standardize]",
             lambda x, **kw: jaxinfo.diffusion_spectral_entropy(
-                x, bandwidth="median", t=2, normalize="standardize", **kw
+                x, bandwidth="median", t=2, preprocess="standardize", **kw
             ),
             (3,),
             f32_rtol=1e-3,
@@ -303,7 +303,7 @@ def _cs_entries() -> list[Entry]:
         Entry(
             "conditional_cauchy_schwarz_divergence[single_cross,blocked]",
             lambda x, y, z, **kw: jaxinfo.conditional_cauchy_schwarz_divergence(
-                x, y, z, estimator="single_cross", block_size=5, **kw
+                x, y, z, method="single_cross", block_size=5, **kw
             ),
             (2, 1, 1),
             f32_rtol=1e-3,
@@ -487,8 +487,8 @@ def _neighbour_entries() -> list[Entry]:
             sharded=False,
         ),
         Entry(
-            "gaussian_noise_mutual_information_bound",
-            lambda x, **kw: jaxinfo.gaussian_noise_mutual_information_bound(
+            "gaussian_noise_mutual_information_upper_bound",
+            lambda x, **kw: jaxinfo.gaussian_noise_mutual_information_upper_bound(
                 x, noise_variance=0.5, block_size=5, **kw
             ),
             (3,),
@@ -520,18 +520,18 @@ def _variational_entries() -> list[Entry]:
 
     return [
         Entry("infonce_lower_bound", bound(jaxinfo.infonce_lower_bound), (2, 2)),
-        Entry("donsker_varadhan_lower_bound", bound(jaxinfo.donsker_varadhan_lower_bound), (2, 2)),
+        Entry("donsker_varadhan_estimate", bound(jaxinfo.donsker_varadhan_estimate), (2, 2)),
         Entry("nwj_lower_bound", bound(jaxinfo.nwj_lower_bound), (2, 2), sharded=False),
         Entry(
-            "smile_lower_bound[clip=1]",
-            bound(jaxinfo.smile_lower_bound, clip=1.0),
+            "smile_estimate[clip=1]",
+            bound(jaxinfo.smile_estimate, clip=1.0),
             (2, 2),
             sharded=False,
             finite_differences=False,  # carries the JS objective's gradient (by design)
         ),
         Entry(
-            "jensen_shannon_lower_bound",
-            bound(jaxinfo.jensen_shannon_lower_bound),
+            "jensen_shannon_objective",
+            bound(jaxinfo.jensen_shannon_objective),
             (2, 2),
             sharded=False,
             finite_differences=False,  # its gradient is J's, not the value's (by design)

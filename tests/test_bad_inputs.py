@@ -151,8 +151,8 @@ TRACED_OPTIONS = [
         (-0.1, 1.5),
     ),
     (
-        "gaussian_noise_mutual_information_bound[noise_variance]",
-        lambda x, y, v: jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=v),
+        "gaussian_noise_mutual_information_upper_bound[noise_variance]",
+        lambda x, y, v: jaxinfo.gaussian_noise_mutual_information_upper_bound(x, noise_variance=v),
         0.5,
         (-1.0, 0.0),
     ),

@@ -52,7 +52,7 @@ def test_nonlinear_and_matrix_ib_compose_the_library_estimators(batch):
     loss, aux = jaxinfo.nonlinear_information_bottleneck_loss(
         logits, labels, t, beta=0.5, noise_variance=0.7, squared=True
     )
-    bound = jaxinfo.gaussian_noise_mutual_information_bound(t, noise_variance=0.7)
+    bound = jaxinfo.gaussian_noise_mutual_information_upper_bound(t, noise_variance=0.7)
     np.testing.assert_allclose(aux["compression"], bound**2, rtol=1e-6)
     np.testing.assert_allclose(loss, aux["prediction"] + 0.5 * bound**2, rtol=1e-6)
     loss, aux = jaxinfo.matrix_information_bottleneck_loss(logits, labels, x, t, beta=0.01)

@@ -125,15 +125,15 @@ def test_golden_conditional_divergence(x64):
         (cond(X, y, y_hat, kernel_x=g05, kernel_y=g05), ref["csadv_CondCSD_nats_sigma0.5"]),
         (cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, block_size=9), ref["csadv_CondCSD_nats"]),
         (
-            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="single_cross"),
+            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, method="single_cross"),
             GOLDEN["numpy_crosscheck"]["cond_cs_CSIB_paper_Prop1_nats_sigma1"],
         ),
         (
-            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, estimator="csib_code", base=2),
+            cond(X, y, y_hat, kernel_x=G1, kernel_y=G1, method="csib_code", base=2),
             ref["csib_CS_Div_bits"],
         ),
         (
-            cond(X, y, y_hat, kernel_x=g05, kernel_y=g05, estimator="csib_code", base=2),
+            cond(X, y, y_hat, kernel_x=g05, kernel_y=g05, method="csib_code", base=2),
             ref["csib_CS_Div_bits_sigma0.5"],
         ),
         (
@@ -146,7 +146,7 @@ def test_golden_conditional_divergence(x64):
     for value, expected in cases:
         assert abs(float(value) - expected) < 1e-10
     for estimator in ("symmetric", "single_cross", "csib_code"):
-        assert abs(cond(X, y, y, kernel_x=G1, kernel_y=G1, estimator=estimator)) < 1e-12
+        assert abs(cond(X, y, y, kernel_x=G1, kernel_y=G1, method=estimator)) < 1e-12
     symmetric = cond(X, y_hat, y, kernel_x=G1, kernel_y=G1)
     assert abs(symmetric - ref["csadv_CondCSD_nats"]) < 1e-12  # y <-> y_pred
 
@@ -199,10 +199,10 @@ def test_golden_conditional_divergence(x64):
         ),
         (
             lambda: jaxinfo.conditional_cauchy_schwarz_divergence(
-                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((5, 1)), estimator="tpami"
+                jnp.ones((5, 2)), jnp.ones((5, 1)), jnp.ones((5, 1)), method="tpami"
             ),
             ValueError,
-            "estimator",
+            "`method` must be one of",
         ),
         (
             lambda: jaxinfo.cauchy_schwarz_information_bottleneck_loss(
@@ -304,7 +304,7 @@ def test_information_bottleneck_loss_matches_reference_code(x64):
         kernel_x=G1,
         kernel_y=G1,
         kernel_t=G1,
-        estimator="csib_code",
+        method="csib_code",
         base=2,
     )
     expected_prediction = GOLDEN["cond_cs_div"]["csib_CS_Div_bits"]
@@ -322,7 +322,7 @@ def test_information_bottleneck_loss_treats_1d_targets_as_columns(x64):
         "kernel_x": G1,
         "kernel_y": G1,
         "kernel_t": G1,
-        "estimator": "csib_code",
+        "method": "csib_code",
         "base": 2,
     }
     flat, _ = loss_fn(X, y[:, 0], y_hat[:, 0], T, **kw)
@@ -383,7 +383,7 @@ def _fused_cases():
     def conditional(estimator):
         def fn(a, b, c, mask, **kw):
             return jaxinfo.conditional_cauchy_schwarz_divergence(
-                a, b[:, :1], c[:, :1], estimator=estimator, where=mask, **kw
+                a, b[:, :1], c[:, :1], method=estimator, where=mask, **kw
             )
 
         return fn

@@ -274,9 +274,9 @@ def test_dse_options_scale_free_and_differentiable(key):
         ),
         (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), t=0), ValueError, "`t`"),
         (
-            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), normalize="max"),
+            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), preprocess="max"),
             ValueError,
-            "normalize",
+            "`preprocess` must be one of",
         ),
         (
             lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth="mean"),

@@ -31,7 +31,7 @@ def test_matches_brute_force_formulas(x64):
     expected = -np.mean(logsumexp(log_k, axis=1) - np.log(n - 1))
     assert abs(_jit(jaxinfo.kde_entropy, bandwidth=h)(x) - expected) < 1e-12
     bound = -np.mean(logsumexp(-_sq(x) / (2 * s2), axis=1) - np.log(n))
-    ours = _jit(jaxinfo.gaussian_noise_mutual_information_bound, noise_variance=s2)(x)
+    ours = _jit(jaxinfo.gaussian_noise_mutual_information_upper_bound, noise_variance=s2)(x)
     assert abs(ours - bound) < 1e-12
 
 
@@ -46,19 +46,21 @@ def test_bound_brackets_true_channel_information():
     """T = X + N(0, s^2): I(X; T) = (d / 2) log(1 + 1 / s^2) <= bound <= log n."""
     n, d, s2 = 2000, 2, 0.25
     x = jax.random.normal(jax.random.key(2), (n, d))
-    bound = _jit(jaxinfo.gaussian_noise_mutual_information_bound, noise_variance=s2)(x)
+    bound = _jit(jaxinfo.gaussian_noise_mutual_information_upper_bound, noise_variance=s2)(x)
     truth = 0.5 * d * math.log(1 + 1 / s2)
     assert truth <= bound <= math.log(n), (float(bound), truth)
-    tiny = _jit(jaxinfo.gaussian_noise_mutual_information_bound, noise_variance=1e-8)(x[:100])
+    tiny = _jit(jaxinfo.gaussian_noise_mutual_information_upper_bound, noise_variance=1e-8)(x[:100])
     np.testing.assert_allclose(tiny, math.log(100), rtol=1e-6)  # far apart: log n
-    same = _jit(jaxinfo.gaussian_noise_mutual_information_bound, noise_variance=1.0)
+    same = _jit(jaxinfo.gaussian_noise_mutual_information_upper_bound, noise_variance=1.0)
     assert abs(same(jnp.zeros((30, 2)))) < 1e-5  # identical encodings carry no information
 
 
 def test_bound_gradient_in_noise_variance_is_finite_and_negative():
     x = jax.random.normal(jax.random.key(3), (200, 3))
     grad = jax.jit(
-        jax.grad(lambda s2: jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=s2))
+        jax.grad(
+            lambda s2: jaxinfo.gaussian_noise_mutual_information_upper_bound(x, noise_variance=s2)
+        )
     )(0.5)
     assert np.isfinite(grad) and grad < 0  # more noise, less information
 
@@ -67,7 +69,7 @@ def test_blocked_equals_unblocked_and_tiny_bandwidth_finite():
     x = jax.random.normal(jax.random.key(4), (101, 2))
     for fn, options in (
         (jaxinfo.kde_entropy, {"bandwidth": "scott"}),
-        (jaxinfo.gaussian_noise_mutual_information_bound, {"noise_variance": 0.2}),
+        (jaxinfo.gaussian_noise_mutual_information_upper_bound, {"noise_variance": 0.2}),
     ):
         blocked = _jit(fn, block_size=9, **options)(x)
         np.testing.assert_allclose(blocked, _jit(fn, **options)(x), rtol=1e-5)
@@ -82,6 +84,6 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="finite positive"):
         jaxinfo.kde_entropy(x, bandwidth=-1.0)
     with pytest.raises(ValueError, match="noise_variance"):
-        jaxinfo.gaussian_noise_mutual_information_bound(x, noise_variance=0.0)
+        jaxinfo.gaussian_noise_mutual_information_upper_bound(x, noise_variance=0.0)
     with pytest.raises(ValueError, match="at least 2 samples"):
         jaxinfo.kde_entropy(x[:1])

@@ -29,7 +29,7 @@ def _decode_first_five(v):
 LAGRANGIAN = jax.jit(
     jaxinfo.koopman_information_lagrangian,
     static_argnums=3,
-    static_argnames=("window", "rollout_steps", "mutual_information", "similarity"),
+    static_argnames=("window", "rollout_steps", "method", "similarity"),
 )
 
 
@@ -117,9 +117,7 @@ def test_every_term_equals_explicit_loops(key, x64):
 
 def test_gaussian_information_term_is_eq7_with_the_residual_covariance(key, x64):
     x, z, k = _windows(key, num_windows=6, steps=11)
-    _, terms = jaxinfo.koopman_information_lagrangian(
-        x, z, k, _decode, window=2, mutual_information="gaussian"
-    )
+    _, terms = jaxinfo.koopman_information_lagrangian(x, z, k, _decode, window=2, method="gaussian")
     rows = np.asarray(z).reshape(-1, 5)
     cov = np.cov(rows.T, bias=True)
     residual = (np.asarray(z[:, 1:]) - np.asarray(z[:, :-1]) @ np.asarray(k).T).reshape(-1, 5)
@@ -169,9 +167,9 @@ def test_eq7_matches_monte_carlo_of_a_linear_gaussian_system(x64):
     np.testing.assert_allclose(value, -0.5 * math.log(1 - a * a), rtol=1e-12)
 
 
-@pytest.mark.parametrize("mutual_information", ["infonce", "gaussian"])
+@pytest.mark.parametrize("method", ["infonce", "gaussian"])
 def test_collapsed_and_rank_deficient_latents_have_finite_values_and_gradients(
-    mutual_information,
+    method,
 ):
     x, z, k = _windows(jax.random.key(1), num_windows=2, steps=7, dtype=jnp.float32)
     collapsed = jnp.broadcast_to(jnp.array([0.3, -1.0, 2.0, 0.5, 0.1]), z.shape)
@@ -181,9 +179,7 @@ def test_collapsed_and_rank_deficient_latents_have_finite_values_and_gradients(
     for xs, zs, ks in cases:
 
         def loss(zv, kv, xs=xs):
-            return LAGRANGIAN(
-                xs, zv, kv, _decode_first_five, mutual_information=mutual_information, beta=1.0
-            )
+            return LAGRANGIAN(xs, zv, kv, _decode_first_five, method=method, beta=1.0)
 
         value_and_grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1), has_aux=True))
         (value, terms), grads = value_and_grad(zs, ks)
@@ -244,7 +240,7 @@ def test_no_answer_is_nan_and_bad_options_raise(key):
         ({"window": 5}, "2 \\* window \\+ 1 = 11"),
         ({"window": 0}, "window"),
         ({"rollout_steps": 9}, "rollout_steps"),
-        ({"mutual_information": "knn"}, "mutual_information"),
+        ({"method": "knn"}, "`method` must be one of"),
         ({"alpha": -1.0}, "alpha"),
     ]
     for kwargs, match in cases:

@@ -41,7 +41,7 @@ def test_separable_critic_is_the_product_of_embeddings(key):
 
 def test_separable_critic_normalize_gives_cosine_scores(key):
     x, y = _pairs(key)
-    critic = SeparableCritic(3, 2, normalize=True, temperature=1.0, rngs=nnx.Rngs(1))
+    critic = SeparableCritic(3, 2, similarity="cosine", temperature=1.0, rngs=nnx.Rngs(1))
     scores = critic(x, y)
     assert float(jnp.max(jnp.abs(scores))) <= 1.0 + 1e-5
     gx, hy = critic.embed_x(x), critic.embed_y(y)
@@ -165,10 +165,10 @@ def _gaussian_pairs(mutual_information: float, dim: int, n: int, seed: int = 1):
 
 def test_estimate_result_curves_and_units():
     x, y = _gaussian_pairs(0.5, 1, 1000)
-    kw = {"bound": "nwj", "max_steps": 250, "evaluate_every": 125, "progress": False}
+    kw = {"method": "nwj", "max_steps": 250, "evaluate_every": 125, "progress": False}
     result = estimate_mutual_information(x, y, **kw)
     assert result.value > 0.2  # learned something in 250 steps (truth 0.5)
-    assert result.bound == "nwj" and result.best_step in result.steps
+    assert result.method == "nwj" and result.best_step in result.steps
     assert result.held_out_values.max() == pytest.approx(result.value)
     np.testing.assert_array_equal(result.steps, [125, 250])
     assert len(result.train_values) == len(result.held_out_values) == 2
@@ -177,16 +177,16 @@ def test_estimate_result_curves_and_units():
 @pytest.mark.slow
 def test_estimate_recovers_a_one_dimensional_gaussian_mi():
     x, y = _gaussian_pairs(0.5, 1, 2000)
-    result = estimate_mutual_information(x, y, bound="nwj", max_steps=1000, progress=False)
+    result = estimate_mutual_information(x, y, method="nwj", max_steps=1000, progress=False)
     assert abs(result.value - 0.5) < 0.1, result.value
-    in_bits = estimate_mutual_information(x, y, bound="nwj", max_steps=1000, base=2)
+    in_bits = estimate_mutual_information(x, y, method="nwj", max_steps=1000, base=2)
     assert in_bits.value == pytest.approx(result.value / math.log(2), rel=1e-6)  # same seed
 
 
 def test_estimate_stops_early_and_returns_the_best_critic():
     x, y = _gaussian_pairs(0.5, 1, 400)
     result = estimate_mutual_information(
-        x, y, bound="infonce", max_steps=5000, evaluate_every=25, patience=1, progress=False
+        x, y, method="infonce", max_steps=5000, evaluate_every=25, patience=1, progress=False
     )
     assert result.steps[-1] < 5000  # one evaluation without improvement stops it
     assert result.held_out_values[-1] < result.value
@@ -201,8 +201,8 @@ def test_estimate_progress_bar_writes_to_stderr(capsys):
 
 def test_estimate_refuses_bad_input():
     x, y = _gaussian_pairs(0.5, 1, 100)
-    with pytest.raises(ValueError, match="`bound` must be one of"):
-        estimate_mutual_information(x, y, bound="tuba")
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        estimate_mutual_information(x, y, method="tuba")
     with pytest.raises(ValueError, match="same pairs"):
         estimate_mutual_information(x, y[:50])
     with pytest.raises(ValueError, match="NaN or inf"):
@@ -214,7 +214,7 @@ def test_estimate_refuses_bad_input():
     with pytest.raises(ValueError, match="clip"):
         estimate_mutual_information(x, y, clip=0.0)
     with pytest.raises(ValueError, match="decay"):
-        estimate_mutual_information(x, y, bound="mine", decay=1.0)
+        estimate_mutual_information(x, y, method="mine", decay=1.0)
     with pytest.raises(TypeError, match="Critic"):
         estimate_mutual_information(x, y, critic=lambda a, b: a @ b.T)
     with pytest.raises(ValueError, match="floating"):
@@ -241,7 +241,7 @@ _MISSED = pytest.mark.xfail(
 def test_trained_estimates_on_five_dimensional_gaussians(bound, mutual_information):
     """The issue's accuracy target: d = 5, n = 5000, batch 256, within 0.1 nats."""
     x, y = _gaussian_pairs(mutual_information, 5, 5000)
-    result = estimate_mutual_information(x, y, bound=bound, progress=False)
+    result = estimate_mutual_information(x, y, method=bound, progress=False)
     assert abs(result.value - mutual_information) < 0.1, result.value
 
 

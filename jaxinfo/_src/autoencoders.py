@@ -19,11 +19,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxinfo._src import numerics
+from jaxinfo._src import numerics, validation
 from jaxinfo._src.critics import MLP, Activation, _check_features, _check_hidden
 from jaxinfo._src.koopman import ridge_operator
-
-OPERATORS = ("learned", "ridge")
+from jaxinfo._src.options import KOOPMAN_OPERATORS, KoopmanOperator
 
 
 class KoopmanOperatorAverage(nnx.Variable):
@@ -88,7 +87,7 @@ class KoopmanAutoencoder(nnx.Module):
         *,
         hidden: Sequence[int] = (128, 128),
         activation: Activation = nnx.gelu,
-        operator: str = "learned",
+        operator: KoopmanOperator = "learned",
         spectral_norm: bool = True,
         ridge: float = 0.1,
         momentum: float = 0.9,
@@ -98,8 +97,7 @@ class KoopmanAutoencoder(nnx.Module):
         self.state_features = _check_features(state_features, "state_features")
         self.latent_features = _check_features(latent_features, "latent_features")
         hidden = _check_hidden(hidden)
-        if operator not in OPERATORS:
-            raise ValueError(f"`operator` must be one of {OPERATORS}; got {operator!r}.")
+        validation.check_choice(operator, "operator", KOOPMAN_OPERATORS)
         if not ridge >= 0.0:
             raise ValueError(f"`ridge` must be >= 0; got {ridge!r}.")
         if not 0.0 <= momentum < 1.0:

@@ -28,9 +28,8 @@ import numpy as np
 
 from jaxinfo._src import collectives, validation
 from jaxinfo._src.moments import masked_moments
+from jaxinfo._src.options import BANDWIDTH_RULES, BandwidthRule
 from jaxinfo._src.samples import row_weights, valid_rows
-
-BANDWIDTH_RULES = ("median", "silverman", "scott")
 
 # Pairs the median rule measures: the exact all-pairs median up to N = 181 valid rows.
 PAIR_BUDGET = 2**14
@@ -158,7 +157,7 @@ def median_squared_distance(x: jax.Array, mask: jax.Array | None = None) -> jax.
 
 
 def bandwidth_from_rule(
-    rule: str,
+    rule: BandwidthRule,
     x: jax.Array,
     mask: jax.Array | None = None,
     *,
@@ -191,11 +190,12 @@ def bandwidth_from_rule(
       ValueError: an unknown ``rule``, ``x`` not ``[n, d]``, a ``mask`` of the wrong shape.
       TypeError: integer ``x``, a non-boolean ``mask``.
     """
-    if not isinstance(rule, str) or rule not in BANDWIDTH_RULES:
-        raise ValueError(
-            f"`rule` must be one of {BANDWIDTH_RULES}; got {rule!r}. "
-            "Pass a number as the kernel bandwidth for a fixed sigma."
-        )
+    validation.check_choice(
+        rule,
+        "rule",
+        BANDWIDTH_RULES,
+        hint="Pass a number as the kernel bandwidth for a fixed sigma.",
+    )
     x = validation.as_samples(x, "x", min_samples=1)
     mask = validation.as_mask(mask, x.shape[0], "mask")
     x = collectives.gather_rows(x, axis_name)

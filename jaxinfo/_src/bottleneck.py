@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, programs, validation
-from jaxinfo._src.kde import gaussian_noise_mutual_information_bound
+from jaxinfo._src.kde import gaussian_noise_mutual_information_upper_bound
 from jaxinfo._src.kernels import KernelLike
 from jaxinfo._src.matrix import matrix_mutual_information
 
@@ -176,7 +176,7 @@ def nonlinear_information_bottleneck_loss(
     r"""Nonlinear IB loss (Kolchinsky et al. 2019): cross-entropy plus the pairwise KDE bound.
 
     The bottleneck is ``T = h(X) + N(0, s^2 I)``; ``t`` holds ``h(x_i)`` and the compression
-    term is the upper bound of :func:`jaxinfo.gaussian_noise_mutual_information_bound`,
+    term is the upper bound of :func:`jaxinfo.gaussian_noise_mutual_information_upper_bound`,
     ``-mean_i log mean_j exp(-|t_i - t_j|^2 / (2 s^2))``. ``squared=True`` gives the squared
     IB, ``CE + beta I^2`` (Kolchinsky, Tracey & Van Kuyk, ICLR 2019), whose optimum moves
     along the IB curve with ``beta``.
@@ -213,7 +213,7 @@ def nonlinear_information_bottleneck_loss(
         raise TypeError(f"`squared` must be a Python bool; got {type(squared).__name__}.")
     validation.log_base_divisor(base)
     logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
-    compression = gaussian_noise_mutual_information_bound(
+    compression = gaussian_noise_mutual_information_upper_bound(
         t,
         noise_variance=noise_variance,
         base=base,

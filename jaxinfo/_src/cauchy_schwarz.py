@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, numerics, programs, samples, validation
+from jaxinfo._src import deprecation, guards, numerics, programs, samples, validation
 from jaxinfo._src.kernels import DistanceKernel, Kernel, KernelLike, as_kernel
+from jaxinfo._src.options import CONDITIONAL_METHODS, ConditionalMethod
 
 
 class _QMISums(NamedTuple):
@@ -96,9 +97,9 @@ class _ConditionalSums(NamedTuple):
     c_pq: jax.Array
     c_qp: jax.Array
 
-    def value(self, estimator: str) -> jax.Array:
-        """The divergence in nats for ``estimator`` (see :data:`CONDITIONAL_ESTIMATORS`)."""
-        if estimator == "symmetric":
+    def value(self, method: str) -> jax.Array:
+        """The divergence in nats for ``method`` (see :data:`CONDITIONAL_METHODS`)."""
+        if method == "symmetric":
             return self.s_p + self.s_q - self.c_pq - self.c_qp
         return self.s_p + self.s_q - 2.0 * self.c_qp
 
@@ -263,7 +264,7 @@ def cauchy_schwarz_mutual_information(
     (``>= 0`` by the Cauchy–Schwarz inequality, ``~0`` for independent samples as ``n`` grows).
     Computed in O(n^2) time (no ``n^3`` matrix products) from log-domain row sums.
     ``normalized=True`` returns ``I(X; Y) / sqrt(I(X; X) I(Y; Y))``, the compression term
-    of the CS information bottleneck (unitless; ``base`` is then ignored).
+    of the CS information bottleneck: a ratio without a unit, so ``base`` is refused with it.
 
     Args:
       x: samples ``[n, d_x]``.
@@ -272,7 +273,7 @@ def cauchy_schwarz_mutual_information(
         ``Gaussian(bandwidth="median")`` on each variable.
       kernel_y: positive kernels (``Gaussian``, ``Laplacian``); default
         ``Gaussian(bandwidth="median")`` on each variable.
-      normalized: return the normalised CS-QMI.
+      normalized: return the normalised CS-QMI (a ratio without a unit).
       base: logarithm base; default nats (the CS-IB reference reports bits: ``base=2``).
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
@@ -295,28 +296,23 @@ def cauchy_schwarz_mutual_information(
       Príncipe, "Information Theoretic Learning", Springer 2010, ch. 2; Yu, Yu, Principe et
       al., "Cauchy–Schwarz divergence information bottleneck for regression", ICLR 2024.
     """
-    validation.log_base_divisor(base)
-    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    kernel_x = as_kernel(kernel_x, "kernel_x")
-    kernel_y = as_kernel(kernel_y, "kernel_y")
+    if normalized and base is not None:
+        raise ValueError(
+            f"`normalized=True` returns a ratio without a unit, so `base` has no meaning with "
+            f"it; got base={base!r}. Drop `base` or pass normalized=False."
+        )
+    rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
     sums = _qmi_log_sums(
-        x,
-        y,
-        mask,
-        kernel_x,
-        kernel_y,
+        *rows.arrays,
+        rows.mask,
+        as_kernel(kernel_x, "kernel_x"),
+        as_kernel(kernel_y, "kernel_y"),
         axis_name=axis_name,
         block_size=block_size,
         normalized=normalized,
         log_domain=log_domain,
     )
-    holds = guards.rows_hold_answer((x, y), mask, axis_name)
-    if normalized:
-        return guards.answer(holds, sums.normalized())
-    return validation.convert_units(guards.answer(holds, sums.value()), base)
-
-
-CONDITIONAL_ESTIMATORS = ("symmetric", "single_cross", "csib_code")
+    return rows.result(sums.normalized() if normalized else sums.value())  # base is None
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
@@ -385,9 +381,8 @@ def _resolve_shared_conditional(s, kernel_x, kernel_y):
     return kernel_x, kernel_y
 
 
-def _check_conditional_args(y, y_pred, estimator):
-    if estimator not in CONDITIONAL_ESTIMATORS:
-        raise ValueError(f"`estimator` must be one of {CONDITIONAL_ESTIMATORS}; got {estimator!r}.")
+def _check_conditional_args(y, y_pred, method):
+    validation.check_choice(method, "method", CONDITIONAL_METHODS)
     if y.shape[1] != y_pred.shape[1]:
         raise ValueError(
             f"`y` and `y_pred` must have the same number of columns; got {y.shape[1]} and "
@@ -395,6 +390,7 @@ def _check_conditional_args(y, y_pred, estimator):
         )
 
 
+@deprecation.renamed_keywords(estimator="method")
 @programs.one_program
 def conditional_cauchy_schwarz_divergence(
     x: ArrayLike,
@@ -403,7 +399,7 @@ def conditional_cauchy_schwarz_divergence(
     *,
     kernel_x: KernelLike | None = None,
     kernel_y: KernelLike | None = None,
-    estimator: str = "symmetric",
+    method: ConditionalMethod = "symmetric",
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -436,7 +432,7 @@ def conditional_cauchy_schwarz_divergence(
         (the y kernel is resolved on targets and predictions pooled).
       kernel_y: positive kernels; default ``Gaussian(bandwidth="median")``
         (the y kernel is resolved on targets and predictions pooled).
-      estimator: ``"symmetric"``, ``"single_cross"`` or ``"csib_code"`` (static).
+      method: ``"symmetric"``, ``"single_cross"`` or ``"csib_code"`` (static).
       base: as in :func:`cauchy_schwarz_divergence`.
       where: as in :func:`cauchy_schwarz_divergence`.
       axis_name: as in :func:`cauchy_schwarz_divergence`.
@@ -460,21 +456,19 @@ def conditional_cauchy_schwarz_divergence(
       Yu, Li, Løkse, Jenssen & Príncipe, "The conditional Cauchy–Schwarz divergence with
       applications to time-series data and sequential decision making", IEEE TPAMI 2025.
     """
-    validation.log_base_divisor(base)
-    arrays, mask = validation.paired_samples((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name)
-    _check_conditional_args(arrays[1], arrays[2], estimator)
-    holds = guards.rows_hold_answer(arrays, mask, axis_name)
+    rows = guards.checked((x, y, y_pred), ("x", "y", "y_pred"), where, axis_name, base)
+    _check_conditional_args(rows.arrays[1], rows.arrays[2], method)
     sums = _shared_conditional_log_sums(
-        arrays,
-        mask,
+        rows.arrays,
+        rows.mask,
         as_kernel(kernel_x, "kernel_x"),
         as_kernel(kernel_y, "kernel_y"),
         axis_name=axis_name,
         block_size=block_size,
-        code_weights=estimator == "csib_code",
+        code_weights=method == "csib_code",
         log_domain=log_domain,
     )
-    return validation.convert_units(guards.answer(holds, sums.value(estimator)), base)
+    return rows.result(sums.value(method))
 
 
 @functools.partial(
@@ -640,17 +634,15 @@ def cauchy_schwarz_conditional_mutual_information(
     References:
       Zhang, Yu et al., "Cauchy–Schwarz divergence transfer entropy", ICASSP 2025.
     """
-    validation.log_base_divisor(base)
-    (x, y, z), mask = validation.paired_samples((x, y, z), ("x", "y", "z"), where, axis_name)
+    rows = guards.checked((x, y, z), ("x", "y", "z"), where, axis_name, base)
     names = ("kernel_x", "kernel_y", "kernel_z")
     kernels_xyz = tuple(
         as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)
     )
     nats = _conditional_mutual_information_nats(
-        (x, y, z), mask, kernels_xyz, axis_name=axis_name, block_size=block_size
+        rows.arrays, rows.mask, kernels_xyz, axis_name=axis_name, block_size=block_size
     )
-    holds = guards.rows_hold_answer((x, y, z), mask, axis_name)
-    return validation.convert_units(guards.answer(holds, nats), base)
+    return rows.result(nats)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size"))
@@ -681,6 +673,7 @@ def _as_target_matrix(value):
     return arr[:, None] if arr.ndim == 1 else arr
 
 
+@deprecation.renamed_keywords(estimator="method")
 @programs.one_program
 def cauchy_schwarz_information_bottleneck_loss(
     x: ArrayLike,
@@ -692,7 +685,7 @@ def cauchy_schwarz_information_bottleneck_loss(
     kernel_x: KernelLike | None = None,
     kernel_y: KernelLike | None = None,
     kernel_t: KernelLike | None = None,
-    estimator: str = "symmetric",
+    method: ConditionalMethod = "symmetric",
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -724,7 +717,7 @@ def cauchy_schwarz_information_bottleneck_loss(
         The reference training script uses ``Gaussian(1.0)`` for all on standardised inputs.
       kernel_t: positive kernels; default ``Gaussian(bandwidth="median")``.
         The reference training script uses ``Gaussian(1.0)`` for all on standardised inputs.
-      estimator: conditional CS estimator, see :func:`conditional_cauchy_schwarz_divergence`.
+      method: conditional CS method, see :func:`conditional_cauchy_schwarz_divergence`.
       base: unit of the prediction term (the reference reports bits: ``base=2``); the
         normalised compression term is unitless.
       where: as in :func:`cauchy_schwarz_mutual_information`.
@@ -761,7 +754,7 @@ def cauchy_schwarz_information_bottleneck_loss(
     validation.log_base_divisor(base)
     names = ("x", "y", "y_pred", "t")
     (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
-    _check_conditional_args(y, y_pred, estimator)
+    _check_conditional_args(y, y_pred, method)
     prediction, compression = _information_bottleneck_terms(
         (x, y, y_pred, t),
         mask,
@@ -770,7 +763,7 @@ def cauchy_schwarz_information_bottleneck_loss(
         as_kernel(kernel_t, "kernel_t"),
         axis_name=axis_name,
         block_size=block_size,
-        estimator=estimator,
+        method=method,
         log_domain=log_domain,
     )
     holds = guards.rows_hold_answer((x, y, y_pred, t), mask, axis_name)
@@ -780,15 +773,15 @@ def cauchy_schwarz_information_bottleneck_loss(
     return prediction + beta * compression, {"prediction": prediction, "compression": compression}
 
 
-@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "estimator", "log_domain"))
+@functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "method", "log_domain"))
 def _information_bottleneck_terms(
-    arrays, mask, kernel_x, kernel_y, kernel_t, *, axis_name, block_size, estimator, log_domain
+    arrays, mask, kernel_x, kernel_y, kernel_t, *, axis_name, block_size, method, log_domain
 ):
     """Prediction (nats) and normalised compression terms of the CS-IB loss in one pass."""
     s = samples.gather(arrays, mask, axis_name, block_size)
     kernel_x, kernel_y = _resolve_shared_conditional(s, kernel_x, kernel_y)
     kernel_t = kernel_t.resolve(s.all[3], s.mask)
-    code_weights = estimator == "csib_code"
+    code_weights = method == "csib_code"
 
     def block(b):
         # One x-Gram slab and one t-Gram slab serve the prediction and compression terms.
@@ -804,4 +797,4 @@ def _information_bottleneck_terms(
         linear_first=_linear_first(log_domain, kernel_x, kernel_y, kernel_t),
         num_columns=6 * s.num_rows,  # x, t and the four target/prediction pairs
     )
-    return prediction.value(estimator), compression.normalized()
+    return prediction.value(method), compression.normalized()

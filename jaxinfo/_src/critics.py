@@ -22,7 +22,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxinfo._src import deprecation, validation
 from jaxinfo._src.kernels import Cosine
+from jaxinfo._src.options import SIMILARITIES, Similarity
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -40,7 +42,9 @@ def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
-def _check_inputs(x: jax.Array, y: jax.Array, critic: _WidthCheckedCritic) -> tuple[jax.Array, jax.Array]:
+def _check_inputs(
+    x: jax.Array, y: jax.Array, critic: _WidthCheckedCritic
+) -> tuple[jax.Array, jax.Array]:
     """Rows of features with the widths the critic was built for."""
     x, y = jnp.asarray(x), jnp.asarray(y)
     for name, value, width in (("x", x, critic.x_features), ("y", y, critic.y_features)):
@@ -107,6 +111,19 @@ class Critic(nnx.Module, abc.ABC):
     :func:`~jaxinfo.nn.estimate_mutual_information` trains its ``nnx.Param`` leaves. The
     built-in critics record their input widths as ``x_features`` / ``y_features`` and
     check them; a user critic need not.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxinfo.nn import Critic
+      >>> class Bilinear(Critic):
+      ...     def __init__(self, x_features, y_features):
+      ...         self.weight = nnx.Param(jnp.eye(x_features, y_features))
+      ...
+      ...     def __call__(self, x, y):
+      ...         return x @ self.weight[...] @ y.T
+      >>> Bilinear(2, 3)(jnp.ones((4, 2)), jnp.ones((5, 3))).shape
+      (4, 5)
     """
 
     @abc.abstractmethod
@@ -155,8 +172,10 @@ class SeparableCritic(_WidthCheckedCritic):
       hidden: hidden widths of both embedding networks.
       embedding: embedding width ``k``.
       temperature: divides the scores.
-      normalize: L2-normalise the embeddings first (cosine scores; then pick a temperature
-        such as 0.1, since cosine scores lie in [-1, 1]).
+      similarity: ``"dot"`` (raw embeddings) or ``"cosine"`` (L2-normalised first; then pick
+        a temperature such as 0.1, since cosine scores lie in [-1, 1]) — the option of the
+        same name in :func:`jaxinfo.temporal_infonce_cross_entropy`.
+      normalize: deprecated (removed in 0.3.0): ``True`` is ``similarity="cosine"``.
       activation: hidden activation.
       param_dtype: dtype of the parameters.
       rngs: ``nnx.Rngs`` for the initialisation.
@@ -178,7 +197,8 @@ class SeparableCritic(_WidthCheckedCritic):
         hidden: Sequence[int] = (128,),
         embedding: int = 32,
         temperature: float = 1.0,
-        normalize: bool = False,
+        similarity: Similarity = "dot",
+        normalize: bool | None = None,
         activation: Activation = nnx.relu,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
@@ -188,7 +208,12 @@ class SeparableCritic(_WidthCheckedCritic):
         if not temperature > 0:
             raise ValueError(f"`temperature` must be positive; got {temperature}.")
         self.temperature = float(temperature)
-        self.normalize = bool(normalize)
+        if normalize is not None:
+            deprecation.warn_renamed(
+                "SeparableCritic(normalize=...)", '`similarity="cosine"` or `"dot"`'
+            )
+            similarity = "cosine" if normalize else "dot"
+        self.similarity = validation.check_choice(similarity, "similarity", SIMILARITIES)
         self.embed_x, self.embed_y = _towers(
             self, hidden, embedding, activation=activation, param_dtype=param_dtype, rngs=rngs
         )
@@ -197,7 +222,7 @@ class SeparableCritic(_WidthCheckedCritic):
         """``(g(x) / temperature, h(y))``: the factors whose product is the score matrix."""
         x, y = _check_inputs(x, y, self)
         gx, hy = self.embed_x(x), self.embed_y(y)
-        if self.normalize:  # the library's one L2 normalisation
+        if self.similarity == "cosine":  # the library's one L2 normalisation
             gx, hy = Cosine().features(gx), Cosine().features(hy)
         return gx / self.temperature, hy
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,7 @@ from jax.typing import ArrayLike
 
 from jaxinfo._src import (
     collectives,
+    deprecation,
     guards,
     lanczos,
     numerics,
@@ -28,26 +30,28 @@ from jaxinfo._src import (
     spectral,
     validation,
 )
-from jaxinfo._src.kernels import BANDWIDTH_RULES, Cosine, Gaussian, squared_distances
+from jaxinfo._src.kernels import Cosine, Gaussian, squared_distances
 from jaxinfo._src.lanczos import StochasticLanczos
 from jaxinfo._src.moments import masked_moments
+from jaxinfo._src.options import (
+    BANDWIDTH_RULES,
+    PREPROCESSINGS,
+    BandwidthRule,
+    Preprocessing,
+    SpectralMethod,
+)
 
-NORMALIZATIONS = (None, "standardize", "l2")
 
-
-def _check_options(bandwidth, t, adaptive_k, normalize):
+def _check_options(bandwidth: float | jax.Array | BandwidthRule, t, adaptive_k, preprocess):
     """Validates the options; returns ``(bandwidth, t)`` (NaN where traced and invalid)."""
-    if isinstance(bandwidth, str) and bandwidth not in BANDWIDTH_RULES:
-        raise ValueError(
-            f"`bandwidth` must be a positive number or one of {BANDWIDTH_RULES}; got {bandwidth!r}."
-        )
-    if not isinstance(bandwidth, str):
-        bandwidth = Gaussian(bandwidth).bandwidth  # raises on a concrete value <= 0
+    if isinstance(bandwidth, str):
+        validation.check_choice(bandwidth, "bandwidth", BANDWIDTH_RULES, hint="Or pass sigma > 0.")
+    else:  # raises on a concrete value <= 0; a number in, a number out
+        bandwidth = cast(jax.Array, Gaussian(bandwidth).bandwidth)
     t = validation.check_number(t, "t", low=0.0, low_open=True, hint="The reference uses t = 1.")
     if adaptive_k is not None:
         validation.check_positive_int(adaptive_k, "adaptive_k")
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {normalize!r}.")
+    validation.check_choice(preprocess, "preprocess", (None, *PREPROCESSINGS))
     return bandwidth, t
 
 
@@ -64,11 +68,11 @@ def _check_adaptive_k(adaptive_k, num_samples):
         )
 
 
-def _normalize_features(x, weights, normalize):
+def _preprocess(x, weights, preprocess):
     """Removes DSE's dependence on the absolute scale of the data (the reference has none)."""
-    if normalize is None:
+    if preprocess is None:
         return x
-    if normalize == "l2":
+    if preprocess == "l2":
         return Cosine().features(x)
     _, mean, std = masked_moments(x, weights)
     return (x - mean) / jnp.where(std > 0, std, 1.0)
@@ -213,7 +217,7 @@ def _masked_entropies(affinity, masks, t, sizes: tuple[int, ...]):
     return jax.lax.map(one, masks)
 
 
-def _prepare(x, where, axis_name, normalize, adaptive_k):
+def _prepare(x, where, axis_name, preprocess, adaptive_k):
     """Validated, all-gathered samples (masked rows zeroed), mask, weights and answer flag.
 
     The flag is :func:`guards.rows_hold_answer`: finite valid rows, enough of them.
@@ -226,21 +230,22 @@ def _prepare(x, where, axis_name, normalize, adaptive_k):
     mask = collectives.gather_rows(mask, axis_name)
     _check_adaptive_k(adaptive_k, x.shape[0])
     weights = samples.row_weights(mask, x.shape[0], x.dtype)
-    return _normalize_features(x, weights, normalize), mask, weights, holds
+    return _preprocess(x, weights, preprocess), mask, weights, holds
 
 
+@deprecation.renamed_keywords(normalize="preprocess")
 @programs.one_program
 def diffusion_spectral_entropy(
     x: ArrayLike,
     *,
-    bandwidth: float | jax.Array | str = 10.0,
+    bandwidth: float | jax.Array | BandwidthRule = 10.0,
     t: float | jax.Array = 1,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     adaptive_k: int | None = None,
-    normalize: str | None = None,
-    method: str | StochasticLanczos = "exact",
+    preprocess: Preprocessing | None = None,
+    method: SpectralMethod | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Diffusion spectral entropy of samples.
 
@@ -253,7 +258,7 @@ def diffusion_spectral_entropy(
     With the defaults and ``base=2`` this is the ``dse-dsmi`` reference value (which adds
     ``2.2e-16`` to every ``p_i``; that shifts values by < 1e-11 bits at n <= 1000 and is not
     done here). DSE depends on the absolute scale of the data and on ``n`` (its maximum is
-    ``log n``): compare values at equal ``n`` and fix the scale (``normalize`` or a rule).
+    ``log n``): compare values at equal ``n`` and fix the scale (``preprocess`` or a rule).
 
     ``method=StochasticLanczos(key)`` replaces the ``O(n^3)`` eigensolver of the ``[n, n]``
     operator by stochastic Lanczos quadrature of ``tr |K|^t`` and ``tr |K|^t log |K|^t``
@@ -272,7 +277,7 @@ def diffusion_spectral_entropy(
       adaptive_k: use the self-tuning kernel ``exp(-d_ij^2 / (2 sigma_i sigma_j))`` with
         ``sigma_i`` the distance to the ``k``-th nearest neighbour (Zelnik-Manor & Perona
         2004), under ``stop_gradient``; ``bandwidth`` is then ignored.
-      normalize: ``None`` (reference), ``"standardize"`` (z-score features over valid rows)
+      preprocess: ``None`` (reference), ``"standardize"`` (z-score features over valid rows)
         or ``"l2"`` (unit-norm rows); gradients flow through the normalisation, so a
         regulariser cannot change DSE by rescaling features.
       method: ``"exact"`` (eigensolver) or a :class:`StochasticLanczos` with the PRNG key
@@ -296,7 +301,7 @@ def diffusion_spectral_entropy(
       Liao, Liu et al., "Assessing Neural Network Representations During Training Using
       Noise-Resilient Diffusion Spectral Entropy", CISS 2024, arXiv:2312.04823.
     """
-    bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
+    bandwidth, t = _check_options(bandwidth, t, adaptive_k, preprocess)
     options = lanczos.as_method(method)
     if options is not None and adaptive_k is not None:
         raise ValueError(
@@ -304,7 +309,7 @@ def diffusion_spectral_entropy(
             'Lanczos route does not compute; use method="exact" or a bandwidth (number or rule).'
         )
     validation.log_base_divisor(base)
-    x, mask, weights, holds = _prepare(x, where, axis_name, normalize, adaptive_k)
+    x, mask, weights, holds = _prepare(x, where, axis_name, preprocess, adaptive_k)
     t = jnp.asarray(t, x.dtype)
     if options is None:
         affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
@@ -378,20 +383,21 @@ def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
     return jnp.where(finite, labels, -1)
 
 
+@deprecation.renamed_keywords(normalize="preprocess")
 def diffusion_spectral_mutual_information(
     x: ArrayLike,
     labels: ArrayLike,
     *,
     num_classes: int,
     key: jax.Array | None = None,
-    bandwidth: float | jax.Array | str = 10.0,
+    bandwidth: float | jax.Array | BandwidthRule = 10.0,
     t: float | jax.Array = 1,
     num_repeats: int = 5,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     adaptive_k: int | None = None,
-    normalize: str | None = None,
+    preprocess: Preprocessing | None = None,
     baseline_masks: ArrayLike | None = None,
     max_class_size: int | None = None,
 ) -> jax.Array:
@@ -434,7 +440,7 @@ def diffusion_spectral_mutual_information(
         :func:`diffusion_spectral_entropy`.
       adaptive_k: as in
         :func:`diffusion_spectral_entropy`.
-      normalize: as in
+      preprocess: as in
         :func:`diffusion_spectral_entropy`.
       num_repeats: random subsets per class (reference default 5).
       baseline_masks: optional boolean ``[num_classes, num_repeats, n]`` giving the baseline
@@ -471,7 +477,7 @@ def diffusion_spectral_mutual_information(
         where=where,
         axis_name=axis_name,
         adaptive_k=adaptive_k,
-        normalize=normalize,
+        preprocess=preprocess,
         baseline_masks=baseline_masks,
         max_class_size=max_class_size,
     )
@@ -511,12 +517,12 @@ def _spectral_mutual_information(
     where,
     axis_name,
     adaptive_k,
-    normalize,
+    preprocess,
     baseline_masks,
     max_class_size,
 ) -> jax.Array:
     """:func:`diffusion_spectral_mutual_information` once ``max_class_size`` is settled."""
-    bandwidth, t = _check_options(bandwidth, t, adaptive_k, normalize)
+    bandwidth, t = _check_options(bandwidth, t, adaptive_k, preprocess)
     num_classes = validation.check_positive_int(num_classes, "num_classes")
     num_repeats = validation.check_positive_int(num_repeats, "num_repeats")
     validation.log_base_divisor(base)
@@ -530,7 +536,7 @@ def _spectral_mutual_information(
         raise ValueError(
             f"`labels` must have shape [n] = ({jnp.shape(x)[0]},); got {tuple(labels.shape)}."
         )
-    x, mask, weights, holds = _prepare(x, where, axis_name, normalize, adaptive_k)
+    x, mask, weights, holds = _prepare(x, where, axis_name, preprocess, adaptive_k)
     labels = collectives.gather_rows(labels, axis_name)
     one_hot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype) * weights[:, None]
     sizes = jnp.sum(one_hot, axis=0)

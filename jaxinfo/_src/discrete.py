@@ -20,9 +20,9 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, moments, numerics, programs, samples, validation
+from jaxinfo._src.options import ENTROPY_CORRECTIONS, EntropyCorrection
 
 MAX_CELLS = 2**31 - 1  # codes are int32
-CORRECTIONS = (None, "miller_madow")
 
 
 def _radices(num_classes, num_columns: int, name: str) -> tuple[int, ...]:
@@ -142,8 +142,7 @@ def _miller_madow(observed: jax.Array, total: jax.Array) -> jax.Array:
 
 
 def _check_correction(correction) -> None:
-    if correction not in CORRECTIONS:
-        raise ValueError(f"`correction` must be one of {CORRECTIONS}; got {correction!r}.")
+    validation.check_choice(correction, "correction", (None, *ENTROPY_CORRECTIONS))
 
 
 def _mutual_information_of_codes(cx, cy, cells_y: int, weights, correction) -> jax.Array:
@@ -261,7 +260,7 @@ def discrete_mutual_information(
     *,
     num_x: int | Sequence[int],
     num_y: int | Sequence[int],
-    correction: str | None = None,
+    correction: EntropyCorrection | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -333,7 +332,7 @@ def binned_mutual_information(
     *,
     bins: int = 16,
     adaptive: bool = False,
-    correction: str | None = None,
+    correction: EntropyCorrection | None = None,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -384,9 +383,8 @@ def binned_mutual_information(
     if not isinstance(adaptive, bool):
         raise TypeError(f"`adaptive` must be a Python bool; got {type(adaptive).__name__}.")
     _check_correction(correction)
-    validation.log_base_divisor(base)
-    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    holds = guards.rows_hold_answer((x, y), mask, axis_name)
+    rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
+    (x, y), mask = rows.arrays, rows.mask
     sizes_x, sizes_y = (bins,) * x.shape[1], (bins,) * y.shape[1]
     _check_cells(
         sizes_x + sizes_y,
@@ -398,5 +396,6 @@ def binned_mutual_information(
     cx = _combine(_bin_columns(x, valid, bins, adaptive), sizes_x)
     cy = _combine(_bin_columns(y, valid, bins, adaptive), sizes_y)
     weights = samples.row_weights(mask, x.shape[0], x.dtype)
-    value = _mutual_information_of_codes(cx, cy, math.prod(sizes_y), weights, correction)
-    return validation.convert_units(guards.answer(holds, value), base)
+    return rows.result(
+        _mutual_information_of_codes(cx, cy, math.prod(sizes_y), weights, correction)
+    )

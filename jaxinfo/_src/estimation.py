@@ -1,8 +1,8 @@
-"""Train a critic on paired samples and read out a variational bound on held-out pairs.
+"""Train a critic on paired samples and read out a variational estimate on held-out pairs.
 
 The workflow of bmi's neural estimators and torch-mist's ``estimate_mi``: split the pairs
 into a training and a held-out part, standardise with the training statistics, train the
-critic with optax on random batches, evaluate the bound on the held-out pairs every few
+critic with optax on random batches, evaluate the read-out on the held-out pairs every few
 hundred steps, stop when it has not improved for ``patience`` evaluations, and report the
 best held-out value. The steps between two evaluations run as one jitted ``lax.scan``.
 """
@@ -19,67 +19,71 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jaxinfo._src import validation, variational
+from jaxinfo._src import deprecation, validation, variational
 from jaxinfo._src.bench.progress import Progress
 from jaxinfo._src.critics import ConcatCritic, Critic, check_scores
+from jaxinfo._src.options import VARIATIONAL_METHODS, VariationalMethod
 
 Scores = jax.Array
 Objective = Callable[[Scores, jax.Array, variational.MineState], tuple[jax.Array, object]]
 
 
-def _readout(bound: str, clip: float) -> Callable[[Scores, jax.Array], jax.Array]:
-    """The bound reported on held-out pairs (``where`` masks the padding)."""
-    if bound == "infonce":
+def _readout(method: str, clip: float) -> Callable[[Scores, jax.Array], jax.Array]:
+    """The value reported on held-out pairs (``where`` masks the padding)."""
+    if method == "infonce":
         return lambda s, w: variational.infonce_lower_bound(s, where=w)
-    if bound == "nwj":
+    if method == "nwj":
         return lambda s, w: variational.nwj_lower_bound(s, where=w)
-    if bound in ("donsker_varadhan", "mine"):
-        return lambda s, w: variational.donsker_varadhan_lower_bound(s, where=w)
-    if bound == "smile":
-        return lambda s, w: variational.smile_lower_bound(s, clip=clip, where=w)
-    return lambda s, w: variational.jensen_shannon_lower_bound(s, where=w)
+    if method in ("donsker_varadhan", "mine"):
+        return lambda s, w: variational.donsker_varadhan_estimate(s, where=w)
+    if method == "smile":
+        return lambda s, w: variational.smile_estimate(s, clip=clip, where=w)
+    return lambda s, w: variational.jensen_shannon_objective(s, where=w)
 
 
-def _training_objective(bound: str, clip: float, decay: float) -> Objective:
+def _training_objective(method: str, clip: float, decay: float) -> Objective:
     """What the critic maximises, as ``(value, new_mine_state)``.
 
-    The read-out bound itself (SMILE's and the JS read-out's carry the Jensen–Shannon
+    The read-out itself (SMILE's and the JS read-out's carry the Jensen–Shannon
     gradient), or MINE's moving-average gradient for ``"mine"``.
     """
 
     def objective(scores, where, state):
-        if bound == "mine":
-            return variational.mine_lower_bound(scores, state, decay=decay, where=where)
-        return _readout(bound, clip)(scores, where), state
+        if method == "mine":
+            return variational.mine_estimate(scores, state, decay=decay, where=where)
+        return _readout(method, clip)(scores, where), state
 
     return objective
-
-
-BOUNDS = ("smile", "infonce", "nwj", "donsker_varadhan", "mine", "jensen_shannon")
 
 
 class MutualInformationEstimate(NamedTuple):
     """Result of :func:`estimate_mutual_information`.
 
     Attributes:
-      value: the best held-out bound (nats unless ``base`` was given): the estimate.
-      bound: the bound's name.
+      value: the best held-out read-out (nats unless ``base`` was given): the estimate.
+      method: the estimator's name (``bound`` is its deprecated alias).
       steps: training step at each evaluation ``[e]``.
       train_values: mean training objective over the steps before each evaluation ``[e]``
         (for ``"smile"`` the Jensen–Shannon objective it is trained with, for ``"mine"`` DV).
-      held_out_values: the held-out bound at each evaluation ``[e]``.
+      held_out_values: the held-out read-out at each evaluation ``[e]``.
       best_step: the step whose critic gave ``value``. A NaN ``value`` means every
         evaluation was NaN (training diverged: lower the learning rate).
       critic: the critic with the parameters of ``best_step``.
     """
 
     value: float
-    bound: str
+    method: str
     steps: np.ndarray
     train_values: np.ndarray
     held_out_values: np.ndarray
     best_step: int
     critic: Critic
+
+    @property
+    def bound(self) -> str:
+        """Deprecated name of :attr:`method`."""
+        deprecation.warn_renamed("MutualInformationEstimate.bound", "method")
+        return self.method
 
 
 def _as_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -151,11 +155,12 @@ def _default_critic(x_features: int, y_features: int, seed: int, dtype) -> Criti
     )
 
 
+@deprecation.renamed_keywords(bound="method")
 def estimate_mutual_information(
     x,
     y,
     *,
-    bound: str = "smile",
+    method: VariationalMethod = "smile",
     critic: Critic | None = None,
     clip: float = 5.0,
     decay: float = 0.9,
@@ -172,10 +177,10 @@ def estimate_mutual_information(
     progress: bool | None = None,
     base: float | None = None,
 ) -> MutualInformationEstimate:
-    """Estimate ``I(X; Y)`` by training a critic and reading out a bound on held-out pairs.
+    """Estimate ``I(X; Y)`` by training a critic and reading out an estimate on held-out pairs.
 
     Training runs on random batches of the training split (``batch_size`` pairs; the other
-    rows of the batch are the negatives). Every ``evaluate_every`` steps the bound is read
+    rows of the batch are the negatives). Every ``evaluate_every`` steps the estimate is read
     out on the held-out split, in chunks of ``evaluation_batch_size`` pairs (default
     ``batch_size``; the estimate of InfoNCE is at most ``log`` of it) averaged over chunks.
     Training stops after ``patience`` evaluations without a new best or at ``max_steps``
@@ -186,7 +191,7 @@ def estimate_mutual_information(
     Args:
       x: samples ``[n, dx]`` (or ``[n]``), rows paired with ``y``.
       y: samples ``[n, dy]`` (or ``[n]``).
-      bound: ``"smile"`` (trained with the Jensen–Shannon objective, read out as SMILE,
+      method: ``"smile"`` (trained with the Jensen–Shannon objective, read out as SMILE,
         Song & Ermon's recipe), ``"infonce"``, ``"nwj"``, ``"donsker_varadhan"``, ``"mine"``
         (DV read-out, MINE gradient) or ``"jensen_shannon"`` (NWJ(S + 1) read-out).
       critic: a :class:`Critic`, trained in place; default a :class:`ConcatCritic` with
@@ -215,12 +220,11 @@ def estimate_mutual_information(
       >>> from jaxinfo.nn import estimate_mutual_information
       >>> task = testing.correlated_gaussians(1, 1, correlation=0.8)  # I = 0.5108 nats
       >>> x, y = task.sample(jax.random.key(0), 2000)
-      >>> result = estimate_mutual_information(x, y, bound="nwj", max_steps=250)
+      >>> result = estimate_mutual_information(x, y, method="nwj", max_steps=250)
       >>> print(abs(result.value - task.mutual_information) < 0.1)
       True
     """
-    if bound not in BOUNDS:
-        raise ValueError(f"`bound` must be one of {BOUNDS}; got {bound!r}.")
+    validation.check_choice(method, "method", VARIATIONAL_METHODS)
     x_all, y_all = _as_pairs(x, y)
     batch_size = validation.check_positive_int(batch_size, "batch_size", minimum=2)
     max_steps = validation.check_positive_int(max_steps, "max_steps")
@@ -231,9 +235,9 @@ def estimate_mutual_information(
         "evaluation_batch_size",
         minimum=2,
     )
-    if bound == "smile" and not clip > 0:
+    if method == "smile" and not clip > 0:
         raise ValueError(f"`clip` must be positive; got {clip}. Typical values: 1, 5.")
-    if bound == "mine" and not 0.0 < decay < 1.0:
+    if method == "mine" and not 0.0 < decay < 1.0:
         raise ValueError(f"`decay` must lie in (0, 1); got {decay}. MINE uses 0.9.")
     validation.log_base_divisor(base)
 
@@ -260,8 +264,8 @@ def estimate_mutual_information(
     check_scores(critic(x_train[:1], y_train[:2]), 1, 2)  # n != m: a transpose shows
     optimizer = optax.adam(learning_rate) if optimizer is None else optimizer
     graph, params, rest = nnx.split(critic, nnx.Param, ...)
-    objective = _training_objective(bound, clip, decay)
-    readout = _readout(bound, clip)
+    objective = _training_objective(method, clip, decay)
+    readout = _readout(method, clip)
 
     def loss(p, xb, yb, state):
         scores = nnx.merge(graph, p, rest)(xb, yb)
@@ -323,7 +327,7 @@ def estimate_mutual_information(
     divisor = validation.log_base_divisor(base)
     return MutualInformationEstimate(
         value=best_value / divisor if divisor else best_value,
-        bound=bound,
+        method=method,
         steps=np.asarray(steps),
         train_values=np.asarray(train_values),
         held_out_values=np.asarray(held_values),

@@ -133,19 +133,18 @@ def gaussian_entropy(
       distributions", IEEE Trans. Inf. Theory 35(3), 1989 (the bias correction).
     """
     shrinkage = _check_shrinkage(shrinkage)
-    validation.log_base_divisor(base)
-    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    rows = guards.checked((x,), ("x",), where, axis_name, base)
+    ((x,), mask) = rows.arrays, rows.mask
     d = x.shape[1]
     _check_bias_correction(
         bias_correction, validation.valid_row_count(mask, x.shape[0]), d, axis_name
     )
-    holds = guards.rows_hold_answer((x,), mask, axis_name, _min_rows(bias_correction, d))
+    holds = rows.holds(_min_rows(bias_correction, d))
     count, scatter = _scatter(x, mask, axis_name)
     logdet = _logdet(_regularise(scatter / count, shrinkage))
     if bias_correction:
         logdet = logdet - _wishart_bias(d, count)
-    nats = 0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet)
-    return validation.convert_units(guards.answer(holds, nats), base)
+    return rows.result(0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet), holds)
 
 
 def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
@@ -220,19 +219,19 @@ def gaussian_mutual_information(
       0.347
     """
     shrinkage = _check_shrinkage(shrinkage)
-    validation.log_base_divisor(base)
-    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    holds = _check_pair(x, y, mask, bias_correction, axis_name)
-    value = _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name)
-    return validation.convert_units(guards.answer(holds, value), base)
+    rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
+    (x, y), mask = rows.arrays, rows.mask
+    holds = _check_pair(rows, bias_correction)
+    return rows.result(_mi_nats(x, y, mask, shrinkage, bias_correction, axis_name), holds)
 
 
-def _check_pair(x, y, mask, bias_correction, axis_name) -> jax.Array:
+def _check_pair(rows: guards.Checked, bias_correction) -> jax.Array:
     """Static checks of a paired MI estimate; returns the traced answer flag."""
+    x, y = rows.arrays
     d = x.shape[1] + y.shape[1]
-    count = validation.valid_row_count(mask, x.shape[0])
-    _check_bias_correction(bias_correction, count, d, axis_name)
-    return guards.rows_hold_answer((x, y), mask, axis_name, _min_rows(bias_correction, d))
+    count = validation.valid_row_count(rows.mask, x.shape[0])
+    _check_bias_correction(bias_correction, count, d, rows.axis_name)
+    return rows.holds(_min_rows(bias_correction, d))
 
 
 def _normal_scores(z: jax.Array, valid: jax.Array) -> jax.Array:
@@ -293,13 +292,13 @@ def gaussian_copula_mutual_information(
       copula", Human Brain Mapping 38(3), 2017.
     """
     shrinkage = _check_shrinkage(shrinkage)
-    validation.log_base_divisor(base)
-    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    holds = _check_pair(x, y, mask, bias_correction, axis_name)
+    rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
+    (x, y), mask = rows.arrays, rows.mask
+    holds = _check_pair(rows, bias_correction)
     x, y = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
     valid = samples.valid_rows(mask, x.shape[0])
     scores = _normal_scores(jnp.concatenate([x, y], axis=1), valid)
     dx = x.shape[1]
     value = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)
-    return validation.convert_units(guards.answer(holds, value), base)
+    return rows.result(value, holds)

@@ -11,11 +11,12 @@ scalar ``psum``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxinfo._src import collectives
+from jaxinfo._src import collectives, validation
 
 
 def rows_hold_answer(
@@ -42,3 +43,32 @@ def answer(holds: jax.Array, value):
     The gradient flows through the kept branch only; where there is no answer it is zero.
     """
     return jax.tree.map(lambda v: jnp.where(holds, v, jnp.nan).astype(v.dtype), value)
+
+
+class Checked(NamedTuple):
+    """The validated rows of one public call and how its value is returned (:func:`checked`)."""
+
+    arrays: tuple[jax.Array, ...]
+    mask: jax.Array | None
+    axis_name: str | None
+    base: float | None
+
+    def holds(self, min_rows: int = 2) -> jax.Array:
+        """:func:`rows_hold_answer` of these rows."""
+        return rows_hold_answer(self.arrays, self.mask, self.axis_name, min_rows)
+
+    def result(self, nats: jax.Array, holds: jax.Array | None = None) -> jax.Array:
+        """``nats`` in the unit of ``base``; NaN unless ``holds`` (default :meth:`holds`)."""
+        holds = self.holds() if holds is None else holds
+        return validation.convert_units(answer(holds, nats), self.base)
+
+
+def checked(xs: Sequence, names: Sequence[str], where, axis_name: str | None, base) -> Checked:
+    """The preamble of a sample-based public function: ``base`` and the paired rows validated.
+
+    One place for the order every estimator checks in (unit, then shapes, dtypes and mask:
+    :func:`validation.paired_samples`) and for the way it answers (:meth:`Checked.result`).
+    """
+    validation.log_base_divisor(base)
+    arrays, mask = validation.paired_samples(xs, names, where, axis_name)
+    return Checked(arrays, mask, axis_name, base)

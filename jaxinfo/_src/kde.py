@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import guards, programs, samples, validation
+from jaxinfo._src import deprecation, guards, programs, samples, validation
 from jaxinfo._src.kernels import Gaussian, checked_bandwidth
+from jaxinfo._src.options import BandwidthRule
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "leave_one_out"))
@@ -39,7 +40,7 @@ def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_ou
 def kde_entropy(
     x: ArrayLike,
     *,
-    bandwidth: float | str = "silverman",
+    bandwidth: float | jax.Array | BandwidthRule = "silverman",
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
@@ -82,21 +83,19 @@ def kde_entropy(
       Beirlant, Dudewicz, Györfi & van der Meulen, "Nonparametric entropy estimation: an
       overview", Int. J. Math. Stat. Sci. 6(1), 1997 (resubstitution estimates).
     """
-    validation.log_base_divisor(base)
     kernel = Gaussian(bandwidth)
-    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    rows = guards.checked((x,), ("x",), where, axis_name, base)
+    (x,) = rows.arrays
     total, n, kernel = _sum_of_row_log_sums(
-        x, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=True
+        x, rows.mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=True
     )
     h = checked_bandwidth(kernel.bandwidth, x.dtype)
     log_norm = 0.5 * x.shape[1] * (math.log(2.0 * math.pi) + 2.0 * jnp.log(h))
-    value = -total / n + jnp.log(n - 1.0) + log_norm
-    holds = guards.rows_hold_answer((x,), mask, axis_name)
-    return validation.convert_units(guards.answer(holds, value), base)
+    return rows.result(-total / n + jnp.log(n - 1.0) + log_norm)
 
 
 @programs.one_program
-def gaussian_noise_mutual_information_bound(
+def gaussian_noise_mutual_information_upper_bound(
     h: ArrayLike,
     *,
     noise_variance: ArrayLike,
@@ -122,11 +121,10 @@ def gaussian_noise_mutual_information_bound(
     Args:
       h: encodings ``h(x_i)``, shape ``[n, d]`` (the noise-free layer output).
       noise_variance: ``s^2 > 0``, the per-dimension variance of the added noise.
-      base: logarithm base; default nats.
-      where: boolean ``[n]`` marking valid rows.
-      axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: rows per block; ``None`` picks it from the temporary-memory
-        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
+      base: as in :func:`kde_entropy`.
+      where: as in :func:`kde_entropy`.
+      axis_name: as in :func:`kde_entropy`.
+      block_size: as in :func:`kde_entropy` (memory O(n * block)).
 
     Returns:
       Scalar upper bound on ``I(X; T)``.
@@ -137,7 +135,7 @@ def gaussian_noise_mutual_information_bound(
     Example:
       >>> import jax, jaxinfo
       >>> h = jax.random.normal(jax.random.key(0), (1000, 1))
-      >>> bound = jaxinfo.gaussian_noise_mutual_information_bound(h, noise_variance=0.25)
+      >>> bound = jaxinfo.gaussian_noise_mutual_information_upper_bound(h, noise_variance=0.25)
       >>> print(f"{bound:.2f}")  # true I(X; T) = 0.5 log(1 + 1 / 0.25) = 0.80
       1.19
 
@@ -146,8 +144,8 @@ def gaussian_noise_mutual_information_bound(
       1181, 2019; Kolchinsky & Tracey, "Estimating mixture entropy with pairwise
       distances", Entropy 19(7), 361, 2017.
     """
-    validation.log_base_divisor(base)
-    (h,), mask = validation.paired_samples((h,), ("h",), where, axis_name)
+    rows = guards.checked((h,), ("h",), where, axis_name, base)
+    (h,) = rows.arrays
     noise_variance = validation.check_number(
         noise_variance,
         "noise_variance",
@@ -158,7 +156,11 @@ def gaussian_noise_mutual_information_bound(
     variance = jnp.asarray(noise_variance, h.dtype)
     kernel = Gaussian(jnp.sqrt(variance))
     total, n, _ = _sum_of_row_log_sums(
-        h, mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=False
+        h, rows.mask, kernel, axis_name=axis_name, block_size=block_size, leave_one_out=False
     )
-    holds = guards.rows_hold_answer((h,), mask, axis_name)
-    return validation.convert_units(guards.answer(holds, jnp.log(n) - total / n), base)
+    return rows.result(jnp.log(n) - total / n)
+
+
+gaussian_noise_mutual_information_bound = deprecation.deprecated_alias(
+    gaussian_noise_mutual_information_upper_bound, "gaussian_noise_mutual_information_bound"
+)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import abc
 import copy
 import functools
-from typing import ClassVar, Literal, get_args
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import numerics, validation
 from jaxinfo._src.bandwidths import BANDWIDTH_RULES, rule_on_all_rows
+from jaxinfo._src.options import KERNEL_NAMES, KernelName
 
 
 def checked_bandwidth(bandwidth, dtype) -> jax.Array:
@@ -407,8 +408,6 @@ class Cosine(Linear):
         return jnp.where(sq > 0, jnp.ones_like(sq), sq)
 
 
-KernelName = Literal["gaussian", "laplacian", "linear", "cosine"]
-KERNEL_NAMES: tuple[str, ...] = get_args(KernelName)
 # What every kernel argument accepts: a kernel object or the name of a default one.
 KernelLike = Kernel | KernelName
 

@@ -21,10 +21,18 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, moments, numerics, programs, spectral, validation
-from jaxinfo._src.variational import SIMILARITIES, temporal_infonce_loss
-
-MUTUAL_INFORMATION = ("infonce", "gaussian")
+from jaxinfo._src import (
+    collectives,
+    deprecation,
+    guards,
+    moments,
+    numerics,
+    programs,
+    spectral,
+    validation,
+)
+from jaxinfo._src.options import SIMILARITIES, TEMPORAL_INFORMATION, Similarity, TemporalInformation
+from jaxinfo._src.variational import temporal_infonce_cross_entropy
 
 
 def _spread(z: jax.Array, weights: jax.Array, axis_name: str | None):
@@ -255,6 +263,7 @@ def _step_errors(prediction: jax.Array, target: jax.Array) -> jax.Array:
     return jnp.mean((prediction - target) ** 2, axis=-1)
 
 
+@deprecation.renamed_keywords(mutual_information="method")
 def koopman_information_lagrangian(
     states: ArrayLike,
     latents: ArrayLike,
@@ -266,8 +275,8 @@ def koopman_information_lagrangian(
     gamma: ArrayLike = 0.1,
     window: int = 3,
     temperature: ArrayLike = 0.1,
-    similarity: str = "cosine",
-    mutual_information: str = "infonce",
+    similarity: Similarity = "cosine",
+    method: TemporalInformation = "infonce",
     rollout_steps: int = 0,
     reconstruction_weight: ArrayLike = 1.0,
     prediction_weight: ArrayLike = 1.0,
@@ -287,7 +296,7 @@ def koopman_information_lagrangian(
       ``decode(K^h z_t)`` (``H = rollout_steps``, 0 switches it off). Each squared-error term
       is a per-step mean over features, summed over a window's steps, averaged over windows.
     * ``I_hat`` (nats): ``"infonce"``: ``log(N - 1) - L_NCE`` with
-      :func:`jaxinfo.temporal_infonce_loss` (positives within ``window`` steps, the other
+      :func:`jaxinfo.temporal_infonce_cross_entropy` (positives within ``window`` steps, the other
       ``N - 1`` steps of the batch as candidates; the paper's batch negatives, the released
       code's cosine similarity and temperature 0.1). ``"gaussian"``: eq. 7
       (:func:`gaussian_koopman_mutual_information`) averaged over lags ``1..window``, with
@@ -314,7 +323,8 @@ def koopman_information_lagrangian(
         need ``T >= 2 k + 1``.
       temperature: InfoNCE temperature.
       similarity: ``"cosine"`` or ``"dot"`` (InfoNCE).
-      mutual_information: ``"infonce"`` or ``"gaussian"``.
+      method: estimator of ``I_hat``, ``"infonce"`` or ``"gaussian"`` (formerly
+        ``mutual_information=``, deprecated).
       rollout_steps: horizon ``H`` of the decoded rollout term (static, ``0..T - 1``).
       reconstruction_weight: ``w_r``.
       prediction_weight: ``w_p``.
@@ -345,12 +355,8 @@ def koopman_information_lagrangian(
     window = validation.check_positive_int(window, "window")
     if isinstance(rollout_steps, bool) or not isinstance(rollout_steps, int) or rollout_steps < 0:
         raise ValueError(f"`rollout_steps` must be a non-negative int; got {rollout_steps!r}.")
-    if mutual_information not in MUTUAL_INFORMATION:
-        raise ValueError(
-            f"`mutual_information` must be one of {MUTUAL_INFORMATION}; got {mutual_information!r}."
-        )
-    if similarity not in SIMILARITIES:
-        raise ValueError(f"`similarity` must be one of {SIMILARITIES}; got {similarity!r}.")
+    validation.check_choice(method, "method", TEMPORAL_INFORMATION)
+    validation.check_choice(similarity, "similarity", SIMILARITIES)
     w = _Windows(states, latents, operator, where, window, rollout_steps)
     weights = {
         "alpha": validation.check_number(alpha, "alpha", low=0.0),
@@ -401,8 +407,8 @@ def koopman_information_lagrangian(
     row_weights = w.valid.reshape(-1).astype(rows.dtype)
     count, scatter, collapsed = _spread(rows, row_weights, axis_name)
     entropy = _covariance_entropy(scatter, collapsed)
-    if mutual_information == "infonce":
-        nce = temporal_infonce_loss(
+    if method == "infonce":
+        nce = temporal_infonce_cross_entropy(
             w.z,
             window=window,
             temperature=temperature,

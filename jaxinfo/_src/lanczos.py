@@ -30,8 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxinfo._src import numerics, validation
-
-METHODS = ("exact",)
+from jaxinfo._src.options import SPECTRAL_METHODS
 
 
 @jax.tree_util.register_pytree_node_class
@@ -107,7 +106,7 @@ def as_method(method) -> StochasticLanczos | None:
     if isinstance(method, StochasticLanczos):
         return method
     if isinstance(method, str):
-        if method in METHODS:
+        if method in SPECTRAL_METHODS:
             return None
         raise ValueError(
             f'`method` must be "exact" or a `jaxinfo.StochasticLanczos(key, ...)`; got {method!r}.'

@@ -18,6 +18,7 @@ from jax.typing import ArrayLike
 from jaxinfo._src import guards, lanczos, moments, numerics, samples, spectral, validation
 from jaxinfo._src.kernels import Cosine, Kernel, KernelLike, Linear, as_kernel
 from jaxinfo._src.lanczos import StochasticLanczos
+from jaxinfo._src.options import SpectralMethod
 
 
 def _kernel_list(
@@ -44,7 +45,7 @@ def _entropies(
     where,
     axis_name,
     block_size,
-    method: str | StochasticLanczos = "exact",
+    method: SpectralMethod | StochasticLanczos = "exact",
 ):
     """Entropies of the Hadamard products of each subset of the variables (one pass)."""
     options = lanczos.as_method(method)
@@ -80,7 +81,7 @@ def matrix_renyi_entropy(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
-    method: str | StochasticLanczos = "exact",
+    method: SpectralMethod | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Matrix-based Rényi α-entropy of samples.
 
@@ -398,7 +399,7 @@ def von_neumann_entropy(
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
-    method: str | StochasticLanczos = "exact",
+    method: SpectralMethod | StochasticLanczos = "exact",
 ) -> jax.Array:
     r"""Von Neumann entropy ``-tr(A log A)`` of the trace-normalised Gram of samples.
 

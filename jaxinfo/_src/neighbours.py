@@ -29,6 +29,7 @@ from jax.typing import ArrayLike
 from jaxinfo._src import collectives, guards, programs, samples, trees, validation
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
+from jaxinfo._src.options import NEIGHBOUR_SEARCHES, NeighbourSearch
 
 # The Euclidean search ranks columns by the matmul expansion |a|^2 + |b|^2 - 2 a.b, whose
 # round-off (~eps |x|^2) exceeds the true distance of close pairs in float32. The best
@@ -56,10 +57,9 @@ def check_k(
     return k
 
 
-SEARCH_METHODS = ("auto", "brute", "sorted", "tree")
-
-
-def search_route(method: str, dim: int, num_rows: int, *, sorted_allowed: bool = True) -> str:
+def search_route(
+    method: NeighbourSearch, dim: int, num_rows: int, *, sorted_allowed: bool = True
+) -> str:
     """The neighbour search that runs: ``"brute"``, ``"sorted"`` or ``"tree"``.
 
     ``method="auto"`` sorts at d = 1 and, on CPU, takes the host k-d tree where
@@ -67,11 +67,8 @@ def search_route(method: str, dim: int, num_rows: int, *, sorted_allowed: bool =
     above); elsewhere (other backends, higher d, few rows) the blocked slab.
     ``sorted_allowed`` is False for KSG, whose joint max-norm search is never 1-D.
     """
-    methods = (
-        SEARCH_METHODS if sorted_allowed else tuple(m for m in SEARCH_METHODS if m != "sorted")
-    )
-    if method not in methods:
-        raise ValueError(f"`method` must be one of {methods}; got {method!r}.")
+    methods = tuple(m for m in NEIGHBOUR_SEARCHES if sorted_allowed or m != "sorted")
+    validation.check_choice(method, "method", methods)
     if method == "sorted" and dim != 1:
         raise ValueError(
             f'`method="sorted"` needs one-dimensional samples [n, 1]; got d = {dim}. '
@@ -371,7 +368,7 @@ def knn_entropy(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
-    method: str = "auto",
+    method: NeighbourSearch = "auto",
 ) -> jax.Array:
     r"""Kozachenko–Leonenko k-nearest-neighbour estimate of differential entropy.
 
@@ -416,13 +413,12 @@ def knn_entropy(
       Kozachenko & Leonenko, "Sample estimate of the entropy of a random vector", Probl.
       Inf. Transm. 23, 1987; Kraskov, Stögbauer & Grassberger, Phys. Rev. E 69, 066138, 2004.
     """
-    validation.log_base_divisor(base)
-    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    rows = guards.checked((x,), ("x",), where, axis_name, base)
+    ((x,), mask) = rows.arrays, rows.mask
     k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
     route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
     value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
-    holds = guards.rows_hold_answer((x,), mask, axis_name, k + 1)
-    return validation.convert_units(guards.answer(holds, value), base)
+    return rows.result(value, rows.holds(k + 1))
 
 
 # The cores are jitted (and inlined under an outer jit): eagerly, one compilation per shape
@@ -459,7 +455,7 @@ def ksg_mutual_information(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
-    method: str = "auto",
+    method: NeighbourSearch = "auto",
 ) -> jax.Array:
     r"""Kraskov–Stögbauer–Grassberger mutual information (estimator 1, max-norm).
 
@@ -510,15 +506,13 @@ def ksg_mutual_information(
       Kraskov, Stögbauer & Grassberger, "Estimating mutual information", Phys. Rev. E 69,
       066138, 2004.
     """
-    validation.log_base_divisor(base)
-    (x, y), mask = validation.paired_samples((x, y), ("x", "y"), where, axis_name)
-    k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
-    x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
+    rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
+    x, y = (jax.lax.stop_gradient(a) for a in rows.arrays)
+    k = check_k(k, validation.valid_row_count(rows.mask, x.shape[0]), axis_name)
     num_rows = x.shape[0] * collectives.axis_size(axis_name)
     route = search_route(method, x.shape[1] + y.shape[1], num_rows, sorted_allowed=False)
-    value = _ksg_nats(x, y, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
-    holds = guards.rows_hold_answer((x, y), mask, axis_name, k + 1)
-    return validation.convert_units(guards.answer(holds, value), base)
+    value = _ksg_nats(x, y, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
+    return rows.result(value, rows.holds(k + 1))
 
 
 def _marginal_count_within(rows, cols, valid_cols, radius):
@@ -581,7 +575,7 @@ def knn_kl_divergence(
     where_y: ArrayLike | None = None,
     axis_name: str | None = None,
     block_size: int | None = None,
-    method: str = "auto",
+    method: NeighbourSearch = "auto",
 ) -> jax.Array:
     r"""Wang–Kulkarni–Verdú k-nearest-neighbour estimate of ``D(P || Q)`` from samples.
 

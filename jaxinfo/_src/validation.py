@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from numbers import Real
+from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
+
+T = TypeVar("T")
 
 
 def compute_dtype(dtype) -> np.dtype:
@@ -202,6 +205,17 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {value}.")
     return int(value)
+
+
+def check_choice(value: T, name: str, allowed: Sequence, *, hint: str = "") -> T:
+    """Requires ``value`` to be one of ``allowed`` (a static option such as ``method``).
+
+    ``allowed`` is the ``typing.get_args`` tuple of the option's ``Literal`` alias
+    (:mod:`options`), plus ``None`` where the option may be off. Returns ``value``.
+    """
+    if isinstance(value, str | None) and value in allowed:
+        return value
+    raise ValueError(f"`{name}` must be one of {tuple(allowed)}; got {value!r}. {hint}".rstrip())
 
 
 def log_base_divisor(base) -> float | None:

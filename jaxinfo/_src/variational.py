@@ -1,11 +1,14 @@
-"""Variational lower bounds on mutual information from a critic's score matrix.
+"""Variational bounds and estimates of mutual information from a critic's score matrix.
 
 ``scores[i, j] = f(x_i, y_j)`` for a batch of ``n`` pairs: the diagonal holds the positives
 (samples of the joint), the off-diagonal entries pair ``x_i`` with another row's ``y_j``
-(samples of the product of the marginals). Every bound is a mean of the positives minus a
+(samples of the product of the marginals). Each is a mean of the positives minus a
 log-partition term over negatives, evaluated with ``logsumexp`` (never ``exp(scores)``), so
 scores of ``±1e4`` stay finite. Poole et al., "On variational bounds of mutual information",
-ICML 2019, give the family; the per-bound references are in the docstrings.
+ICML 2019, give the family; the per-function references are in the docstrings. The names
+say what the value is (docs/conventions.md): ``_lower_bound`` only where it is one for every
+critic (InfoNCE, NWJ), ``_estimate`` for the biased DV family, ``_objective`` for a training
+objective.
 
 With ``axis_name`` (inside ``shard_map`` over the pairs) each device passes its rows
 ``scores[n_local, n]`` (its ``x`` against every ``y``: for a separable critic, gather the
@@ -21,8 +24,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, numerics, programs, validation
+from jaxinfo._src import collectives, deprecation, guards, numerics, programs, validation
 from jaxinfo._src.kernels import Cosine
+from jaxinfo._src.options import SIMILARITIES, Similarity
 
 
 class _Batch(NamedTuple):
@@ -216,7 +220,7 @@ def nwj_lower_bound(
 
 
 @programs.one_program
-def donsker_varadhan_lower_bound(
+def donsker_varadhan_estimate(
     scores: ArrayLike,
     *,
     base: float | None = None,
@@ -230,8 +234,8 @@ def donsker_varadhan_lower_bound(
 
     Invariant to shifting the critic (optimum ``log p(x, y) / (p(x) p(y)) + c``) and tighter
     than NWJ for the same critic, but the log of a batch mean is biased upwards (Jensen):
-    not a valid minibatch lower bound and its gradient is biased; see
-    :func:`mine_lower_bound` for the corrected gradient. The negatives are the ``n(n - 1)``
+    not a valid minibatch lower bound (hence ``_estimate``) and its gradient is biased; see
+    :func:`mine_estimate` for the corrected gradient. The negatives are the ``n(n - 1)``
     off-diagonal entries.
 
     Args:
@@ -245,7 +249,7 @@ def donsker_varadhan_lower_bound(
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
-      >>> print(f"{jaxinfo.donsker_varadhan_lower_bound(jnp.eye(3)):.4f}")
+      >>> print(f"{jaxinfo.donsker_varadhan_estimate(jnp.eye(3)):.4f}")
       1.0000
 
     References:
@@ -258,7 +262,7 @@ def donsker_varadhan_lower_bound(
 
 
 @programs.one_program
-def smile_lower_bound(
+def smile_estimate(
     scores: ArrayLike,
     *,
     clip: ArrayLike = 5.0,
@@ -277,8 +281,9 @@ def smile_lower_bound(
     negatives are clipped; they are the ``n(n - 1)`` off-diagonal entries.
 
     The gradient is that of the Jensen–Shannon objective of
-    :func:`jensen_shannon_lower_bound` (Song & Ermon's recipe: train with JS, read out
-    SMILE), so ``-smile_lower_bound`` is a training loss. SMILE's own gradient is not: once
+    :func:`jensen_shannon_objective` (Song & Ermon's recipe: train with JS, read out
+    SMILE), so ``-smile_estimate`` is a training loss. Not a bound for finite ``tau``
+    (hence ``_estimate``). SMILE's own gradient is not: once
     the negatives' scores reach ``tau`` the partition term stops growing and the positives'
     scores diverge (a critic trained on it reached held-out "estimates" of 1e6 nats).
 
@@ -294,7 +299,7 @@ def smile_lower_bound(
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
-      >>> print(f"{jaxinfo.smile_lower_bound(jnp.eye(3), clip=5.0):.4f}")
+      >>> print(f"{jaxinfo.smile_estimate(jnp.eye(3), clip=5.0):.4f}")
       1.0000
 
     References:
@@ -314,21 +319,22 @@ def smile_lower_bound(
 
 
 @programs.one_program
-def jensen_shannon_lower_bound(
+def jensen_shannon_objective(
     scores: ArrayLike,
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
-    r"""MI read out with NWJ, trained with the Jensen–Shannon (f-GAN) objective.
+    r"""The Jensen–Shannon (f-GAN) critic training objective, with an NWJ read-out as value.
 
     The critic's training objective is
     ``J = mean_i -softplus(-S_ii) - mean_{i != j} softplus(S_ij)``, whose optimum is the log
     density ratio; the returned value is the NWJ bound of ``scores + 1`` (which is then tight)
     and its gradient is ``J``'s (the estimator of Hjelm et al. and Poole et al.). Use it as the
-    training loss (negated) of a critic, and read SMILE or DV for the estimate. The negatives
-    are the ``n(n - 1)`` off-diagonal entries.
+    training loss (negated) of a critic, and read SMILE or DV for the estimate (hence
+    ``_objective``: what it is for is its gradient). The negatives are the ``n(n - 1)``
+    off-diagonal entries.
 
     Args:
       scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
@@ -341,7 +347,7 @@ def jensen_shannon_lower_bound(
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
-      >>> print(f"{jaxinfo.jensen_shannon_lower_bound(jnp.eye(3) - 1.0):.4f}")
+      >>> print(f"{jaxinfo.jensen_shannon_objective(jnp.eye(3) - 1.0):.4f}")
       0.6321
 
     References:
@@ -355,7 +361,7 @@ def jensen_shannon_lower_bound(
 
 
 class MineState(NamedTuple):
-    """State of :func:`mine_lower_bound`: the moving average of the partition term.
+    """State of :func:`mine_estimate`: the moving average of the partition term.
 
     Attributes:
       log_average: ``log m_t``, the log of the exponential moving average of the batch mean
@@ -385,7 +391,7 @@ def mine_initial_state(dtype=jnp.float32) -> MineState:
 
 
 @programs.one_program
-def mine_lower_bound(
+def mine_estimate(
     scores: ArrayLike,
     state: MineState,
     *,
@@ -394,14 +400,15 @@ def mine_lower_bound(
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> tuple[jax.Array, MineState]:
-    r"""MINE: the Donsker–Varadhan value with the moving-average corrected gradient.
+    r"""MINE: the Donsker–Varadhan estimate with the moving-average corrected gradient.
 
     The DV gradient divides by the batch mean of ``e^T`` over the negatives, a biased
     estimate of the partition function. MINE replaces it by an exponential moving average
     ``m_t = decay m_{t-1} + (1 - decay) mean_neg e^T`` (the current batch included; the first
-    batch initialises it). The returned value is :func:`donsker_varadhan_lower_bound`; its
+    batch initialises it). The returned value is :func:`donsker_varadhan_estimate`; its
     gradient is that of ``mean_pos T - mean_neg e^T / m_t`` with ``m_t`` held constant.
-    The negatives are the ``n(n - 1)`` off-diagonal entries.
+    Like DV's, the value is not a minibatch lower bound (hence ``_estimate``). The negatives
+    are the ``n(n - 1)`` off-diagonal entries.
 
     Args:
       scores: critic scores ``[n, n]``, ``scores[i, j] = T(x_i, y_j)``.
@@ -417,7 +424,7 @@ def mine_lower_bound(
     Example:
       >>> import jax.numpy as jnp, jaxinfo
       >>> state = jaxinfo.mine_initial_state()
-      >>> value, state = jaxinfo.mine_lower_bound(jnp.eye(3), state)
+      >>> value, state = jaxinfo.mine_estimate(jnp.eye(3), state)
       >>> print(f"{value:.4f} {int(state.steps)}")
       1.0000 1
 
@@ -447,16 +454,13 @@ def mine_lower_bound(
     return _finish(batch, nats, base), new_state
 
 
-SIMILARITIES = ("cosine", "dot")
-
-
 @programs.one_program
-def temporal_infonce_loss(
+def temporal_infonce_cross_entropy(
     z: ArrayLike,
     *,
     window: int = 1,
     temperature: ArrayLike = 0.1,
-    similarity: str = "cosine",
+    similarity: Similarity = "cosine",
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
@@ -474,7 +478,9 @@ def temporal_infonce_loss(
     with the ``1 / |P|`` outside the log (Khosla et al.'s better variant). Cosine similarity
     keeps logits in ``[-1/tau, 1/tau]``; a dot product is unbounded (control the norms).
     ``log |A| - L`` is an InfoNCE-style estimate of the information between neighbouring
-    steps, never above ``log |A|``. Memory ``O((B T)^2)``.
+    steps, never above ``log |A|``. Memory ``O((B T)^2)``. ``L`` is the mean cross-entropy
+    of each anchor's softmax over its candidates against its positives (the name says so);
+    minimise it, or add ``-L`` to a larger ``(loss, aux)`` training loss.
 
     Args:
       z: representations ``[B, T, d]`` (``B`` trajectories of ``T`` steps).
@@ -494,7 +500,7 @@ def temporal_infonce_loss(
       >>> import jax, jax.numpy as jnp, jaxinfo
       >>> t = jnp.linspace(0.0, 6.0, 16)
       >>> z = jnp.stack([jnp.stack([jnp.cos(t + p), jnp.sin(t + p)], -1) for p in (0, 2)])
-      >>> print(f"{jaxinfo.temporal_infonce_loss(z, window=1, temperature=0.5):.4f}")
+      >>> print(f"{jaxinfo.temporal_infonce_cross_entropy(z, window=1, temperature=0.5):.4f}")
       2.3410
 
     References:
@@ -508,8 +514,7 @@ def temporal_infonce_loss(
             "Use `z[None]` for a single trajectory."
         )
     window = validation.check_positive_int(window, "window")
-    if similarity not in SIMILARITIES:
-        raise ValueError(f"`similarity` must be one of {SIMILARITIES}; got {similarity!r}.")
+    validation.check_choice(similarity, "similarity", SIMILARITIES)
     temperature = validation.check_number(
         temperature, "temperature", low=0.0, low_open=True, hint="Typical values: 0.07 to 0.5."
     )
@@ -558,3 +563,17 @@ def temporal_infonce_loss(
     loss = totals[0] / jnp.where(totals[1] > 0, totals[1], 1.0)
     finite, num_anchors = totals[2] == 0, totals[1]
     return jnp.where(finite & (num_anchors > 0), loss, jnp.nan)
+
+
+# Former names (docs/conventions.md, "What a name promises"); removed in the next minor version.
+donsker_varadhan_lower_bound = deprecation.deprecated_alias(
+    donsker_varadhan_estimate, "donsker_varadhan_lower_bound"
+)
+smile_lower_bound = deprecation.deprecated_alias(smile_estimate, "smile_lower_bound")
+jensen_shannon_lower_bound = deprecation.deprecated_alias(
+    jensen_shannon_objective, "jensen_shannon_lower_bound"
+)
+mine_lower_bound = deprecation.deprecated_alias(mine_estimate, "mine_lower_bound")
+temporal_infonce_loss = deprecation.deprecated_alias(
+    temporal_infonce_cross_entropy, "temporal_infonce_loss"
+)

@@ -1,0 +1,56 @@
+"""The allowed values of every string option, typed once.
+
+Public signatures annotate an option with its alias here, and the tuple that validates it is
+``typing.get_args`` of the same alias, so the type checker, the rendered signature and the
+error message all read one list. An option that also accepts ``None`` (meaning "off") says
+so in the signature (``Preprocessing | None``); the tuple then lists only the strings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+BandwidthRule = Literal["median", "silverman", "scott"]
+"""A bandwidth computed from the data (:func:`jaxinfo.kernels.bandwidth_from_rule`)."""
+
+ConditionalMethod = Literal["symmetric", "single_cross", "csib_code"]
+"""Estimator of the conditional Cauchy–Schwarz divergence (and of the CS-IB prediction term)."""
+
+VariationalMethod = Literal["smile", "infonce", "nwj", "donsker_varadhan", "mine", "jensen_shannon"]
+"""Variational estimator trained and read out by ``estimate_mutual_information``."""
+
+TemporalInformation = Literal["infonce", "gaussian"]
+"""Estimator of the temporal information term of the Koopman information Lagrangian."""
+
+Similarity = Literal["cosine", "dot"]
+"""Score between two embeddings: cosine (L2-normalised, bounded) or raw dot product."""
+
+Preprocessing = Literal["standardize", "l2"]
+"""Per-feature z-scoring or per-row L2 normalisation of the inputs (DSE and DSMI)."""
+
+KernelName = Literal["gaussian", "laplacian", "linear", "cosine"]
+"""A kernel by name: that class of :mod:`jaxinfo.kernels` with its default options."""
+
+SpectralMethod = Literal["exact"]
+"""The eigensolver route; the randomized one is a :class:`StochasticLanczos` object."""
+
+NeighbourSearch = Literal["auto", "brute", "sorted", "tree"]
+"""k-nearest-neighbour search route."""
+
+EntropyCorrection = Literal["miller_madow"]
+"""Bias correction of plug-in entropies."""
+
+KoopmanOperator = Literal["learned", "ridge"]
+"""How a Koopman autoencoder gets its linear operator."""
+
+BANDWIDTH_RULES: tuple[str, ...] = get_args(BandwidthRule)
+CONDITIONAL_METHODS: tuple[str, ...] = get_args(ConditionalMethod)
+VARIATIONAL_METHODS: tuple[str, ...] = get_args(VariationalMethod)
+TEMPORAL_INFORMATION: tuple[str, ...] = get_args(TemporalInformation)
+SIMILARITIES: tuple[str, ...] = get_args(Similarity)
+PREPROCESSINGS: tuple[str, ...] = get_args(Preprocessing)
+KERNEL_NAMES: tuple[str, ...] = get_args(KernelName)
+SPECTRAL_METHODS: tuple[str, ...] = get_args(SpectralMethod)
+NEIGHBOUR_SEARCHES: tuple[str, ...] = get_args(NeighbourSearch)
+ENTROPY_CORRECTIONS: tuple[str, ...] = get_args(EntropyCorrection)
+KOOPMAN_OPERATORS: tuple[str, ...] = get_args(KoopmanOperator)
