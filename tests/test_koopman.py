@@ -242,6 +242,9 @@ def test_no_answer_is_nan_and_bad_options_raise(key):
         ({"rollout_steps": 9}, "rollout_steps"),
         ({"method": "knn"}, "`method` must be one of"),
         ({"alpha": -1.0}, "alpha"),
+        # Options only the InfoNCE term reads are refused with the Gaussian term.
+        ({"method": "gaussian", "temperature": 0.2}, "`temperature` applies only to method="),
+        ({"method": "gaussian", "similarity": "dot"}, "`similarity` applies only to method="),
     ]
     for kwargs, match in cases:
         with pytest.raises(ValueError, match=match):

@@ -215,6 +215,11 @@ def test_estimate_refuses_bad_input():
         estimate_mutual_information(x, y, clip=0.0)
     with pytest.raises(ValueError, match="decay"):
         estimate_mutual_information(x, y, method="mine", decay=1.0)
+    # An option the chosen method never reads is refused, not dropped.
+    with pytest.raises(ValueError, match="`clip` applies only to method='smile'"):
+        estimate_mutual_information(x, y, method="infonce", clip=2.0)
+    with pytest.raises(ValueError, match="`decay` applies only to method='mine'"):
+        estimate_mutual_information(x, y, decay=0.5)
     with pytest.raises(TypeError, match="Critic"):
         estimate_mutual_information(x, y, critic=lambda a, b: a @ b.T)
     with pytest.raises(ValueError, match="floating"):

@@ -162,8 +162,8 @@ def estimate_mutual_information(
     *,
     method: VariationalMethod = "smile",
     critic: Critic | None = None,
-    clip: float = 5.0,
-    decay: float = 0.9,
+    clip: float | None = None,
+    decay: float | None = None,
     batch_size: int = 256,
     max_steps: int = 10_000,
     learning_rate: float = 3e-3,
@@ -196,8 +196,8 @@ def estimate_mutual_information(
         (DV read-out, MINE gradient) or ``"jensen_shannon"`` (NWJ(S + 1) read-out).
       critic: a :class:`Critic`, trained in place; default a :class:`ConcatCritic` with
         hidden widths (16, 8) (bmi's), initialised from ``seed``.
-      clip: SMILE's ``tau``.
-      decay: MINE's moving-average decay.
+      clip: SMILE's ``tau``; default 5. Only with ``method="smile"`` (else it raises).
+      decay: MINE's moving-average decay; default 0.9. Only with ``method="mine"``.
       batch_size: training pairs per step (capped at the training split).
       max_steps: most training steps.
       learning_rate: Adam's step size when ``optimizer`` is not given.
@@ -235,6 +235,12 @@ def estimate_mutual_information(
         "evaluation_batch_size",
         minimum=2,
     )
+    if method != "smile":
+        validation.check_unused_options("method", method, "smile", clip=clip)
+    if method != "mine":
+        validation.check_unused_options("method", method, "mine", decay=decay)
+    clip = 5.0 if clip is None else clip
+    decay = 0.9 if decay is None else decay
     if method == "smile" and not clip > 0:
         raise ValueError(f"`clip` must be positive; got {clip}. Typical values: 1, 5.")
     if method == "mine" and not 0.0 < decay < 1.0:

@@ -274,8 +274,8 @@ def koopman_information_lagrangian(
     beta: ArrayLike = 0.0,
     gamma: ArrayLike = 0.1,
     window: int = 3,
-    temperature: ArrayLike = 0.1,
-    similarity: Similarity = "cosine",
+    temperature: ArrayLike | None = None,
+    similarity: Similarity | None = None,
     method: TemporalInformation = "infonce",
     rollout_steps: int = 0,
     reconstruction_weight: ArrayLike = 1.0,
@@ -321,8 +321,9 @@ def koopman_information_lagrangian(
       gamma: weight of the latent entropy (any sign; may be traced).
       window: neighbourhood ``k`` of the information term (static int ``>= 1``); windows
         need ``T >= 2 k + 1``.
-      temperature: InfoNCE temperature.
-      similarity: ``"cosine"`` or ``"dot"`` (InfoNCE).
+      temperature: InfoNCE temperature; default 0.1. Only with ``method="infonce"``
+        (passing it with ``"gaussian"`` raises).
+      similarity: ``"cosine"`` (default) or ``"dot"``; only with ``method="infonce"``.
       method: estimator of ``I_hat``, ``"infonce"`` or ``"gaussian"`` (formerly
         ``mutual_information=``, deprecated).
       rollout_steps: horizon ``H`` of the decoded rollout term (static, ``0..T - 1``).
@@ -356,7 +357,14 @@ def koopman_information_lagrangian(
     if isinstance(rollout_steps, bool) or not isinstance(rollout_steps, int) or rollout_steps < 0:
         raise ValueError(f"`rollout_steps` must be a non-negative int; got {rollout_steps!r}.")
     validation.check_choice(method, "method", TEMPORAL_INFORMATION)
-    validation.check_choice(similarity, "similarity", SIMILARITIES)
+    if method != "infonce":
+        validation.check_unused_options(
+            "method", method, "infonce", temperature=temperature, similarity=similarity
+        )
+    temperature = 0.1 if temperature is None else temperature
+    similarity = validation.check_choice(
+        "cosine" if similarity is None else similarity, "similarity", SIMILARITIES
+    )
     w = _Windows(states, latents, operator, where, window, rollout_steps)
     weights = {
         "alpha": validation.check_number(alpha, "alpha", low=0.0),

@@ -218,6 +218,20 @@ def check_choice(value: T, name: str, allowed: Sequence, *, hint: str = "") -> T
     raise ValueError(f"`{name}` must be one of {tuple(allowed)}; got {value!r}. {hint}".rstrip())
 
 
+def check_unused_options(option: str, chosen: str, applies_to: str, **passed) -> None:
+    """Refuses options that only another choice reads (``None``: not passed).
+
+    An option the chosen method ignores would be dropped without a word; a user who passed
+    it expected it to act, so that is an error naming both arguments.
+    """
+    for name, value in passed.items():
+        if value is not None:
+            raise ValueError(
+                f"`{name}` applies only to {option}={applies_to!r}; got {name}={value!r} with "
+                f"{option}={chosen!r}. Drop `{name}` or pick {option}={applies_to!r}."
+            )
+
+
 def log_base_divisor(base) -> float | None:
     """Returns ``log(base)`` to convert nats, or ``None`` for nats (``base=None``)."""
     if base is None:
