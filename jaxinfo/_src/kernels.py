@@ -308,7 +308,7 @@ class Linear(Kernel):
     def tree_unflatten(cls, aux, children):
         return cls()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Linear()"
 
     def features(self, x):
