@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
-from jax.typing import ArrayLike
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_information_plane"]
 
 
-def _validated_curves(curves: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+def _validated_curves(curves: Mapping[str, npt.ArrayLike]) -> dict[str, np.ndarray]:
     """The curves as float64 ``[epochs, 2]`` arrays, or a ``ValueError`` naming the fault."""
     if not isinstance(curves, Mapping):
         raise TypeError(
@@ -58,7 +58,7 @@ def _validated_curves(curves: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
 
 
 def plot_information_plane(
-    curves: Mapping[str, ArrayLike],
+    curves: Mapping[str, npt.ArrayLike],
     *,
     x_label: str,
     y_label: str,

@@ -33,7 +33,7 @@ def key():
 @pytest.fixture
 def x64():
     """Runs the test with float64 enabled, restoring the previous setting afterwards."""
-    previous = jax.config.jax_enable_x64
+    previous = jax.config.read("jax_enable_x64")
     jax.config.update("jax_enable_x64", True)
     try:
         yield

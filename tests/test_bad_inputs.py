@@ -12,11 +12,13 @@ Rules held for every estimator in tests/registry.py:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from registry import ENTRIES
+from registry import ENTRIES, Entry
 
 import jaxinfo
 from jaxinfo import kernels
@@ -39,11 +41,19 @@ def _first_per_function() -> set[str]:
 # The host-tree route hands the data to SciPy, which rejects non-finite points itself: its
 # entries run by default too (the guard alone did not cover it).
 DEFAULT = _first_per_function() | {e.name for e in ENTRIES if "tree" in e.name}
-PARAMS = [
-    pytest.param(e, id=e.name, marks=[] if e.name in DEFAULT else [pytest.mark.slow])
-    for e in ENTRIES
-]
-MASKED = [p for p in PARAMS if p.values[0].supports_where]
+
+
+def _params(keep: Callable[[Entry], bool] = lambda e: True):
+    """One pytest param per registry entry that ``keep`` selects (outside DEFAULT: slow)."""
+    return [
+        pytest.param(e, id=e.name, marks=[] if e.name in DEFAULT else [pytest.mark.slow])
+        for e in ENTRIES
+        if keep(e)
+    ]
+
+
+PARAMS = _params()
+MASKED = _params(lambda e: e.supports_where)
 
 
 @pytest.mark.parametrize("entry", PARAMS)
@@ -83,7 +93,7 @@ def test_too_few_valid_rows_raise_like_slicing_when_the_mask_is_concrete(entry, 
         assert str(masked.value) == str(sliced.value)
 
 
-@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
+@pytest.mark.parametrize("entry", _params(lambda e: e.differentiable))
 def test_constant_input_gives_finite_gradient(entry, key):
     arrays = entry.make_inputs(key, N)
     value_and_grad = jax.jit(jax.value_and_grad(lambda a: entry.fn(*a)))

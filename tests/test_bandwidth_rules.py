@@ -5,6 +5,8 @@ cyclic pair design above (jaxinfo/_src/bandwidths.py); both are checked against 
 independently of the implementation.
 """
 
+from typing import Any, cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,7 +106,7 @@ def test_sharded_rule_equals_the_unsharded_rule(masked):
     for rule in kernels.BANDWIDTH_RULES:
 
         def local(a, m, rule=rule):
-            return kernels.bandwidth_from_rule(rule, a, m, axis_name="d")
+            return kernels.bandwidth_from_rule(cast(Any, rule), a, m, axis_name="d")
 
         sharded = jax.jit(
             jax.shard_map(
@@ -123,7 +125,9 @@ def test_default_kernel_memory_grows_as_rows_times_block():
         spec = jax.ShapeDtypeStruct((n, 16), jnp.float32)
         loss = lambda x, y: jaxinfo.cauchy_schwarz_divergence(x, y, kernel=kernel)  # noqa: E731
         program = jax.jit(jax.value_and_grad(loss))
-        return program.lower(spec, spec).compile().memory_analysis().temp_size_in_bytes
+        analysis = program.lower(spec, spec).compile().memory_analysis()
+        assert analysis is not None
+        return analysis.temp_size_in_bytes
 
     n = 16_384
     default, fixed = temp_bytes(n, None), temp_bytes(n, kernels.Gaussian(1.0))
@@ -176,6 +180,9 @@ def test_a_bandwidth_learned_with_optax_reaches_its_target_and_a_bad_step_gives_
     np.testing.assert_allclose(jnp.exp(params["log_sigma"]), 0.5, rtol=1e-2)
     # A raw (not log-parametrised) bandwidth pushed below zero by an update is NaN, not 2.04.
     updates = jax.tree_util.tree_map(lambda _: -1.5, kernels.Gaussian(0.5))
-    raw = optax.apply_updates(kernels.Gaussian(0.5), updates)
+    # optax types params as its ArrayTree union, which a registered pytree class is not in.
+    raw = cast(
+        kernels.Gaussian, optax.apply_updates(cast(optax.Params, kernels.Gaussian(0.5)), updates)
+    )
     assert float(raw.bandwidth) == -1.0
     assert np.isnan(jaxinfo.matrix_renyi_entropy(x, alpha=2.0, kernel=raw))

@@ -2,6 +2,7 @@
 
 import io
 import json
+from typing import Any
 
 import jax
 import numpy as np
@@ -135,7 +136,7 @@ def _reference_cases():
     t = np.tanh(x @ rng.standard_normal((3, 4)))
     gauss = kernels.Gaussian(SIGMA)
     gram = references.gaussian_gram(x, x, SIGMA)
-    cs = {"kernel_x": gauss, "kernel_y": gauss}
+    cs: dict[str, Any] = {"kernel_x": gauss, "kernel_y": gauss}
     return [
         ("matrix_renyi_entropy", references.matrix_renyi_entropy(gram, 3.0),
          jaxinfo.matrix_renyi_entropy(x, alpha=3.0, kernel=gauss)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,10 +11,21 @@ import pytest
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jax.test_util import check_grads
-from registry import ENTRIES
+from registry import ENTRIES, Entry
 
 N = 16  # divisible by the 8 test devices
-PARAMS = [pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else []) for e in ENTRIES]
+
+
+def _params(keep: Callable[[Entry], bool] = lambda e: True):
+    """One pytest param per registry entry that ``keep`` selects (slow entries marked slow)."""
+    return [
+        pytest.param(e, id=e.name, marks=[pytest.mark.slow] if e.slow else [])
+        for e in ENTRIES
+        if keep(e)
+    ]
+
+
+PARAMS = _params()
 # The sharding tests compile a program per entry and variant (the costliest part of the
 # default run). By default they run for one entry per code path (gathered eigenproblem,
 # streamed Frobenius sum, covariance route, pairwise-kernel family, diffusion, neighbour
@@ -117,7 +130,7 @@ def _degenerate_inputs(entry, key):
     }
 
 
-@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].differentiable])
+@pytest.mark.parametrize("entry", _params(lambda e: e.differentiable))
 def test_finite_value_and_gradient_at_degenerate_inputs(entry, key):
     value_and_grad = jax.jit(jax.value_and_grad(lambda a: entry.fn(*a)))
     for label, arrays in _degenerate_inputs(entry, key).items():
@@ -127,16 +140,14 @@ def test_finite_value_and_gradient_at_degenerate_inputs(entry, key):
             assert np.all(np.isfinite(g)), f"non-finite gradient at {label}"
 
 
-@pytest.mark.parametrize(
-    "entry", [p for p in PARAMS if p.values[0].differentiable and p.values[0].finite_differences]
-)
+@pytest.mark.parametrize("entry", _params(lambda e: e.differentiable and e.finite_differences))
 def test_gradient_matches_finite_differences(entry, key, x64):
     """Reverse-mode gradient against central differences along random directions (float64)."""
     arrays = _inputs(entry, key, dtype=jnp.float64)
     check_grads(jax.jit(lambda *a: entry.fn(*a)), arrays, order=1, modes=("rev",), eps=1e-5)
 
 
-@pytest.mark.parametrize("entry", [p for p in PARAMS if p.values[0].supports_where])
+@pytest.mark.parametrize("entry", _params(lambda e: e.supports_where))
 def test_masking_equals_slicing(entry, key, x64):
     arrays = _inputs(entry, key, dtype=jnp.float64)
     valid = 11

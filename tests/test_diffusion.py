@@ -7,6 +7,7 @@ import json
 import math
 import pathlib
 import random
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -243,12 +244,13 @@ def test_random_baseline_draws_from_valid_rows_only(key):
 
 def test_dse_options_scale_free_and_differentiable(key):
     x = jax.random.normal(key, (64, 5))
-    for kwargs in (
+    options: list[dict[str, Any]] = [
         {"normalize": "standardize", "bandwidth": 1.0},
         {"normalize": "l2", "bandwidth": 0.5},
         {"adaptive_k": 5},
         {"bandwidth": "median"},
-    ):
+    ]
+    for kwargs in options:
         a = jaxinfo.diffusion_spectral_entropy(x, **kwargs)
         b = jaxinfo.diffusion_spectral_entropy(100.0 * x, **kwargs)
         assert abs(a - b) < 1e-4 * max(1.0, float(abs(a))), kwargs
@@ -274,12 +276,16 @@ def test_dse_options_scale_free_and_differentiable(key):
         ),
         (lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), t=0), ValueError, "`t`"),
         (
-            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), preprocess="max"),
+            lambda: jaxinfo.diffusion_spectral_entropy(
+                jnp.ones((5, 2)), preprocess=cast(Any, "max")
+            ),
             ValueError,
             "`preprocess` must be one of",
         ),
         (
-            lambda: jaxinfo.diffusion_spectral_entropy(jnp.ones((5, 2)), bandwidth="mean"),
+            lambda: jaxinfo.diffusion_spectral_entropy(
+                jnp.ones((5, 2)), bandwidth=cast(Any, "mean")
+            ),
             ValueError,
             "bandwidth",
         ),

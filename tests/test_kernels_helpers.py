@@ -1,5 +1,7 @@
 """Public kernel helpers: input validation, the bandwidth rules and exact self-pairs."""
 
+from typing import Any, cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,7 +32,7 @@ def test_unknown_bandwidth_rule_is_refused():
     with pytest.raises(
         ValueError, match=r"`rule` must be one of \('median', 'silverman', 'scott'\)"
     ):
-        kernels.bandwidth_from_rule("foo", x)
+        kernels.bandwidth_from_rule(cast(Any, "foo"), x)
     assert np.isfinite(_bandwidth("scott", x))  # the mask is optional
     with pytest.raises(TypeError, match="`mask` must be a boolean"):
         kernels.bandwidth_from_rule("median", x, jnp.ones(6))

@@ -36,8 +36,8 @@ def test_lines_and_markers_are_the_data(curves):
     ax = plot_information_plane(curves, x_label=X_LABEL, y_label=Y_LABEL)
     assert len(ax.lines) == len(curves) and len(ax.collections) == len(curves)
     for i, (name, points) in enumerate(curves.items()):
-        np.testing.assert_allclose(ax.lines[i].get_xydata(), points)
-        np.testing.assert_allclose(ax.collections[i].get_offsets(), points)
+        np.testing.assert_allclose(np.asarray(ax.lines[i].get_xydata()), points)
+        np.testing.assert_allclose(np.asarray(ax.collections[i].get_offsets()), points)
         assert ax.lines[i].get_label() == name
         # The markers are coloured by epoch: row i carries the value i on the shared scale.
         np.testing.assert_array_equal(ax.collections[i].get_array(), np.arange(len(points)))
@@ -62,14 +62,14 @@ def test_draws_into_given_axes_and_accepts_lists():
     )
     assert out is axes[1]
     assert len(axes[0].lines) == 0
-    np.testing.assert_allclose(out.lines[0].get_xydata(), [[0.0, 1.0], [1.0, 2.0]])
+    np.testing.assert_allclose(np.asarray(out.lines[0].get_xydata()), [[0.0, 1.0], [1.0, 2.0]])
     assert out.collections[0].get_cmap().name == "magma"
     assert out.get_title() == ""
 
 
 def test_single_epoch_run_is_drawn():
     ax = plot_information_plane({"one": np.array([[0.5, 0.25]])}, x_label="x", y_label="y")
-    np.testing.assert_allclose(ax.collections[0].get_offsets(), [[0.5, 0.25]])
+    np.testing.assert_allclose(np.asarray(ax.collections[0].get_offsets()), [[0.5, 0.25]])
 
 
 @pytest.mark.parametrize(

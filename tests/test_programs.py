@@ -1,5 +1,7 @@
 """Eager public calls run as one compiled program (jaxinfo/_src/programs.py)."""
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,11 +14,11 @@ from jaxinfo import kernels
 @pytest.fixture
 def compiles():
     """Names of the XLA compilations that happen while the test body runs."""
-    events = []
+    events: list[str] = []
 
-    def listener(name, secs, **kwargs):
-        if name == "/jax/core/compile/backend_compile_duration":
-            events.append(name)
+    def listener(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            events.append(event)
 
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
@@ -54,7 +56,7 @@ def test_a_first_eager_call_compiles_once_and_the_next_not_at_all(call, compiles
 
 def test_eager_equals_the_uncompiled_function_and_jit():
     x, y = _data()
-    raw = jaxinfo.gaussian_mutual_information.__wrapped__
+    raw = inspect.unwrap(jaxinfo.gaussian_mutual_information)
     eager = jaxinfo.gaussian_mutual_information(x, y, shrinkage=0.1)
     np.testing.assert_allclose(eager, raw(x, y, shrinkage=0.1), rtol=1e-6)
     jitted = jax.jit(lambda a, b: jaxinfo.gaussian_mutual_information(a, b, shrinkage=0.1))
@@ -64,7 +66,7 @@ def test_eager_equals_the_uncompiled_function_and_jit():
 def test_static_options_of_equal_value_but_other_type_do_not_share_a_program():
     x, y = _data()
     true = jaxinfo.cauchy_schwarz_mutual_information(x, y, normalized=True)
-    one = jaxinfo.cauchy_schwarz_mutual_information.__wrapped__(x, y, normalized=True)
+    one = inspect.unwrap(jaxinfo.cauchy_schwarz_mutual_information)(x, y, normalized=True)
     assert true == one
     assert jaxinfo.cauchy_schwarz_mutual_information(x, y, normalized=False) != true
 

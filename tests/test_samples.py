@@ -78,7 +78,9 @@ def test_default_block_keeps_compiled_temporaries_under_the_budget(name):
     n, d = 16_384, 16
     spec = jax.ShapeDtypeStruct((n, d), jnp.float32)
     value_and_grad = jax.jit(jax.value_and_grad(_LARGE_N[name], argnums=(0, 1)))
-    temp = value_and_grad.lower(spec, spec).compile().memory_analysis().temp_size_in_bytes
+    analysis = value_and_grad.lower(spec, spec).compile().memory_analysis()
+    assert analysis is not None
+    temp = analysis.temp_size_in_bytes
     assert temp <= samples.TEMP_MEMORY_BUDGET_BYTES, temp
     assert temp < n * n * 4 / 4  # far below one materialised [n, n] float32 matrix
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -58,7 +60,7 @@ def _measures(x, method, where=None):
 @pytest.fixture(scope="module")
 def reference():
     """Exact values and two SLQ estimates of every measure (one compilation each)."""
-    previous = jax.config.jax_enable_x64
+    previous = jax.config.read("jax_enable_x64")
     jax.config.update("jax_enable_x64", True)
     try:
         x = _data()
@@ -181,19 +183,20 @@ def test_nan_in_valid_row_gives_nan(x64):
 
 
 def test_bad_options_raise():
+    # Wrong types on purpose (cast to Any): the runtime checks are under test.
     key = jax.random.key(0)
     for bad, error in ((0, ValueError), (1.5, TypeError)):
         with pytest.raises(error, match="num_probes"):
-            jaxinfo.StochasticLanczos(key, num_probes=bad)
+            jaxinfo.StochasticLanczos(key, num_probes=cast(Any, bad))
         with pytest.raises(error, match="num_steps"):
-            jaxinfo.StochasticLanczos(key, num_steps=bad)
+            jaxinfo.StochasticLanczos(key, num_steps=cast(Any, bad))
     with pytest.raises(TypeError, match="PRNG key"):
-        jaxinfo.StochasticLanczos(0)
+        jaxinfo.StochasticLanczos(cast(Any, 0))
     x = _data(16, 2, jnp.float32)
     with pytest.raises(ValueError, match='"exact"'):
-        jaxinfo.von_neumann_entropy(x, method="lanczos")
+        jaxinfo.von_neumann_entropy(x, method=cast(Any, "lanczos"))
     with pytest.raises(TypeError, match="method"):
-        jaxinfo.diffusion_spectral_entropy(x, method=3)
+        jaxinfo.diffusion_spectral_entropy(x, method=cast(Any, 3))
     with pytest.raises(ValueError, match="alpha=inf"):
         jaxinfo.matrix_renyi_entropy(x, alpha=float("inf"), method=_slq())
     with pytest.raises(ValueError, match="adaptive_k"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pathlib
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -46,6 +47,7 @@ def test_correlated_gaussians_covariance_and_mi(interaction):
     np.testing.assert_allclose(cov, expected, atol=0.015)
     assert abs(_gaussian_mi(x, y) - task.mutual_information) < 0.01
     log_2pie = np.log(2 * np.pi * np.e)
+    assert task.entropy_y is not None
     np.testing.assert_allclose(
         task.entropy_y, 0.5 * (2 * log_2pie + np.linalg.slogdet(expected[3:, 3:])[1])
     )
@@ -83,6 +85,7 @@ def test_additive_uniform_noise_closed_form(epsilon):
 
     edges = sorted({-epsilon, epsilon, 1 - epsilon, 1 + epsilon})
     h_y = sum(integrate.quad(integrand, a, b)[0] for a, b in itertools.pairwise(edges))
+    assert task.entropy_y is not None
     np.testing.assert_allclose(task.entropy_y, h_y, rtol=1e-6)
     np.testing.assert_allclose(task.mutual_information, h_y - np.log(2 * epsilon), rtol=1e-6)
 
@@ -91,8 +94,9 @@ def test_additive_uniform_noise_closed_form(epsilon):
 def test_student_t_mi_and_entropy_by_monte_carlo(dim, dof):
     task = testing.student_t(dim, dof)
     x, y = (np.asarray(a, np.float64) for a in task.sample(jax.random.key(3), 200_000))
-    joint = stats.multivariate_t(np.zeros(2 * dim), np.eye(2 * dim), df=dof)
-    marginal = stats.multivariate_t(np.zeros(dim), np.eye(dim), df=dof)
+    # scipy is unannotated: pyright infers `shape: int` from its default (1), not a matrix.
+    joint = stats.multivariate_t(np.zeros(2 * dim), np.eye(2 * dim), df=dof)  # pyright: ignore[reportArgumentType]
+    marginal = stats.multivariate_t(np.zeros(dim), np.eye(dim), df=dof)  # pyright: ignore[reportArgumentType]
     log_joint = joint.logpdf(np.concatenate([x, y], axis=1))
     log_x, log_y = marginal.logpdf(x), marginal.logpdf(y)
     pointwise = log_joint - log_x - log_y
@@ -147,40 +151,51 @@ def test_bad_task_arguments():
         testing.student_t(1, dof=-1.0)
 
 
+# Wrong types on purpose (cast to Any): the runtime checks are under test.
 @pytest.mark.parametrize(
     "make, error, match",
     [
         (lambda: testing.correlated_gaussians(correlation=float("nan")), ValueError, "correlation"),
         (lambda: testing.correlated_gaussians(correlation=1.0), ValueError, "correlation"),
-        (lambda: testing.correlated_gaussians(correlation="0.5"), TypeError, "correlation"),
+        (
+            lambda: testing.correlated_gaussians(correlation=cast(Any, "0.5")),
+            TypeError,
+            "correlation",
+        ),
         (lambda: testing.correlated_gaussians(correlation=True), TypeError, "correlation"),
-        (lambda: testing.correlated_gaussians("2", 1), TypeError, "dim_x"),
+        (lambda: testing.correlated_gaussians(cast(Any, "2"), 1), TypeError, "dim_x"),
         (lambda: testing.correlated_gaussians(1, 0), ValueError, "dim_y"),
-        (lambda: testing.correlated_gaussians(interaction=None), ValueError, "interaction"),
+        (
+            lambda: testing.correlated_gaussians(interaction=cast(Any, None)),
+            ValueError,
+            "interaction",
+        ),
         (
             lambda: testing.gaussian_copula_uniform(correlation=float("inf")),
             ValueError,
             "correlation",
         ),
         (lambda: testing.additive_uniform_noise(float("nan")), ValueError, "epsilon"),
-        (lambda: testing.additive_uniform_noise("0.1"), TypeError, "epsilon"),
+        (lambda: testing.additive_uniform_noise(cast(Any, "0.1")), TypeError, "epsilon"),
         (lambda: testing.student_t(1, dof=float("inf")), ValueError, "dof"),
-        (lambda: testing.student_t(1, dof="3"), TypeError, "dof"),
-        (lambda: testing.student_t(1.5), TypeError, "dim"),
+        (lambda: testing.student_t(1, dof=cast(Any, "3")), TypeError, "dof"),
+        (lambda: testing.student_t(cast(Any, 1.5)), TypeError, "dim"),
         (
             lambda: testing.spiral(testing.correlated_gaussians(2, 1), speed=float("nan")),
             ValueError,
             "speed",
         ),
         (
-            lambda: testing.spiral(testing.correlated_gaussians(2, 1), speed="fast"),
+            lambda: testing.spiral(testing.correlated_gaussians(2, 1), speed=cast(Any, "fast")),
             TypeError,
             "speed",
         ),
-        (lambda: testing.half_cube("gaussian"), TypeError, "task"),
-        (lambda: testing.asinh(None), TypeError, "task"),
+        (lambda: testing.half_cube(cast(Any, "gaussian")), TypeError, "task"),
+        (lambda: testing.asinh(cast(Any, None)), TypeError, "task"),
         (
-            lambda: testing.Task(name="t", sample=None, mutual_information=0.1, dim_x=1, dim_y=1),
+            lambda: testing.Task(
+                name="t", sample=cast(Any, None), mutual_information=0.1, dim_x=1, dim_y=1
+            ),
             TypeError,
             "sample",
         ),
@@ -203,7 +218,7 @@ def test_sample_size_must_be_a_positive_int():
     key = jax.random.key(0)
     for n, error in ((-1, ValueError), (0, ValueError), (2.0, TypeError), (True, TypeError)):
         with pytest.raises(error, match="`n` must be a"):
-            task.sample(key, n)
+            task.sample(key, cast(Any, n))  # a float or bool on purpose
     x, y = jax.jit(task.sample, static_argnums=1)(key, 3)
     assert x.shape == y.shape == (3, 1)
 
@@ -236,4 +251,6 @@ def test_student_t_truth_has_no_cancellation_at_large_dof():
         assert task.mutual_information > 0  # before: -1.2e-10 at dof 1e5, -2.0 at 1e15
         np.testing.assert_allclose(task.mutual_information, exact, rtol=1e-12)
     gaussian = 0.5 * np.log(2 * np.pi * np.e)
-    np.testing.assert_allclose(testing.student_t(1, 1e20).entropy_x, gaussian, rtol=1e-15)
+    entropy = testing.student_t(1, 1e20).entropy_x
+    assert entropy is not None
+    np.testing.assert_allclose(entropy, gaussian, rtol=1e-15)

@@ -40,7 +40,7 @@ class _Batch(NamedTuple):
     finite: jax.Array  # scalar: every valid score is finite (on every device)
     axis_name: str | None
 
-    def count(self) -> jax.Array:
+    def pair_count(self) -> jax.Array:
         """Number of valid pairs over all devices."""
         local = jnp.sum(self.rows.astype(self.scores.dtype))
         return collectives.psum(local, self.axis_name)
@@ -50,19 +50,19 @@ class _Batch(NamedTuple):
         values = self.scores if values is None else values
         diagonal = jnp.sum(jnp.where(self.positive, values, 0.0), axis=1)
         total = jnp.sum(jnp.where(self.rows, diagonal, 0.0))
-        return collectives.psum(total, self.axis_name) / self.count()
+        return collectives.psum(total, self.axis_name) / self.pair_count()
 
     def mean_negatives(self, values: jax.Array) -> jax.Array:
         """Mean of ``values`` over the valid off-diagonal pairs."""
         total = collectives.psum(jnp.sum(jnp.where(self.negatives, values, 0.0)), self.axis_name)
-        count = self.count()
+        count = self.pair_count()
         return total / (count * (count - 1.0))
 
     def log_mean_exp_negatives(self, scores: jax.Array | None = None) -> jax.Array:
         """``log mean exp`` of ``scores`` (default the batch's) over the off-diagonal pairs."""
         scores = self.scores if scores is None else scores
         local = numerics.masked_logsumexp(scores, self.negatives)
-        count = self.count()
+        count = self.pair_count()
         return collectives.logsumexp(local, self.axis_name) - jnp.log(count * (count - 1.0))
 
     def mean_row_log_softmax(self) -> jax.Array:
@@ -70,11 +70,11 @@ class _Batch(NamedTuple):
         diagonal = jnp.sum(jnp.where(self.positive, self.scores, 0.0), axis=1)
         log_partition = numerics.masked_logsumexp(self.scores, self.columns[None, :], axis=1)
         total = jnp.sum(jnp.where(self.rows, diagonal - log_partition, 0.0))
-        return collectives.psum(total, self.axis_name) / self.count()
+        return collectives.psum(total, self.axis_name) / self.pair_count()
 
     def answer(self, value):
         """NaN (value and pytree leaves) unless there are two valid pairs, all finite."""
-        return guards.answer(self.finite & (self.count() >= 2), value)
+        return guards.answer(self.finite & (self.pair_count() >= 2), value)
 
 
 def _batch(scores, where, axis_name: str | None) -> _Batch:
@@ -174,7 +174,7 @@ def infonce_lower_bound(
     """
     validation.log_base_divisor(base)
     batch = _batch(scores, where, axis_name)
-    return _finish(batch, jnp.log(batch.count()) + batch.mean_row_log_softmax(), base)
+    return _finish(batch, jnp.log(batch.pair_count()) + batch.mean_row_log_softmax(), base)
 
 
 @programs.one_program
