@@ -128,3 +128,21 @@ def test_koopman_lorenz_runs(tmp_path):
         assert 1.0 <= run["d_eff"] <= 32.0 and math.isfinite(run["kld"])
         assert all(math.isfinite(v) for v in run["nrmse"].values())
     assert "| 2 | 0.1 |" in out
+
+
+def test_custom_kernel_example_runs_every_family():
+    out = _run("custom_kernel.py", "--n", "96")
+    sections = out.split("== ")
+    rows = [tuple(map(float, line.split())) for line in sections[1].splitlines()[2:6]]
+    assert [r[0] for r in rows] == [0.0, 0.5, 1.0, 2.0]
+    for column in (1, 2):  # the divergence grows with the shift, for both kernels
+        values = [r[column] for r in rows]
+        assert values == sorted(values) and values[-1] > 10 * abs(values[0])
+    assert all(r[2] == r[3] for r in rows)  # one block and blocks of 64 agree
+    mi = [float(line.split(":")[1]) for line in sections[2].splitlines()[1:4]]
+    assert mi == sorted(mi, reverse=True)  # more noise, less information
+    sweep = [line.split() for line in sections[3].splitlines()[1:6]]
+    values = [float(row[3]) for row in sweep]
+    slopes = [float(row[6]) for row in sweep]
+    # A narrower kernel separates the shifted sample more: falling values, negative slopes.
+    assert values == sorted(values, reverse=True) and all(s < 0 for s in slopes)
