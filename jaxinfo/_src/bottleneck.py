@@ -73,19 +73,14 @@ class _Classifier(NamedTuple):
         return {"base": self.base, "where": self.where, "axis_name": self.axis_name}
 
     def loss(self, compression, beta, arrays: tuple[jax.Array, ...] = ()):
-        """``(loss, aux)``; ``compression`` already in the unit of ``base``; NaN without an answer.
+        """``(loss, aux)`` (:meth:`guards.Checked.loss`); ``compression`` in the unit of ``base``.
 
         ``arrays`` are the loss's other per-row inputs, checked with the logits for
         non-finite values.
         """
-        rows = (self.logits, *arrays)
-        holds = self.in_range & guards.rows_hold_answer(rows, self.mask, self.axis_name)
+        rows = guards.Checked((self.logits, *arrays), self.mask, self.axis_name, self.base)
         prediction = _cross_entropy(self.logits, self.labels, self.mask, self.axis_name)
-        prediction, compression = guards.answer(holds, (prediction, compression))
-        prediction = validation.convert_units(prediction, self.base)
-        beta = jnp.asarray(beta, prediction.dtype)
-        aux = {"prediction": prediction, "compression": compression}
-        return prediction + beta * compression, aux
+        return rows.loss(prediction, compression, beta, self.in_range & rows.holds())
 
 
 def _classifier(logits, labels, base, where, axis_name) -> _Classifier:
