@@ -206,14 +206,14 @@ def nonlinear_information_bottleneck_loss(
 
     Args:
       logits: decoder logits ``[n, c]`` (computed from noisy ``t``).
-      labels: integer class labels ``[n]`` in ``[0, c)``.
+      labels: as in :func:`variational_information_bottleneck_loss`.
       t: noiseless bottleneck activations ``h(x)`` ``[n, k]``.
-      beta: compression weight ``>= 0`` (may be traced).
+      beta: as in :func:`variational_information_bottleneck_loss`.
       noise_variance: ``s^2 > 0`` (may be traced; trainable through a softplus in the
         reference).
       squared: penalise ``I(X; T)^2`` instead of ``I(X; T)`` (static).
-      base: logarithm base of both terms; default nats.
-      where: boolean ``[n]`` marking valid rows.
+      base: as in :func:`variational_information_bottleneck_loss`.
+      where: as in :func:`variational_information_bottleneck_loss`.
       axis_name: mesh axis of the rows inside ``shard_map``.
       block_size: rows per block of the pairwise sum (``None``: the memory budget).
 
@@ -267,15 +267,15 @@ def matrix_information_bottleneck_loss(
 
     Args:
       logits: classifier logits ``[n, c]``.
-      labels: integer class labels ``[n]`` in ``[0, c)``.
+      labels: as in :func:`variational_information_bottleneck_loss`.
       x: inputs ``[n, d_x]`` (flattened).
       t: representation ``[n, d_t]``.
       beta: compression weight ``>= 0`` (may be traced; the reference uses 0.01).
       alpha: Rényi order (static).
       kernel_x: kernel on ``x``; default Gaussian (median).
       kernel_t: kernel on ``t``; default Gaussian (median).
-      base: logarithm base of both terms; default nats.
-      where: boolean ``[n]`` marking valid rows.
+      base: as in :func:`variational_information_bottleneck_loss`.
+      where: as in :func:`variational_information_bottleneck_loss`.
       axis_name: mesh axis of the rows inside ``shard_map``.
 
     Returns:

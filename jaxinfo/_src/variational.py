@@ -201,7 +201,7 @@ def nwj_lower_bound(
     The negatives are the ``n(n - 1)`` off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
@@ -243,7 +243,7 @@ def donsker_varadhan_estimate(
     off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
@@ -291,7 +291,7 @@ def smile_estimate(
     scores diverge (a critic trained on it reached held-out "estimates" of 1e6 nats).
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       clip: ``tau > 0`` (may be traced; the paper uses 1, 5 or inf; default 5).
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
@@ -339,7 +339,7 @@ def jensen_shannon_objective(
     off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
