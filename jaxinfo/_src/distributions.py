@@ -241,11 +241,11 @@ def js_divergence(
     ``scipy.spatial.distance.jensenshannon`` returns the square root of this value.
 
     Args:
-      p: as in :func:`kl_divergence`.
-      q: as in :func:`kl_divergence`.
-      base: as in :func:`kl_divergence`.
-      where: as in :func:`kl_divergence`.
-      validate: as in :func:`kl_divergence`.
+      p: probabilities ``[..., k]`` (batch axes broadcast with ``q``).
+      q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
+      base: as in :func:`shannon_entropy`.
+      where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
+      validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
 
     Returns:
       Divergences of the broadcast batch shape, in ``[0, log 2]``.
