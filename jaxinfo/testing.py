@@ -269,10 +269,10 @@ def gaussian_copula_uniform(
     copula keeps the Gaussian's total correlation).
 
     Args:
-      dim_x: feature dimension of ``x``.
-      dim_y: feature dimension of ``y``.
+      dim_x: as in :func:`correlated_gaussians`.
+      dim_y: as in :func:`correlated_gaussians`.
       correlation: the latent Gaussian correlation.
-      interaction: ``"dense"`` or ``"sparse"`` (see :func:`correlated_gaussians`).
+      interaction: as in :func:`correlated_gaussians`.
 
     Returns:
       A :class:`Task` with MI and both entropies.
@@ -289,12 +289,10 @@ def gaussian_copula_uniform(
         x, y = base.sample(key, n)
         return jax.scipy.special.ndtr(x), jax.scipy.special.ndtr(y)
 
-    return Task(
+    return dataclasses.replace(
+        base,
         name=f"copula-uniform-{interaction}-{base.dim_x}x{base.dim_y}-{correlation:g}",
         sample=sample,
-        mutual_information=base.mutual_information,
-        dim_x=base.dim_x,
-        dim_y=base.dim_y,
         entropy_x=0.5 * _log_det(cov[: base.dim_x, : base.dim_x]),
         entropy_y=0.5 * _log_det(cov[base.dim_x :, base.dim_x :]),
     )
@@ -532,12 +530,8 @@ def _transformed(task: Task, label: str, fx, fy) -> Task:
         x, y = task.sample(key, n)
         return fx(x), fy(y)
 
-    return Task(
-        name=f"{label}({task.name})",
-        sample=sample,
-        mutual_information=task.mutual_information,
-        dim_x=task.dim_x,
-        dim_y=task.dim_y,
+    return dataclasses.replace(
+        task, name=f"{label}({task.name})", sample=sample, entropy_x=None, entropy_y=None
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import pathlib
 from typing import Any, cast
 
 import jax
@@ -14,12 +13,10 @@ from scipy import integrate, stats
 
 from jaxinfo import testing
 
-API_DOC = (pathlib.Path(__file__).parents[1] / "docs" / "api.md").read_text()
-
 
 @pytest.mark.parametrize("name", testing.__all__)
-def test_testing_names_are_documented(name):
-    assert f"`{name}`" in API_DOC, f"{name} missing from docs/api.md"
+def test_testing_names_have_docstrings(name):
+    # Their docs/api.md entries: test_public_api.test_every_public_name_has_one_api_entry.
     assert getattr(testing, name).__doc__
 
 

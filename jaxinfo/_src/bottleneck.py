@@ -9,6 +9,8 @@ schedule), a negative traced ``beta`` gives NaN.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -55,12 +57,37 @@ def _cross_entropy(logits, labels, mask, axis_name) -> jax.Array:
     return _mean_over_rows(-picked, mask, axis_name)
 
 
-def _finish(prediction, compression, beta, holds, base):
-    """``(loss, aux)``; ``prediction`` in nats, ``compression`` already in the unit of ``base``."""
-    prediction, compression = guards.answer(holds, (prediction, compression))
-    prediction = validation.convert_units(prediction, base)
-    beta = jnp.asarray(beta, prediction.dtype)
-    return prediction + beta * compression, {"prediction": prediction, "compression": compression}
+class _Classifier(NamedTuple):
+    """A bottleneck loss's validated classifier rows, and how it answers (:func:`_classifier`)."""
+
+    logits: jax.Array
+    labels: jax.Array
+    mask: jax.Array | None
+    in_range: jax.Array
+    base: float | None
+    where: ArrayLike | None
+    axis_name: str | None
+
+    def rows(self) -> dict:
+        """``base``, ``where`` and ``axis_name``: the compression term is measured on these rows."""
+        return {"base": self.base, "where": self.where, "axis_name": self.axis_name}
+
+    def loss(self, compression, beta, arrays: tuple[jax.Array, ...] = ()):
+        """``(loss, aux)`` (:meth:`guards.Checked.loss`); ``compression`` in the unit of ``base``.
+
+        ``arrays`` are the loss's other per-row inputs, checked with the logits for
+        non-finite values.
+        """
+        rows = guards.Checked((self.logits, *arrays), self.mask, self.axis_name, self.base)
+        prediction = _cross_entropy(self.logits, self.labels, self.mask, self.axis_name)
+        return rows.loss(prediction, compression, beta, self.in_range & rows.holds())
+
+
+def _classifier(logits, labels, base, where, axis_name) -> _Classifier:
+    """The preamble of a bottleneck loss: ``base``, the logits and the labels validated."""
+    validation.log_base_divisor(base)
+    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    return _Classifier(logits, labels, mask, in_range, base, where, axis_name)
 
 
 def _check_beta(beta):
@@ -143,20 +170,16 @@ def variational_information_bottleneck_loss(
       Alemi, Fischer, Dillon & Murphy, "Deep variational information bottleneck", ICLR 2017.
     """
     beta = _check_beta(beta)
-    validation.log_base_divisor(base)
-    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    classifier = _classifier(logits, labels, base, where, axis_name)
     (mean, log_variance), _ = validation.paired_samples(
         (mean, log_variance), ("mean", "log_variance"), where, axis_name
     )
-    if mean.shape[0] != logits.shape[0]:
-        raise ValueError(
-            f"`mean` must have one row per logit row ({logits.shape[0]}); got {mean.shape[0]}."
-        )
-    holds = in_range & guards.rows_hold_answer((logits, mean, log_variance), mask, axis_name)
-    prediction = _cross_entropy(logits, labels, mask, axis_name)
+    n = classifier.logits.shape[0]
+    if mean.shape[0] != n:
+        raise ValueError(f"`mean` must have one row per logit row ({n}); got {mean.shape[0]}.")
     kl = gaussian_kl_to_standard_normal(mean, log_variance)
-    compression = validation.convert_units(_mean_over_rows(kl, mask, axis_name), base)
-    return _finish(prediction, compression, beta, holds, base)
+    compression = validation.convert_units(_mean_over_rows(kl, classifier.mask, axis_name), base)
+    return classifier.loss(compression, beta, (mean, log_variance))
 
 
 @programs.one_program
@@ -183,14 +206,14 @@ def nonlinear_information_bottleneck_loss(
 
     Args:
       logits: decoder logits ``[n, c]`` (computed from noisy ``t``).
-      labels: integer class labels ``[n]`` in ``[0, c)``.
+      labels: as in :func:`variational_information_bottleneck_loss`.
       t: noiseless bottleneck activations ``h(x)`` ``[n, k]``.
-      beta: compression weight ``>= 0`` (may be traced).
+      beta: as in :func:`variational_information_bottleneck_loss`.
       noise_variance: ``s^2 > 0`` (may be traced; trainable through a softplus in the
         reference).
       squared: penalise ``I(X; T)^2`` instead of ``I(X; T)`` (static).
-      base: logarithm base of both terms; default nats.
-      where: boolean ``[n]`` marking valid rows.
+      base: as in :func:`variational_information_bottleneck_loss`.
+      where: as in :func:`variational_information_bottleneck_loss`.
       axis_name: mesh axis of the rows inside ``shard_map``.
       block_size: rows per block of the pairwise sum (``None``: the memory budget).
 
@@ -211,21 +234,13 @@ def nonlinear_information_bottleneck_loss(
     beta = _check_beta(beta)
     if not isinstance(squared, bool):
         raise TypeError(f"`squared` must be a Python bool; got {type(squared).__name__}.")
-    validation.log_base_divisor(base)
-    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    classifier = _classifier(logits, labels, base, where, axis_name)
     compression = gaussian_noise_mutual_information_upper_bound(
-        t,
-        noise_variance=noise_variance,
-        base=base,
-        where=where,
-        axis_name=axis_name,
-        block_size=block_size,
+        t, noise_variance=noise_variance, block_size=block_size, **classifier.rows()
     )
     if squared:
         compression = compression * compression
-    holds = in_range & guards.rows_hold_answer((logits,), mask, axis_name)
-    prediction = _cross_entropy(logits, labels, mask, axis_name)
-    return _finish(prediction, compression, beta, holds, base)
+    return classifier.loss(compression, beta)
 
 
 @programs.one_program
@@ -252,15 +267,15 @@ def matrix_information_bottleneck_loss(
 
     Args:
       logits: classifier logits ``[n, c]``.
-      labels: integer class labels ``[n]`` in ``[0, c)``.
+      labels: as in :func:`variational_information_bottleneck_loss`.
       x: inputs ``[n, d_x]`` (flattened).
       t: representation ``[n, d_t]``.
       beta: compression weight ``>= 0`` (may be traced; the reference uses 0.01).
       alpha: Rényi order (static).
       kernel_x: kernel on ``x``; default Gaussian (median).
       kernel_t: kernel on ``t``; default Gaussian (median).
-      base: logarithm base of both terms; default nats.
-      where: boolean ``[n]`` marking valid rows.
+      base: as in :func:`variational_information_bottleneck_loss`.
+      where: as in :func:`variational_information_bottleneck_loss`.
       axis_name: mesh axis of the rows inside ``shard_map``.
 
     Returns:
@@ -279,18 +294,8 @@ def matrix_information_bottleneck_loss(
       entropy functional", ICASSP 2021.
     """
     beta = _check_beta(beta)
-    validation.log_base_divisor(base)
-    logits, labels, mask, in_range = _classifier_outputs(logits, labels, where, axis_name)
+    classifier = _classifier(logits, labels, base, where, axis_name)
     compression = matrix_mutual_information(
-        x,
-        t,
-        alpha=alpha,
-        kernel_x=kernel_x,
-        kernel_y=kernel_t,
-        base=base,
-        where=where,
-        axis_name=axis_name,
+        x, t, alpha=alpha, kernel_x=kernel_x, kernel_y=kernel_t, **classifier.rows()
     )
-    holds = in_range & guards.rows_hold_answer((logits,), mask, axis_name)
-    prediction = _cross_entropy(logits, labels, mask, axis_name)
-    return _finish(prediction, compression, beta, holds, base)
+    return classifier.loss(compression, beta)

@@ -162,22 +162,19 @@ def cauchy_schwarz_divergence(
       Jenssen, Príncipe, Erdogmus & Eltoft, "The Cauchy–Schwarz divergence and Parzen
       windowing", J. Franklin Inst. 343(6), 2006.
     """
-    validation.log_base_divisor(base)
-    x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
+    p, q = guards.checked_two(x, y, where_x, where_y, axis_name, base)
+    (x,), (y,) = p.arrays, q.arrays
     nats = _divergence_nats(
         x,
         y,
-        mask_x,
-        mask_y,
+        p.mask,
+        q.mask,
         as_kernel(kernel),
         axis_name=axis_name,
         block_size=block_size,
         log_domain=log_domain,
     )
-    holds = guards.rows_hold_answer((x,), mask_x, axis_name) & guards.rows_hold_answer(
-        (y,), mask_y, axis_name
-    )
-    return validation.convert_units(guards.answer(holds, nats), base)
+    return p.result(nats, p.holds() & q.holds())
 
 
 def _linear_first(log_domain: bool, *kernels: Kernel) -> bool:
@@ -542,16 +539,9 @@ def conditional_cauchy_schwarz_divergence_two_sample(
       >>> print(f"{d:.4f}")
       1.2216
     """
-    validation.log_base_divisor(base)
-    (x_p, y_p), mask_p = validation.paired_samples(
-        (x_p, y_p), ("x_p", "y_p"), where_p, axis_name, mask_name="where_p"
-    )
-    (x_q, y_q), mask_q = validation.paired_samples(
-        (x_q, y_q), ("x_q", "y_q"), where_q, axis_name, mask_name="where_q"
-    )
-    holds = guards.rows_hold_answer((x_p, y_p), mask_p, axis_name) & guards.rows_hold_answer(
-        (x_q, y_q), mask_q, axis_name
-    )
+    p = guards.checked((x_p, y_p), ("x_p", "y_p"), where_p, axis_name, base, "where_p")
+    q = guards.checked((x_q, y_q), ("x_q", "y_q"), where_q, axis_name, base, "where_q")
+    (x_p, y_p), mask_p, (x_q, y_q), mask_q = p.arrays, p.mask, q.arrays, q.mask
     if x_p.shape[1] != x_q.shape[1] or y_p.shape[1] != y_q.shape[1]:
         raise ValueError(
             f"the two sets must have the same feature dimensions; got x: {x_p.shape[1]} vs "
@@ -566,7 +556,7 @@ def conditional_cauchy_schwarz_divergence_two_sample(
         axis_name=axis_name,
         block_size=block_size,
     )
-    return validation.convert_units(guards.answer(holds, sums.value("symmetric")), base)
+    return p.result(sums.value("symmetric"), p.holds() & q.holds())
 
 
 @programs.one_program
@@ -751,9 +741,8 @@ def cauchy_schwarz_information_bottleneck_loss(
             f"{tuple(y_pred.shape)}. Squeeze or reshape the model output to match the targets."
         )
     beta = validation.check_number(beta, "beta", low=0.0, hint="beta weighs the compression term.")
-    validation.log_base_divisor(base)
-    names = ("x", "y", "y_pred", "t")
-    (x, y, y_pred, t), mask = validation.paired_samples((x, y, y_pred, t), names, where, axis_name)
+    rows = guards.checked((x, y, y_pred, t), ("x", "y", "y_pred", "t"), where, axis_name, base)
+    (x, y, y_pred, t), mask = rows.arrays, rows.mask
     _check_conditional_args(y, y_pred, method)
     prediction, compression = _information_bottleneck_terms(
         (x, y, y_pred, t),
@@ -766,11 +755,7 @@ def cauchy_schwarz_information_bottleneck_loss(
         method=method,
         log_domain=log_domain,
     )
-    holds = guards.rows_hold_answer((x, y, y_pred, t), mask, axis_name)
-    prediction, compression = guards.answer(holds, (prediction, compression))
-    prediction = validation.convert_units(prediction, base)
-    beta = jnp.asarray(beta, prediction.dtype)
-    return prediction + beta * compression, {"prediction": prediction, "compression": compression}
+    return rows.loss(prediction, compression, beta)
 
 
 @functools.partial(jax.jit, static_argnames=("axis_name", "block_size", "method", "log_domain"))

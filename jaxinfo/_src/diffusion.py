@@ -217,15 +217,15 @@ def _masked_entropies(affinity, masks, t, sizes: tuple[int, ...]):
     return jax.lax.map(one, masks)
 
 
-def _prepare(x, where, axis_name, preprocess, adaptive_k):
-    """Validated, all-gathered samples (masked rows zeroed), mask, weights and answer flag.
+def _prepare(rows: guards.Checked, preprocess, adaptive_k):
+    """All-gathered samples of :func:`guards.checked` rows, mask, weights and answer flag.
 
-    The flag is :func:`guards.rows_hold_answer`: finite valid rows, enough of them.
+    The flag is :meth:`guards.Checked.holds`: finite valid rows, enough of them.
     """
-    (x,), mask = validation.paired_samples((x,), ("x",), where, axis_name)
+    (x,), mask, axis_name = rows.arrays, rows.mask, rows.axis_name
     if axis_name is None:
         _check_adaptive_k(adaptive_k, validation.valid_row_count(mask, x.shape[0]))
-    holds = guards.rows_hold_answer((x,), mask, axis_name, _min_rows(adaptive_k))
+    holds = rows.holds(_min_rows(adaptive_k))
     x = collectives.gather_rows(x, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
     _check_adaptive_k(adaptive_k, x.shape[0])
@@ -308,15 +308,15 @@ def diffusion_spectral_entropy(
             "`adaptive_k` needs each row's k-th neighbour distance, which the stochastic "
             'Lanczos route does not compute; use method="exact" or a bandwidth (number or rule).'
         )
-    validation.log_base_divisor(base)
-    x, mask, weights, holds = _prepare(x, where, axis_name, preprocess, adaptive_k)
+    rows = guards.checked((x,), ("x",), where, axis_name, base)
+    x, mask, weights, holds = _prepare(rows, preprocess, adaptive_k)
     t = jnp.asarray(t, x.dtype)
     if options is None:
         affinity = _affinity(x, mask, weights, bandwidth, adaptive_k)
         nats = _entropy_from_affinity(affinity, weights, t)
     else:
         nats = _randomized_entropy(x, mask, weights, bandwidth, t, options, axis_name)
-    return validation.convert_units(guards.answer(holds, nats), base)
+    return rows.result(nats, holds)
 
 
 def random_subset_masks(
@@ -525,7 +525,7 @@ def _spectral_mutual_information(
     bandwidth, t = _check_options(bandwidth, t, adaptive_k, preprocess)
     num_classes = validation.check_positive_int(num_classes, "num_classes")
     num_repeats = validation.check_positive_int(num_repeats, "num_repeats")
-    validation.log_base_divisor(base)
+    rows = guards.checked((x,), ("x",), where, axis_name, base)
     labels = jnp.asarray(labels)
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise TypeError(
@@ -536,7 +536,7 @@ def _spectral_mutual_information(
         raise ValueError(
             f"`labels` must have shape [n] = ({jnp.shape(x)[0]},); got {tuple(labels.shape)}."
         )
-    x, mask, weights, holds = _prepare(x, where, axis_name, preprocess, adaptive_k)
+    x, mask, weights, holds = _prepare(rows, preprocess, adaptive_k)
     labels = collectives.gather_rows(labels, axis_name)
     one_hot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype) * weights[:, None]
     sizes = jnp.sum(one_hot, axis=0)
@@ -569,7 +569,7 @@ def _spectral_mutual_information(
     gaps = jnp.mean(entropies[:, 1:], axis=1) - entropies[:, 0]
     value = jnp.sum(sizes * gaps) / jnp.sum(weights)
     valid = holds & in_range & jnp.all(sizes != 1) & (jnp.max(sizes) <= block_sizes[-1])
-    return validation.convert_units(guards.answer(valid, value), base)
+    return rows.result(value, valid)
 
 
 def _block_sizes(max_class_size, sizes, num_samples: int) -> tuple[int, ...]:

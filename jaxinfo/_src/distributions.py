@@ -143,7 +143,7 @@ def shannon_entropy_from_logits(
 
     Args:
       logits: unnormalised log-probabilities ``[..., k]``.
-      base: logarithm base; default nats.
+      base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``logits``; the softmax is taken over the
         included entries only (an all-excluded row has entropy 0).
 
@@ -208,7 +208,7 @@ def kl_divergence(
     Args:
       p: probabilities ``[..., k]`` (batch axes broadcast with ``q``).
       q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
-      base: logarithm base; default nats.
+      base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
       validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
 
@@ -243,7 +243,7 @@ def js_divergence(
     Args:
       p: probabilities ``[..., k]`` (batch axes broadcast with ``q``).
       q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
-      base: logarithm base; default nats.
+      base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
       validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
 
@@ -282,7 +282,7 @@ def renyi_entropy(
     Args:
       p: probabilities ``[..., k]``.
       alpha: order ``> 0`` or ``inf`` (static Python number).
-      base: logarithm base; default nats.
+      base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p``; excluded entries count as zero.
       validate: check (concrete only) as in :func:`shannon_entropy`.
 

@@ -62,13 +62,43 @@ class Checked(NamedTuple):
         holds = self.holds() if holds is None else holds
         return validation.convert_units(answer(holds, nats), self.base)
 
+    def loss(self, prediction, compression, beta, holds: jax.Array | None = None):
+        """``(prediction + beta * compression, aux)``: the answer of an information-bottleneck loss.
 
-def checked(xs: Sequence, names: Sequence[str], where, axis_name: str | None, base) -> Checked:
+        ``prediction`` is in nats and is converted to the unit of ``base``; ``compression``
+        is already in its unit. Both are NaN unless ``holds`` (default :meth:`holds`).
+        """
+        holds = self.holds() if holds is None else holds
+        prediction, compression = answer(holds, (prediction, compression))
+        prediction = validation.convert_units(prediction, self.base)
+        beta = jnp.asarray(beta, prediction.dtype)
+        aux = {"prediction": prediction, "compression": compression}
+        return prediction + beta * compression, aux
+
+
+def checked(
+    xs: Sequence,
+    names: Sequence[str],
+    where,
+    axis_name: str | None,
+    base,
+    mask_name: str = "where",
+) -> Checked:
     """The preamble of a sample-based public function: ``base`` and the paired rows validated.
 
     One place for the order every estimator checks in (unit, then shapes, dtypes and mask:
     :func:`validation.paired_samples`) and for the way it answers (:meth:`Checked.result`).
     """
     validation.log_base_divisor(base)
-    arrays, mask = validation.paired_samples(xs, names, where, axis_name)
+    arrays, mask = validation.paired_samples(xs, names, where, axis_name, mask_name=mask_name)
     return Checked(arrays, mask, axis_name, base)
+
+
+def checked_two(x, y, where_x, where_y, axis_name: str | None, base) -> tuple[Checked, Checked]:
+    """:func:`checked` for two unpaired sample sets (:func:`validation.two_samples`).
+
+    The answer holds when both sets hold one: ``p.result(nats, p.holds() & q.holds())``.
+    """
+    validation.log_base_divisor(base)
+    x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
+    return Checked((x,), mask_x, axis_name, base), Checked((y,), mask_y, axis_name, base)

@@ -619,8 +619,8 @@ def knn_kl_divergence(
       Wang, Kulkarni & Verdú, "Divergence estimation for multidimensional densities via
       k-nearest-neighbor distances", IEEE Trans. Inf. Theory 55(5), 2009.
     """
-    validation.log_base_divisor(base)
-    x, y, mask_x, mask_y = validation.two_samples(x, y, where_x, where_y, axis_name)
+    p, q = guards.checked_two(x, y, where_x, where_y, axis_name, base)
+    (x,), (y,), mask_x, mask_y = p.arrays, q.arrays, p.mask, q.mask
     k = check_k(k, validation.valid_row_count(mask_x, x.shape[0]), axis_name)
     check_k(k, validation.valid_row_count(mask_y, y.shape[0]), axis_name, name="y", strict=False)
     route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
@@ -634,10 +634,7 @@ def knn_kl_divergence(
         block_size=block_size,
         route=route,
     )
-    holds = guards.rows_hold_answer((x,), mask_x, axis_name, k + 1) & guards.rows_hold_answer(
-        (y,), mask_y, axis_name, max(k, 2)
-    )
-    return validation.convert_units(guards.answer(holds, value), base)
+    return p.result(value, p.holds(k + 1) & q.holds(max(k, 2)))
 
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))

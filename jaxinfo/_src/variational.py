@@ -39,6 +39,7 @@ class _Batch(NamedTuple):
     columns: jax.Array  # [n]: valid columns
     finite: jax.Array  # scalar: every valid score is finite (on every device)
     axis_name: str | None
+    base: float | None
 
     def pair_count(self) -> jax.Array:
         """Number of valid pairs over all devices."""
@@ -76,9 +77,17 @@ class _Batch(NamedTuple):
         """NaN (value and pytree leaves) unless there are two valid pairs, all finite."""
         return guards.answer(self.finite & (self.pair_count() >= 2), value)
 
+    def result(self, nats: jax.Array) -> jax.Array:
+        """``nats`` in the unit of ``base``, NaN without an answer (:meth:`answer`)."""
+        return validation.convert_units(self.answer(nats), self.base)
 
-def _batch(scores, where, axis_name: str | None) -> _Batch:
-    """Validates ``scores`` (``[n, n]``, or ``[n_local, n]`` with ``axis_name``) and ``where``."""
+
+def _batch(scores, where, axis_name: str | None, base) -> _Batch:
+    """The preamble of every bound here: ``base``, then ``scores`` and ``where`` validated.
+
+    ``scores`` is ``[n, n]``, or ``[n_local, n]`` with ``axis_name``.
+    """
+    validation.log_base_divisor(base)
     arr = validation.as_float_array(scores, "scores")
     if arr.ndim != 2:
         raise ValueError(
@@ -110,11 +119,8 @@ def _batch(scores, where, axis_name: str | None) -> _Batch:
     pairs = valid_rows[:, None] & columns[None, :]
     arr = jnp.where(pairs, arr, 0.0)  # garbage never leaks
     nonfinite = collectives.psum(jnp.sum(~jnp.isfinite(arr), dtype=jnp.int32), axis_name)
-    return _Batch(arr, positive, valid_rows, negatives, columns, nonfinite == 0, axis_name)
-
-
-def _finish(batch: _Batch, nats: jax.Array, base) -> jax.Array:
-    return validation.convert_units(batch.answer(nats), base)
+    finite = nonfinite == 0
+    return _Batch(arr, positive, valid_rows, negatives, columns, finite, axis_name, base)
 
 
 def _with_jensen_shannon_gradient(batch: _Batch, value: jax.Array) -> jax.Array:
@@ -172,9 +178,8 @@ def infonce_lower_bound(
       van den Oord, Li & Vinyals, "Representation learning with contrastive predictive
       coding", 2018; Poole et al., ICML 2019.
     """
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
-    return _finish(batch, jnp.log(batch.pair_count()) + batch.mean_row_log_softmax(), base)
+    batch = _batch(scores, where, axis_name, base)
+    return batch.result(jnp.log(batch.pair_count()) + batch.mean_row_log_softmax())
 
 
 @programs.one_program
@@ -196,7 +201,7 @@ def nwj_lower_bound(
     The negatives are the ``n(n - 1)`` off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
@@ -213,10 +218,9 @@ def nwj_lower_bound(
       Nguyen, Wainwright & Jordan, "Estimating divergence functionals and the likelihood
       ratio by convex risk minimization", IEEE Trans. Inf. Theory 56(11), 2010.
     """
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
+    batch = _batch(scores, where, axis_name, base)
     nats = batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives() - 1.0)
-    return _finish(batch, nats, base)
+    return batch.result(nats)
 
 
 @programs.one_program
@@ -239,7 +243,7 @@ def donsker_varadhan_estimate(
     off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
@@ -256,9 +260,8 @@ def donsker_varadhan_estimate(
       Donsker & Varadhan, Comm. Pure Appl. Math. 36(2), 1983; Belghazi et al., "Mutual
       information neural estimation", ICML 2018.
     """
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
-    return _finish(batch, batch.mean_positive() - batch.log_mean_exp_negatives(), base)
+    batch = _batch(scores, where, axis_name, base)
+    return batch.result(batch.mean_positive() - batch.log_mean_exp_negatives())
 
 
 @programs.one_program
@@ -288,7 +291,7 @@ def smile_estimate(
     scores diverge (a critic trained on it reached held-out "estimates" of 1e6 nats).
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       clip: ``tau > 0`` (may be traced; the paper uses 1, 5 or inf; default 5).
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
@@ -310,12 +313,11 @@ def smile_estimate(
         clip = validation.check_number(
             clip, "clip", low=0.0, low_open=True, hint="Typical values: 1, 5; inf gives DV."
         )
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
+    batch = _batch(scores, where, axis_name, base)
     tau = jnp.asarray(clip, batch.scores.dtype)
     clipped = jnp.clip(batch.scores, -tau, tau)
     nats = batch.mean_positive() - batch.log_mean_exp_negatives(clipped)
-    return _finish(batch, _with_jensen_shannon_gradient(batch, nats), base)
+    return batch.result(_with_jensen_shannon_gradient(batch, nats))
 
 
 @programs.one_program
@@ -337,7 +339,7 @@ def jensen_shannon_objective(
     off-diagonal entries.
 
     Args:
-      scores: critic scores ``[n, n]``, ``scores[i, j] = f(x_i, y_j)``.
+      scores: as in :func:`infonce_lower_bound`.
       base: as in :func:`infonce_lower_bound`.
       where: as in :func:`infonce_lower_bound`.
       axis_name: as in :func:`infonce_lower_bound`.
@@ -354,10 +356,9 @@ def jensen_shannon_objective(
       Nowozin, Cseke & Tomioka, "f-GAN", NeurIPS 2016; Hjelm et al., "Learning deep
       representations by mutual information estimation and maximization", ICLR 2019.
     """
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
+    batch = _batch(scores, where, axis_name, base)
     readout = 1.0 + batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives())
-    return _finish(batch, _with_jensen_shannon_gradient(batch, readout), base)
+    return batch.result(_with_jensen_shannon_gradient(batch, readout))
 
 
 class MineState(NamedTuple):
@@ -439,8 +440,7 @@ def mine_estimate(
             f"`state` must be a MineState (from jaxinfo.mine_initial_state()); "
             f"got {type(state).__name__}."
         )
-    validation.log_base_divisor(base)
-    batch = _batch(scores, where, axis_name)
+    batch = _batch(scores, where, axis_name, base)
     log_batch = batch.log_mean_exp_negatives()
     dtype = log_batch.dtype
     blended = jnp.logaddexp(
@@ -451,7 +451,7 @@ def mine_estimate(
     surrogate = batch.mean_positive() - jnp.exp(log_batch - log_average)
     nats = surrogate + jax.lax.stop_gradient(value - surrogate)  # DV's value, MINE's gradient
     new_state = MineState(log_average.astype(state.log_average.dtype), state.steps + 1)
-    return _finish(batch, nats, base), new_state
+    return batch.result(nats), new_state
 
 
 @programs.one_program

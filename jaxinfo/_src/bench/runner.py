@@ -10,6 +10,7 @@ Small ``n`` are dispatch-bound, so exponents fitted there understate the asympto
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import pathlib
@@ -389,26 +390,22 @@ def _format_seconds(seconds: float) -> str:
 
 def report(results: dict, out=None) -> None:
     """Prints the environment, accuracy, speed and comparison tables."""
-    out = sys.stdout if out is None else out
+    say = functools.partial(print, file=sys.stdout if out is None else out)
     env = results["environment"]
-    print(
+    say(
         f"jaxinfo {env['jaxinfo']} on {env['backend']} ({env['device']}), {env['dtype']}, "
-        f"jax {env['jax']}, {env['platform']}",
-        file=out,
+        f"jax {env['jax']}, {env['platform']}"
     )
     if results["accuracy"]:
-        print("\naccuracy (nats; truth is closed form)", file=out)
-        print(
-            f"{'task':34s} {'estimator':46s} {'estimate':>9s} {'truth':>8s} {'error':>8s}", file=out
-        )
+        say("\naccuracy (nats; truth is closed form)")
+        say(f"{'task':34s} {'estimator':46s} {'estimate':>9s} {'truth':>8s} {'error':>8s}")
         for row in results["accuracy"]:
-            print(
+            say(
                 f"{row['task'][:34]:34s} {row['estimator'][:46]:46s} {row['estimate']:9.4f} "
-                f"{row['truth']:8.4f} {row['error']:+8.4f}",
-                file=out,
+                f"{row['truth']:8.4f} {row['error']:+8.4f}"
             )
     if results["summary"]:
-        print("\nspeed (median of warm jitted calls; growth = slope of log t vs log n)", file=out)
+        say("\nspeed (median of warm jitted calls; growth = slope of log t vs log n)")
         for row in results["summary"]:
             cells = "  ".join(
                 f"n={n}: {_format_seconds(s)}"
@@ -416,19 +413,18 @@ def report(results: dict, out=None) -> None:
             )
             exponent = row["growth_exponent"]
             growth = "" if exponent is None else f"  growth n^{exponent:.2f}"
-            print(f"{row['family'][:38]:38s} {cells}{growth}", file=out)
+            say(f"{row['family'][:38]:38s} {cells}{growth}")
     if results["compare"]:
-        print("\ncompare (ratio = peer time / jaxinfo time; above 1: jaxinfo is faster)", file=out)
+        say("\ncompare (ratio = peer time / jaxinfo time; above 1: jaxinfo is faster)")
         for row in results["compare"]:
             head = f"{row['family'][:38]:38s} n={row['n']:<7d} {row['peer']:14s}"
             if "skipped" in row:
-                print(f"{head} skipped ({row['skipped']})", file=out)
+                say(f"{head} skipped ({row['skipped']})")
             else:
-                print(
+                say(
                     f"{head} {row['ratio']:7.2f}x  ({_format_seconds(row['peer_seconds'])} vs "
                     f"{_format_seconds(row['jaxinfo_seconds'])}; value diff "
-                    f"{row['difference']:+.2e})",
-                    file=out,
+                    f"{row['difference']:+.2e})"
                 )
 
 
