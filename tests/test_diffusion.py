@@ -245,8 +245,8 @@ def test_random_baseline_draws_from_valid_rows_only(key):
 def test_dse_options_scale_free_and_differentiable(key):
     x = jax.random.normal(key, (64, 5))
     options: list[dict[str, Any]] = [
-        {"normalize": "standardize", "bandwidth": 1.0},
-        {"normalize": "l2", "bandwidth": 0.5},
+        {"preprocess": "standardize", "bandwidth": 1.0},
+        {"preprocess": "l2", "bandwidth": 0.5},
         {"adaptive_k": 5},
         {"bandwidth": "median"},
     ]

@@ -339,8 +339,8 @@ def test_blocked_alpha_two_memory_is_linear_in_n(key):
         ),
         (
             lambda: jaxinfo.matrix_renyi_entropy(jnp.ones((5, 2)), kernel=cast(Any, "rbf")),
-            TypeError,
-            "jaxinfo kernel",
+            ValueError,
+            "`kernel` must be a kernel object .* one of the names",
         ),
         (
             lambda: jaxinfo.matrix_mutual_information(jnp.ones((5, 2)), jnp.ones((6, 2))),
