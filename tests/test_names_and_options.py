@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -137,7 +138,7 @@ TYPED_OPTIONS = [
     (jaxinfo.conditional_cauchy_schwarz_divergence, "method", options.ConditionalMethod),
     (jaxinfo.cauchy_schwarz_information_bottleneck_loss, "method", options.ConditionalMethod),
     (jaxinfo.koopman_information_lagrangian, "method", options.TemporalInformation),
-    (jaxinfo.koopman_information_lagrangian, "similarity", options.Similarity),
+    (jaxinfo.koopman_information_lagrangian, "similarity", options.Similarity | None),
     (jaxinfo.temporal_infonce_cross_entropy, "similarity", options.Similarity),
     (jaxinfo.diffusion_spectral_entropy, "preprocess", options.Preprocessing | None),
     (jaxinfo.knn_entropy, "method", options.NeighbourSearch),
@@ -186,3 +187,20 @@ def test_check_choice_returns_the_value_and_refuses_other_types():
     assert validation.check_choice("dot", "similarity", options.SIMILARITIES) == "dot"
     with pytest.raises(ValueError, match=r"`similarity` must be one of .*got \['dot'\]"):
         validation.check_choice(["dot"], "similarity", options.SIMILARITIES)
+
+
+def test_separable_critic_normalize_is_a_deprecated_similarity():
+    from flax import nnx
+
+    from jaxinfo.nn import SeparableCritic
+
+    x, y = jnp.ones((4, 2)), jnp.arange(12.0).reshape(4, 3)
+    with pytest.warns(DeprecationWarning, match="normalize"):
+        old = SeparableCritic(2, 3, normalize=True, temperature=0.1, rngs=nnx.Rngs(0))
+    new = SeparableCritic(2, 3, similarity="cosine", temperature=0.1, rngs=nnx.Rngs(0))
+    np.testing.assert_array_equal(old(x, y), new(x, y))
+    assert float(jnp.max(jnp.abs(new(x, y)))) <= 10.0 + 1e-5  # cosine / 0.1
+    dot = SeparableCritic(2, 3, temperature=0.1, rngs=nnx.Rngs(0))
+    assert not np.allclose(dot(x, y), new(x, y))
+    with pytest.raises(ValueError, match="`similarity` must be one of"):
+        SeparableCritic(2, 3, similarity=cast(Any, "l2"), rngs=nnx.Rngs(0))
