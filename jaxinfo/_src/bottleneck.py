@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, programs, validation
@@ -67,6 +68,21 @@ class _Classifier(NamedTuple):
     base: float | None
     where: ArrayLike | None
     axis_name: str | None
+
+    def check_rows(self, **arrays) -> None:
+        """Fails unless every array has one row per row of ``logits`` (the same samples).
+
+        The compression term validates its own inputs against ``where`` only; without this a
+        ``t`` with a row too few would be measured on other samples than the prediction.
+        """
+        n = self.logits.shape[0]
+        for name, array in arrays.items():
+            shape = np.shape(array)
+            if len(shape) < 1 or shape[0] != n:
+                raise ValueError(
+                    f"`{name}` must have one row per row of `logits` ({n} rows: the same "
+                    f"samples); got shape {shape}."
+                )
 
     def rows(self) -> dict:
         """``base``, ``where`` and ``axis_name``: the compression term is measured on these rows."""
@@ -171,6 +187,7 @@ def variational_information_bottleneck_loss(
     """
     beta = _check_beta(beta)
     classifier = _classifier(logits, labels, base, where, axis_name)
+    classifier.check_rows(mean=mean, log_variance=log_variance)
     (mean, log_variance), _ = validation.paired_samples(
         (mean, log_variance), ("mean", "log_variance"), where, axis_name
     )
@@ -232,9 +249,9 @@ def nonlinear_information_bottleneck_loss(
       Kolchinsky, Tracey & Wolpert, "Nonlinear information bottleneck", Entropy 21(12), 2019.
     """
     beta = _check_beta(beta)
-    if not isinstance(squared, bool):
-        raise TypeError(f"`squared` must be a Python bool; got {type(squared).__name__}.")
+    squared = validation.check_bool(squared, "squared")
     classifier = _classifier(logits, labels, base, where, axis_name)
+    classifier.check_rows(t=t)
     compression = gaussian_noise_mutual_information_upper_bound(
         t, noise_variance=noise_variance, block_size=block_size, **classifier.rows()
     )
@@ -295,6 +312,7 @@ def matrix_information_bottleneck_loss(
     """
     beta = _check_beta(beta)
     classifier = _classifier(logits, labels, base, where, axis_name)
+    classifier.check_rows(x=x, t=t)
     compression = matrix_mutual_information(
         x, t, alpha=alpha, kernel_x=kernel_x, kernel_y=kernel_t, **classifier.rows()
     )

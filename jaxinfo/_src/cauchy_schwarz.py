@@ -293,6 +293,7 @@ def cauchy_schwarz_mutual_information(
       Príncipe, "Information Theoretic Learning", Springer 2010, ch. 2; Yu, Yu, Principe et
       al., "Cauchy–Schwarz divergence information bottleneck for regression", ICLR 2024.
     """
+    normalized = validation.check_bool(normalized, "normalized")
     if normalized and base is not None:
         raise ValueError(
             f"`normalized=True` returns a ratio without a unit, so `base` has no meaning with "

@@ -218,6 +218,16 @@ def check_choice(value: T, name: str, allowed: Sequence, *, hint: str = "") -> T
     raise ValueError(f"`{name}` must be one of {tuple(allowed)}; got {value!r}. {hint}".rstrip())
 
 
+def check_bool(value, name: str) -> bool:
+    """Requires a Python (or NumPy) bool for a switch that selects code.
+
+    ``"yes"``, ``0`` or an array would otherwise be read by truthiness: ``"no"`` is true.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"`{name}` must be True or False; got {value!r} ({type(value).__name__}).")
+
+
 def check_unused_options(option: str, chosen: str, applies_to: str, **passed) -> None:
     """Refuses options that only another choice reads (``None``: not passed).
 
