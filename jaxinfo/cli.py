@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from jaxinfo._src.options import KERNEL_NAMES
 from jaxinfo._version import __version__
 
 if TYPE_CHECKING:
     from jaxinfo._src.options import BandwidthRule
 
-KERNELS = ("gaussian", "laplacian", "linear", "cosine")  # kernels.KERNEL_NAMES, without JAX
 # Text formats by extension: the column delimiter np.loadtxt gets (None: any whitespace).
 TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None, ".dat": None}
 FORMATS = ".npy, .npz (one array), .csv, .tsv, or whitespace-separated .txt/.dat"
@@ -423,7 +423,7 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--alpha", type=_alpha_flag, default=1.01, help="Renyi order (default 1.01)"
     )
-    measure.add_argument("--kernel", choices=KERNELS, default="gaussian")
+    measure.add_argument("--kernel", choices=KERNEL_NAMES, default="gaussian")
     measure.add_argument(
         "--bandwidth",
         type=_bandwidth_flag,

@@ -380,8 +380,7 @@ def binned_mutual_information(
       0.6568
     """
     bins = validation.check_positive_int(bins, "bins", minimum=2)
-    if not isinstance(adaptive, bool):
-        raise TypeError(f"`adaptive` must be a Python bool; got {type(adaptive).__name__}.")
+    validation.check_bool(adaptive, "adaptive")
     _check_correction(correction)
     rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
     (x, y), mask = rows.arrays, rows.mask

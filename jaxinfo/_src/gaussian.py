@@ -72,10 +72,7 @@ def _min_rows(bias_correction: bool, d: int) -> int:
 
 
 def _check_bias_correction(bias_correction, num_rows: int, d: int, axis_name) -> None:
-    if not isinstance(bias_correction, bool):
-        raise TypeError(
-            f"`bias_correction` must be a Python bool; got {type(bias_correction).__name__}."
-        )
+    validation.check_bool(bias_correction, "bias_correction")
     if bias_correction and axis_name is None and num_rows <= d:
         raise ValueError(
             "`bias_correction=True` needs more samples than dimensions (n > d); "
