@@ -244,6 +244,13 @@ def _diffusion_entries() -> list[Entry]:
     ]
 
 
+class _UserCauchy(kernels.DistanceKernel):
+    """A kernel written against the public contract (docs/extending.md), not built in."""
+
+    def log_kernel(self, squared_distance, bandwidth):
+        return -jnp.log1p(squared_distance / (bandwidth * bandwidth))
+
+
 def _cs_entries() -> list[Entry]:
     gauss = kernels.Gaussian(1.0)
 
@@ -264,6 +271,12 @@ def _cs_entries() -> list[Entry]:
             lambda x, y, **kw: divergence(x, y, kernel=kernels.Laplacian(1.0), block_size=3, **kw),
             (2, 2),
             sharded=False,
+        ),
+        Entry(
+            "cauchy_schwarz_divergence[user_distance_kernel,blocked]",
+            lambda x, y, **kw: divergence(x, y, kernel=_UserCauchy(1.0), block_size=3, **kw),
+            (2, 2),
+            sharded=False,  # shard_map: tests/test_user_kernels.py
         ),
         Entry(
             "cauchy_schwarz_divergence[tiny_bw]",
