@@ -27,9 +27,52 @@ def compute_dtype(dtype) -> np.dtype:
     return jnp.dtype(jax.dtypes.canonicalize_dtype(dtype))
 
 
+def as_array(value, name: str) -> jax.Array:
+    """``value`` as a jax array; strings, ``None`` and other non-numbers name the argument.
+
+    JAX's own message ("'abc' with dtype <U3 is not a valid JAX array type") names neither
+    the argument nor the fix.
+    """
+    if isinstance(value, jax.Array):
+        return value
+    if value is None or isinstance(value, str | bytes):
+        raise TypeError(
+            f"`{name}` must be an array of numbers; got {type(value).__name__} {value!r}."
+        )
+    try:
+        return jnp.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"`{name}` must be an array of numbers; got {type(value).__name__} "
+            f"{_short_repr(value)} ({error})."
+        ) from None
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_prng_key(key, name: str = "key") -> jax.Array:
+    """Requires a JAX PRNG key: a typed key (``jax.random.key``) or a legacy ``uint32[2]``.
+
+    An integer seed would reach ``jax.random`` as "invalid PRNG key data"; the message here
+    names the argument and the fix.
+    """
+    if isinstance(key, jax.Array | np.ndarray):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+            return jnp.asarray(key)
+        if key.dtype == np.uint32 and key.shape[-1:] == (2,):
+            return jnp.asarray(key)
+    raise TypeError(
+        f"`{name}` must be a JAX PRNG key, e.g. `jax.random.key(0)`; got "
+        f"{type(key).__name__} {_short_repr(key)}."
+    )
+
+
 def as_float_array(value, name: str) -> jax.Array:
     """Converts ``value`` to a floating jax array, refusing integer and boolean data."""
-    arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
+    arr = as_array(value, name)
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         raise TypeError(
             f"`{name}` must be a floating-point array; got dtype {arr.dtype}. "
@@ -40,7 +83,7 @@ def as_float_array(value, name: str) -> jax.Array:
 
 def as_samples(x, name: str = "x", *, min_samples: int = 2) -> jax.Array:
     """Validates a sample matrix of shape ``[n, d]`` and returns it in the compute dtype."""
-    arr = jnp.asarray(x) if not isinstance(x, jax.Array) else x
+    arr = as_array(x, name)
     if arr.ndim != 2:
         hint = (
             f" A 1-D array is ambiguous: use `{name}[:, None]` for n scalar samples"
@@ -105,7 +148,7 @@ def as_square_matrix(matrix, name: str) -> jax.Array:
 
 def as_boolean(where, name: str, marks: str) -> jax.Array:
     """``where`` as a boolean array; anything else is refused (``marks`` says what it marks)."""
-    mask = jnp.asarray(where)
+    mask = as_array(where, name)
     if mask.dtype != jnp.bool_:
         raise TypeError(
             f"`{name}` must be a boolean array marking {marks}; got dtype {mask.dtype}. "
