@@ -64,6 +64,10 @@ class Entry:
       finite_differences: check the gradient against finite differences. False where a
         data-driven bandwidth rule is held constant under ``grad`` by design (finite
         differences move it).
+      shifts: added to each array by :meth:`make_inputs` (two samples of different
+        distributions), so that ``fn`` can pass its arrays through unchanged.
+      passes_arrays_through: ``fn`` hands its arrays to the public function unchanged (the
+        non-array battery needs it; a wrapper that computes on them fails first itself).
     """
 
     name: str
@@ -78,6 +82,8 @@ class Entry:
     min_samples: int = 2
     slow: bool = False
     finite_differences: bool = True
+    passes_arrays_through: bool = True
+    shifts: tuple[float, ...] | None = None
 
     def make_inputs(self, key, n: int, dtype=jnp.float32) -> tuple[jax.Array, ...]:
         """Correlated samples: every array is a noisy function of a shared latent."""
@@ -87,6 +93,8 @@ class Entry:
         for k, d in zip(keys[1:], self.dims, strict=True):
             noise = jax.random.normal(k, (n, d), dtype)
             arrays.append(jnp.tanh(latent) + 0.5 * noise)
+        if self.shifts is not None:
+            arrays = [a + s for a, s in zip(arrays, self.shifts, strict=True)]
         return tuple(arrays)
 
 
@@ -237,6 +245,7 @@ def _diffusion_entries() -> list[Entry]:
             lambda x, **kw: _dsmi(x, bandwidth=1.0, **kw),
             (3,),
             supports_where=False,
+            passes_arrays_through=False,  # labels from the row count
             f32_rtol=1e-2,
             f32_atol=1e-3,
             min_samples=4,
@@ -257,7 +266,7 @@ def _cs_entries() -> list[Entry]:
     def divergence(x, y, *, where=None, axis_name=None, **kw):
         # Two samples of different distributions sharing the row mask (and row sharding).
         return jaxinfo.cauchy_schwarz_divergence(
-            x, y + 0.5, where_x=where, where_y=where, axis_name=axis_name, **kw
+            x, y, where_x=where, where_y=where, axis_name=axis_name, **kw
         )
 
     return [
@@ -265,23 +274,27 @@ def _cs_entries() -> list[Entry]:
             "cauchy_schwarz_divergence[gauss]",
             lambda x, y, **kw: divergence(x, y, kernel=gauss, **kw),
             (2, 2),
+            shifts=(0.0, 0.5),
         ),
         Entry(
             "cauchy_schwarz_divergence[laplacian,blocked]",
             lambda x, y, **kw: divergence(x, y, kernel=kernels.Laplacian(1.0), block_size=3, **kw),
             (2, 2),
+            shifts=(0.0, 0.5),
             sharded=False,
         ),
         Entry(
             "cauchy_schwarz_divergence[user_distance_kernel,blocked]",
             lambda x, y, **kw: divergence(x, y, kernel=_UserCauchy(1.0), block_size=3, **kw),
             (2, 2),
+            shifts=(0.0, 0.5),
             sharded=False,  # shard_map: tests/test_user_kernels.py
         ),
         Entry(
             "cauchy_schwarz_divergence[tiny_bw]",
             lambda x, y, **kw: divergence(x, y, kernel=kernels.Gaussian(1e-3), **kw),
             (2, 2),
+            shifts=(0.0, 0.5),
             f32_rtol=1e-3,
             sharded=False,
         ),
@@ -332,7 +345,7 @@ def _cs_entries() -> list[Entry]:
                     a,
                     b,
                     c,
-                    d + 0.3,
+                    d,
                     kernel_x=gauss,
                     kernel_y=gauss,
                     where_p=where,
@@ -341,6 +354,7 @@ def _cs_entries() -> list[Entry]:
                 )
             ),
             (2, 1, 2, 1),
+            shifts=(0.0, 0.0, 0.0, 0.3),
             f32_rtol=1e-3,
             f32_atol=1e-4,
         ),
@@ -359,6 +373,7 @@ def _cs_entries() -> list[Entry]:
                 x, y[:, 0], y_pred[:, 0], t, beta=0.1, block_size=5, **kw
             )[0],
             (2, 1, 1, 3),
+            passes_arrays_through=False,  # slices y and y_pred
             f32_rtol=1e-3,
             finite_differences=False,  # bandwidth rule: constant under grad
             f32_atol=1e-4,
@@ -426,7 +441,7 @@ def _neighbour_entries() -> list[Entry]:
     def knn_kl(x, y, *, where=None, axis_name=None, **kw):
         # Two samples of different distributions sharing the row mask (and row sharding).
         return jaxinfo.knn_kl_divergence(
-            x, y + 0.5, where_x=where, where_y=where, axis_name=axis_name, **kw
+            x, y, where_x=where, where_y=where, axis_name=axis_name, **kw
         )
 
     return [
@@ -471,11 +486,17 @@ def _neighbour_entries() -> list[Entry]:
             differentiable=False,
             min_samples=4,
         ),
-        Entry("knn_kl_divergence[k=1]", lambda x, y, **kw: knn_kl(x, y, **kw), (2, 2)),
+        Entry(
+            "knn_kl_divergence[k=1]",
+            lambda x, y, **kw: knn_kl(x, y, **kw),
+            (2, 2),
+            shifts=(0.0, 0.5),
+        ),
         Entry(
             "knn_kl_divergence[d=2,tree]",
             lambda x, y, **kw: knn_kl(x, y, k=2, method="tree", **kw),
             (2, 2),
+            shifts=(0.0, 0.5),
             min_samples=3,
             sharded=False,  # the entropy's tree entry covers the callback under sharding
         ),
@@ -483,6 +504,7 @@ def _neighbour_entries() -> list[Entry]:
             "knn_kl_divergence[d=1,sorted]",
             lambda x, y, **kw: knn_kl(x, y, k=2, **kw),
             (1, 1),
+            shifts=(0.0, 0.5),
             min_samples=3,
         ),
         Entry(
@@ -521,34 +543,36 @@ def _separable_scores(x, y, where, axis_name):
     return x @ collectives.gather_rows(y, axis_name).T  # replicated y, never [n, n] per device
 
 
+# The variational bounds by name, called on a score matrix (the battery's extreme-score and
+# non-array categories call them directly; the registry entries build scores from samples).
+BOUNDS: dict[str, Callable] = {
+    "infonce_lower_bound": jaxinfo.infonce_lower_bound,
+    "donsker_varadhan_estimate": jaxinfo.donsker_varadhan_estimate,
+    "nwj_lower_bound": jaxinfo.nwj_lower_bound,
+    "smile_estimate[clip=1]": lambda scores, **kw: jaxinfo.smile_estimate(scores, clip=1.0, **kw),
+    "jensen_shannon_objective": jaxinfo.jensen_shannon_objective,
+}
+
+
 def _variational_entries() -> list[Entry]:
     """Variational MI bounds on a separable critic's scores (issue 11)."""
 
-    def bound(fn, **options):
+    def bound(name, **options):
         def call(x, y, *, where=None, axis_name=None):
             scores = _separable_scores(x, y, where, axis_name)
-            return fn(scores, where=where, axis_name=axis_name, **options)
+            return BOUNDS[name](scores, where=where, axis_name=axis_name)
 
-        return call
+        # the scores are a product of the arrays: the battery gives BOUNDS non-array scores
+        return Entry(name, call, (2, 2), passes_arrays_through=False, **options)
 
     return [
-        Entry("infonce_lower_bound", bound(jaxinfo.infonce_lower_bound), (2, 2)),
-        Entry("donsker_varadhan_estimate", bound(jaxinfo.donsker_varadhan_estimate), (2, 2)),
-        Entry("nwj_lower_bound", bound(jaxinfo.nwj_lower_bound), (2, 2), sharded=False),
-        Entry(
-            "smile_estimate[clip=1]",
-            bound(jaxinfo.smile_estimate, clip=1.0),
-            (2, 2),
-            sharded=False,
-            finite_differences=False,  # carries the JS objective's gradient (by design)
-        ),
-        Entry(
-            "jensen_shannon_objective",
-            bound(jaxinfo.jensen_shannon_objective),
-            (2, 2),
-            sharded=False,
-            finite_differences=False,  # its gradient is J's, not the value's (by design)
-        ),
+        bound("infonce_lower_bound"),
+        bound("donsker_varadhan_estimate"),
+        bound("nwj_lower_bound", sharded=False),
+        # carries the JS objective's gradient (by design): no finite differences
+        bound("smile_estimate[clip=1]", sharded=False, finite_differences=False),
+        # its gradient is J's, not the value's (by design)
+        bound("jensen_shannon_objective", sharded=False, finite_differences=False),
     ]
 
 
@@ -566,17 +590,20 @@ def _bottleneck_entries() -> list[Entry]:
     def matrix(logits, labels, x, t, **kw):
         return jaxinfo.matrix_information_bottleneck_loss(logits, labels, x, t, **kw)
 
+    # labels come from the logits (non-array logits fail in the wrapper): not passed through
     return [
         Entry(
             "variational_information_bottleneck_loss",
             loss(jaxinfo.variational_information_bottleneck_loss),
             (2, 4, 4),
+            passes_arrays_through=False,
         ),
         # Their compression terms have their own entries; these repeat those paths.
         Entry(
             "nonlinear_information_bottleneck_loss",
             loss(jaxinfo.nonlinear_information_bottleneck_loss),
             (2, 3),
+            passes_arrays_through=False,
             sharded=False,
             slow=True,
         ),
@@ -584,6 +611,7 @@ def _bottleneck_entries() -> list[Entry]:
             "matrix_information_bottleneck_loss",
             loss(matrix),
             (2, 3, 2),
+            passes_arrays_through=False,
             sharded=False,
             slow=True,
             f32_rtol=1e-3,

@@ -187,3 +187,38 @@ def test_invalid_traced_option_gives_nan(fn, valid, invalid, key):
     np.testing.assert_allclose(jitted(x, y, valid), fn(x, y, valid), rtol=1e-5)
     for value in invalid:
         assert np.isnan(jitted(x, y, value)), f"traced option {value}"
+
+
+# --- Issue 24: the categories of the second bad-input sweep ------------------------------
+
+NON_ARRAYS = ("abc", None, ["a", "b"])
+
+
+@pytest.mark.parametrize("entry", _params(lambda e: e.passes_arrays_through))
+def test_non_array_data_is_refused_naming_the_argument(entry, key):
+    """Strings, ``None`` and lists of strings: a TypeError naming the argument, not JAX's."""
+    arrays = entry.make_inputs(key, N)
+    for index in range(len(arrays)):
+        for bad in NON_ARRAYS:
+            args = list(arrays)
+            args[index] = bad
+            with pytest.raises(TypeError, match=r"^`[\w\[\]]+` must be an array of numbers"):
+                entry.fn(*args)
+
+
+@pytest.mark.parametrize(
+    "entry", _params(lambda e: e.supports_axis_name and e.passes_arrays_through)
+)
+def test_axis_name_without_a_mapped_axis_names_the_argument(entry, key):
+    arrays = entry.make_inputs(key, N)
+    with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
+        entry.fn(*arrays, axis_name="rows")
+    with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
+        jax.jit(lambda a: entry.fn(*a, axis_name="rows"))(arrays)
+
+
+@pytest.mark.parametrize("entry", PARAMS)
+def test_an_empty_batch_is_a_value_error_naming_an_argument(entry, key):
+    arrays = entry.make_inputs(key, N)
+    with pytest.raises(ValueError, match=r"`[\w\[\]]+`"):
+        entry.fn(*(a[:0] for a in arrays))

@@ -35,7 +35,7 @@ def as_array(value, name: str) -> jax.Array:
     """
     if isinstance(value, jax.Array):
         return value
-    if value is None or isinstance(value, str | bytes):
+    if value is None or isinstance(value, str | bytes) or _holds_non_numbers(value):
         raise TypeError(
             f"`{name}` must be an array of numbers; got {type(value).__name__} {value!r}."
         )
@@ -46,6 +46,16 @@ def as_array(value, name: str) -> jax.Array:
             f"`{name}` must be an array of numbers; got {type(value).__name__} "
             f"{_short_repr(value)} ({error})."
         ) from None
+
+
+def _holds_non_numbers(value) -> bool:
+    """A (nested) list or tuple holding strings or ``None`` (JAX would parse ``'a'`` as a dtype)."""
+    if isinstance(value, list | tuple):
+        return any(
+            item is None or isinstance(item, str | bytes) or _holds_non_numbers(item)
+            for item in value
+        )
+    return False
 
 
 def _short_repr(value, limit: int = 60) -> str:
@@ -306,6 +316,24 @@ def convert_units(nats: jax.Array, base) -> jax.Array:
     return nats / jnp.asarray(divisor, nats.dtype)
 
 
+def check_axis_name(axis_name) -> None:
+    """Refuses an ``axis_name`` that names no mapped axis where the function is called.
+
+    Outside ``shard_map`` / ``pmap`` JAX raises a bare ``NameError: unbound axis name``
+    from deep inside the first collective.
+    """
+    if axis_name is None:
+        return
+    try:
+        jax.lax.axis_size(axis_name)
+    except NameError:
+        raise ValueError(
+            f"`axis_name`={axis_name!r} names no mapped axis here: call the function inside "
+            f"`shard_map` (or `jax.pmap`) over an axis named {axis_name!r}, or pass "
+            "axis_name=None for unsharded data."
+        ) from None
+
+
 def paired_samples(
     xs: Sequence,
     names: Sequence[str],
@@ -321,6 +349,7 @@ def paired_samples(
     masking equals slicing, including the error for a concrete mask leaving fewer than two
     rows. With ``axis_name`` the arrays are per-device shards, which may hold a single row.
     """
+    check_axis_name(axis_name)
     min_samples = 1 if axis_name is not None else 2
     arrays = [as_samples(x, n, min_samples=min_samples) for x, n in zip(xs, names, strict=True)]
     num = check_same_num_samples(arrays, names)
