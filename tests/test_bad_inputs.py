@@ -5,20 +5,21 @@ Rules held for every estimator in tests/registry.py:
 - a non-finite value in a valid row gives NaN (masked rows may hold anything: see
   ``test_masking_equals_slicing`` in test_common.py);
 - fewer valid rows than the estimator needs: NaN under ``jit``, and with a concrete mask the
-  same ``ValueError`` as slicing the valid rows;
+  ``ValueError`` of slicing the valid rows, naming the mask;
 - an invalid option passed as a traced value gives NaN;
 - a constant (collapsed) input gives a finite gradient.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from registry import ENTRIES, Entry
+from registry import BOUNDS, ENTRIES, Entry
 
 import jaxinfo
 from jaxinfo import kernels
@@ -90,7 +91,11 @@ def test_too_few_valid_rows_raise_like_slicing_when_the_mask_is_concrete(entry, 
             entry.fn(*(a[:count] for a in arrays))
         with pytest.raises(ValueError) as masked:
             entry.fn(*arrays, where=jnp.arange(N) < count)
-        assert str(masked.value) == str(sliced.value)
+        # the slicing error, naming the mask that left the rows
+        message = str(masked.value)
+        assert re.search(r" valid under `where\w*`", message), message
+        unnamed = re.sub(r" (valid under|or mark more rows valid in) `where\w*`", "", message)
+        assert unnamed == str(sliced.value)
 
 
 @pytest.mark.parametrize("entry", _params(lambda e: e.differentiable))
@@ -222,3 +227,18 @@ def test_an_empty_batch_is_a_value_error_naming_an_argument(entry, key):
     arrays = entry.make_inputs(key, N)
     with pytest.raises(ValueError, match=r"`[\w\[\]]+`"):
         entry.fn(*(a[:0] for a in arrays))
+
+
+# The variational bounds take a score matrix: the same categories, called directly.
+BOUND_PARAMS = [pytest.param(fn, id=name) for name, fn in BOUNDS.items()]
+
+
+@pytest.mark.parametrize("bound", BOUND_PARAMS)
+def test_bounds_refuse_non_array_scores_empty_batches_and_unbound_axes(bound):
+    for bad in NON_ARRAYS:
+        with pytest.raises(TypeError, match=r"^`scores` must be an array of numbers"):
+            bound(bad)
+    with pytest.raises(ValueError, match=r"`scores`"):
+        bound(jnp.zeros((0, 0)))
+    with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
+        bound(jnp.zeros((4, 4)), axis_name="rows")

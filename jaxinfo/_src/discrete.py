@@ -59,7 +59,7 @@ def _combine(columns: jax.Array, sizes: Sequence[int]) -> jax.Array:
 
 
 def _as_labels(labels, name: str, min_rows: int) -> jax.Array:
-    arr = labels if isinstance(labels, jax.Array) else jnp.asarray(labels)
+    arr = validation.as_array(labels, name)
     if not jnp.issubdtype(arr.dtype, jnp.integer):
         raise TypeError(
             f"`{name}` must be integer class labels; got dtype {arr.dtype}. "
@@ -95,12 +95,14 @@ def _label_codes(arrays, names, class_counts, where, axis_name):
 
     ``class_counts`` holds one ``(option name, value)`` pair per label array.
     """
+    validation.check_axis_name(axis_name)
     min_rows = 1 if axis_name is not None else 2
     labels = [_as_labels(a, n, min_rows) for a, n in zip(arrays, names, strict=True)]
     num = validation.check_same_num_samples(labels, names)
     local_mask = validation.as_mask(where, num)
     if axis_name is None:
-        validation.require_rows(validation.valid_row_count(local_mask, num), 2, names[0])
+        count, counted_by = validation.valid_rows(local_mask, num, "where")
+        validation.require_rows(count, 2, names[0], counted_by)
     mask = collectives.gather_rows(local_mask, axis_name)
     dtype = validation.compute_dtype(jnp.float64)
     codes, sizes_all, all_ok = [], [], jnp.asarray(True)

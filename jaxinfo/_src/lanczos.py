@@ -69,15 +69,7 @@ class StochasticLanczos:
     num_steps: int
 
     def __init__(self, key: jax.Array, *, num_probes: int = 32, num_steps: int = 40):
-        if not isinstance(key, jax.Array) or not (
-            jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-            or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))
-        ):
-            raise TypeError(
-                "`key` must be a JAX PRNG key such as `jax.random.key(0)`; "
-                f"got {type(key).__name__} {getattr(key, 'dtype', '')}."
-            )
-        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "key", validation.as_prng_key(key))
         object.__setattr__(
             self, "num_probes", validation.check_positive_int(num_probes, "num_probes")
         )

@@ -42,17 +42,28 @@ EXACT_SEARCH_MAX_DIM = 4
 
 
 def check_k(
-    k: int, num_local: int, axis_name: str | None, *, name: str = "x", strict: bool = True
+    k: int,
+    num_local: int,
+    axis_name: str | None,
+    *,
+    name: str = "x",
+    strict: bool = True,
+    counted_by: str | None = None,
 ) -> int:
-    """Validates ``k``: a neighbour count below n (or at most n when ``strict`` is False)."""
+    """Validates ``k``: a neighbour count below n (or at most n when ``strict`` is False).
+
+    ``counted_by`` names the concrete mask that left ``num_local`` rows
+    (:func:`validation.valid_rows`).
+    """
     k = validation.check_positive_int(k, "k")
     n = num_local * collectives.axis_size(axis_name)
     limit = n - 1 if strict else n
     if k > limit:
+        under = f" valid under `{counted_by}`" if counted_by else ""
         raise ValueError(
-            f"`k` must be at most {limit}: `{name}` has n = {n} samples, and a row's k-th "
-            f"neighbour must exist{' among the other rows' if strict else ''}; got k = {k}. "
-            "Use a smaller k or pass more samples."
+            f"`k` must be at most {limit}: `{name}` has n = {n} samples{under}, and a row's "
+            f"k-th neighbour must exist{' among the other rows' if strict else ''}; got "
+            f"k = {k}. Use a smaller k or pass more samples."
         )
     return k
 
@@ -415,7 +426,8 @@ def knn_entropy(
     """
     rows = guards.checked((x,), ("x",), where, axis_name, base)
     ((x,), mask) = rows.arrays, rows.mask
-    k = check_k(k, validation.valid_row_count(mask, x.shape[0]), axis_name)
+    count, counted_by = validation.valid_rows(mask, x.shape[0], "where")
+    k = check_k(k, count, axis_name, counted_by=counted_by)
     route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
     value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     return rows.result(value, rows.holds(k + 1))
@@ -508,7 +520,8 @@ def ksg_mutual_information(
     """
     rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
     x, y = (jax.lax.stop_gradient(a) for a in rows.arrays)
-    k = check_k(k, validation.valid_row_count(rows.mask, x.shape[0]), axis_name)
+    count, counted_by = validation.valid_rows(rows.mask, x.shape[0], "where")
+    k = check_k(k, count, axis_name, counted_by=counted_by)
     num_rows = x.shape[0] * collectives.axis_size(axis_name)
     route = search_route(method, x.shape[1] + y.shape[1], num_rows, sorted_allowed=False)
     value = _ksg_nats(x, y, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
@@ -621,8 +634,10 @@ def knn_kl_divergence(
     """
     p, q = guards.checked_two(x, y, where_x, where_y, axis_name, base)
     (x,), (y,), mask_x, mask_y = p.arrays, q.arrays, p.mask, q.mask
-    k = check_k(k, validation.valid_row_count(mask_x, x.shape[0]), axis_name)
-    check_k(k, validation.valid_row_count(mask_y, y.shape[0]), axis_name, name="y", strict=False)
+    count, counted_by = validation.valid_rows(mask_x, x.shape[0], "where_x")
+    k = check_k(k, count, axis_name, counted_by=counted_by)
+    count, counted_by = validation.valid_rows(mask_y, y.shape[0], "where_y")
+    check_k(k, count, axis_name, name="y", strict=False, counted_by=counted_by)
     route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
     value = _kl_nats(
         x,

@@ -112,24 +112,41 @@ def as_samples(x, name: str = "x", *, min_samples: int = 2) -> jax.Array:
     return arr
 
 
-def require_rows(count: int, min_samples: int, name: str) -> None:
-    """Raises the one "too few samples" error (for sliced arrays and concrete masks alike)."""
+def require_rows(count: int, min_samples: int, name: str, mask_name: str | None = None) -> None:
+    """Raises the one "too few samples" error (for sliced arrays and concrete masks alike).
+
+    With a concrete mask the count is of its valid rows and the message names the mask
+    (``mask_name``), so a user who sliced nothing sees which argument removed the rows.
+    """
     if count < min_samples:
+        under = f" valid under `{mask_name}`" if mask_name else ""
+        fix = f" or mark more rows valid in `{mask_name}`" if mask_name else ""
         raise ValueError(
-            f"`{name}` needs at least {min_samples} samples (rows); got {count}. Pass more samples."
+            f"`{name}` needs at least {min_samples} samples (rows); got {count}{under}. "
+            f"Pass more samples{fix}."
         )
 
 
 def valid_row_count(mask: jax.Array | None, num_rows: int) -> int:
     """Rows a static check should count: the valid rows of a concrete mask, else all rows.
 
-    With a concrete mask an estimator raises exactly the error that slicing the valid rows
-    would raise; under ``jit`` the count is unknown and :mod:`guards` returns NaN instead.
+    With a concrete mask an estimator raises the error that slicing the valid rows would
+    raise (naming the mask: :func:`valid_rows`); under ``jit`` the count is unknown and
+    :mod:`guards` returns NaN instead.
     """
-    if mask is None:
-        return num_rows
-    values = concrete_value(mask)
-    return num_rows if values is None else int(values.sum())
+    return valid_rows(mask, num_rows, None)[0]
+
+
+def valid_rows(mask: jax.Array | None, num_rows: int, mask_name: str | None):
+    """``(count, counted_by)``: :func:`valid_row_count` and the mask's name when it counted.
+
+    ``counted_by`` is ``mask_name`` for a concrete mask and ``None`` otherwise, ready for the
+    ``mask_name`` argument of :func:`require_rows`.
+    """
+    values = None if mask is None else concrete_value(mask)
+    if values is None:
+        return num_rows, None
+    return int(values.sum()), mask_name
 
 
 def check_same_num_samples(arrays: Sequence[jax.Array], names: Sequence[str]) -> int:
@@ -359,7 +376,8 @@ def paired_samples(
     if mask is not None:
         arrays = [jnp.where(mask[:, None], a, jnp.zeros((), dtype)) for a in arrays]
         if axis_name is None:
-            require_rows(valid_row_count(mask, num), 2, names[0])
+            count, counted_by = valid_rows(mask, num, mask_name)
+            require_rows(count, 2, names[0], counted_by)
     return tuple(arrays), mask
 
 

@@ -88,6 +88,7 @@ def _batch(scores, where, axis_name: str | None, base) -> _Batch:
     ``scores`` is ``[n, n]``, or ``[n_local, n]`` with ``axis_name``.
     """
     validation.log_base_divisor(base)
+    validation.check_axis_name(axis_name)
     arr = validation.as_float_array(scores, "scores")
     if arr.ndim != 2:
         raise ValueError(
@@ -110,7 +111,8 @@ def _batch(scores, where, axis_name: str | None, base) -> _Batch:
         validation.require_rows(n, 2, "scores")
     mask = validation.as_mask(where, rows)
     if mask is not None and axis_name is None:
-        validation.require_rows(validation.valid_row_count(mask, rows), 2, "scores")
+        count, counted_by = validation.valid_rows(mask, rows, "where")
+        validation.require_rows(count, 2, "scores", counted_by)
     valid_rows = jnp.ones(rows, bool) if mask is None else mask
     columns = collectives.gather_rows(valid_rows, axis_name)
     ids = collectives.global_row_ids(rows, axis_name)
