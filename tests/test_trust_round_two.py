@@ -1,5 +1,6 @@
 """Issue 24 (trust, round two): each wrong number or raw error, reproduced and fixed."""
 
+import inspect
 from typing import Any, cast
 
 import jax
@@ -40,3 +41,79 @@ def test_bottleneck_inputs_must_hold_the_logits_rows():
     # The same rows still give the loss (the check refuses only a mismatch).
     loss, aux = jaxinfo.nonlinear_information_bottleneck_loss(logits, labels, x, beta=0.1)
     assert jnp.isfinite(loss) and jnp.isfinite(aux["compression"])
+
+
+# --- axis_name outside shard_map: every public function, named ---------------------------
+
+
+def _axis_calls():
+    """Public functions with ``axis_name`` that the registry battery does not call directly."""
+    x, _ = _xy()
+    logits, labels = jnp.zeros((16, 2)), jnp.arange(16) % 2
+    windows = x.reshape(2, 8, 3)
+    return {
+        "mine_estimate": lambda a: jaxinfo.mine_estimate(
+            x @ x.T, jaxinfo.mine_initial_state(), axis_name=a
+        ),
+        "temporal_infonce_cross_entropy": lambda a: jaxinfo.temporal_infonce_cross_entropy(
+            windows, axis_name=a
+        ),
+        "koopman_information_lagrangian": lambda a: jaxinfo.koopman_information_lagrangian(
+            windows, windows, jnp.eye(3), lambda z: z, window=2, axis_name=a
+        ),
+        "plugin_entropy": lambda a: jaxinfo.plugin_entropy(labels, num_classes=2, axis_name=a),
+        "miller_madow_entropy": lambda a: jaxinfo.miller_madow_entropy(
+            labels, num_classes=2, axis_name=a
+        ),
+        "discrete_mutual_information": lambda a: jaxinfo.discrete_mutual_information(
+            labels, labels, num_x=2, num_y=2, axis_name=a
+        ),
+        "variational_information_bottleneck_loss": lambda a: (
+            jaxinfo.variational_information_bottleneck_loss(
+                logits, labels, x, x, beta=0.1, axis_name=a
+            )
+        ),
+        "nonlinear_information_bottleneck_loss": lambda a: (
+            jaxinfo.nonlinear_information_bottleneck_loss(logits, labels, x, beta=0.1, axis_name=a)
+        ),
+        "matrix_information_bottleneck_loss": lambda a: jaxinfo.matrix_information_bottleneck_loss(
+            logits, labels, x, x, beta=0.1, axis_name=a
+        ),
+        "cauchy_schwarz_information_bottleneck_loss": lambda a: (
+            jaxinfo.cauchy_schwarz_information_bottleneck_loss(
+                x, x[:, 0], x[:, 1], x, beta=0.1, axis_name=a
+            )
+        ),
+        "diffusion_spectral_mutual_information": lambda a: (
+            jaxinfo.diffusion_spectral_mutual_information(
+                x, labels, num_classes=2, key=jax.random.key(1), axis_name=a
+            )
+        ),
+    }
+
+
+def test_every_public_axis_name_is_checked_by_the_battery_or_here():
+    from registry import ENTRIES
+
+    covered = {e.name.split("[")[0] for e in ENTRIES if e.passes_arrays_through} | {
+        "infonce_lower_bound",  # BOUNDS in tests/test_bad_inputs.py
+        "nwj_lower_bound",
+        "donsker_varadhan_estimate",
+        "smile_estimate",
+        "jensen_shannon_objective",
+    }
+    public = {
+        name
+        for name in jaxinfo.__all__
+        if callable(getattr(jaxinfo, name))
+        and "axis_name" in inspect.signature(getattr(jaxinfo, name)).parameters
+    }
+    assert public - covered <= set(_axis_calls()), public - covered - set(_axis_calls())
+
+
+@pytest.mark.parametrize("name", sorted(_axis_calls()))
+def test_an_unbound_axis_name_is_a_value_error_naming_it(name):
+    call = _axis_calls()[name]
+    call(None)  # the call itself is valid
+    with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
+        call("rows")

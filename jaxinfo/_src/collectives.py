@@ -14,6 +14,8 @@ import jax.flatten_util
 import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec
 
+from jaxinfo._src import validation
+
 
 @overload
 def gather_rows(x: jax.Array, axis_name: str | None) -> jax.Array: ...
@@ -36,6 +38,7 @@ def gather_rows(x: jax.Array | None, axis_name: str | None) -> jax.Array | None:
         return None
     if axis_name is None:
         return replicate(x)
+    validation.check_axis_name(axis_name)
     if not _tracks_varying_types(axis_name):
         # jax.pmap (or shard_map with check_vma=False): the rows differ per device without
         # a type saying so. A plain all-gather, whose transpose sums every device's cotangent
@@ -75,6 +78,7 @@ def global_row_ids(num_local_rows: int, axis_name: str | None) -> jax.Array:
     ids = jnp.arange(num_local_rows)
     if axis_name is None:
         return ids
+    validation.check_axis_name(axis_name)
     return ids + jax.lax.axis_index(axis_name).astype(ids.dtype) * num_local_rows
 
 
@@ -96,6 +100,7 @@ def axis_size(axis_name: str | None) -> int:
     """Number of devices along ``axis_name`` (1 when not sharded); static at trace time."""
     if axis_name is None:
         return 1
+    validation.check_axis_name(axis_name)
     return int(jax.lax.axis_size(axis_name))
 
 
@@ -103,6 +108,7 @@ def psum(value: jax.Array, axis_name: str | None) -> jax.Array:
     """Sums per-device partial results (identity when not sharded)."""
     if axis_name is None:
         return value
+    validation.check_axis_name(axis_name)
     return jax.lax.psum(value, axis_name)
 
 
@@ -110,6 +116,7 @@ def logsumexp(value: jax.Array, axis_name: str | None) -> jax.Array:
     """``log sum_devices exp(value)`` elementwise, stable (identity when not sharded)."""
     if axis_name is None:
         return value
+    validation.check_axis_name(axis_name)
     top = jax.lax.pmax(jax.lax.stop_gradient(value), axis_name)
     return top + jnp.log(jax.lax.psum(jnp.exp(value - top), axis_name))
 
