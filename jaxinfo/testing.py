@@ -21,6 +21,7 @@ import numpy as np
 from jax.core import Tracer
 from scipy.special import digamma, gammaln
 
+from jaxinfo._src import validation
 from jaxinfo._src.numerics import HIGHEST
 
 __all__ = [
@@ -636,6 +637,35 @@ def _rk4_step(state: jax.Array, h: float, derivative: Callable) -> jax.Array:
     return state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
+# RK4 is stable for h * |lambda| up to about 2.8 on the negative real axis (2.83 on the
+# imaginary one); 2.3 leaves a margin and admits the paper's single step of 0.1 at rho = 28.
+_RK4_STABLE_STEP_RATE = 2.3
+
+
+def _lorenz63_fastest_rate(sigma: float, rho: float, beta: float) -> float:
+    """``max |lambda|`` of the Jacobian at the origin (22.8 at the classical parameters).
+
+    A step unstable there is refused up front. At the classical parameters it also bounds
+    the attractor (steps up to 0.12 stay bounded); at large ``rho`` the attractor is stiffer,
+    and the divergence check after the integration catches what this bound lets through.
+    """
+    jacobian = np.array([[-sigma, sigma, 0.0], [rho, -1.0, 0.0], [0.0, 0.0, -beta]])
+    return float(np.max(np.abs(np.linalg.eigvals(jacobian))))
+
+
+def _check_lorenz63_step(dt: float, substeps: int, sigma: float, rho: float, beta: float):
+    """Refuses RK4 steps ``dt / substeps`` beyond the stability limit (they end in NaN)."""
+    step = dt / substeps
+    limit = _RK4_STABLE_STEP_RATE / max(_lorenz63_fastest_rate(sigma, rho, beta), 1e-12)
+    if step > limit:
+        raise ValueError(
+            f"The RK4 step `dt / substeps` = {step:.4g} is above its stability limit for "
+            f"these parameters, {limit:.4g} (2.3 / the fastest linear rate "
+            f"{_RK4_STABLE_STEP_RATE / limit:.4g}): the states would blow up to NaN. Pass "
+            f"`substeps` >= {math.ceil(dt / limit)} or a smaller `dt`."
+        )
+
+
 def lorenz63(
     key: jax.Array,
     num_trajectories: int,
@@ -658,12 +688,18 @@ def lorenz63(
     0.1 is coarse for RK4 at ``rho = 28``). The Koopman-representation benchmark of Cheng et
     al. (2025) uses ``dt = 0.1`` and the classical parameters.
 
+    RK4 diverges (to NaN) for steps ``h = dt / substeps`` beyond about ``2.8 / r``, ``r`` the
+    fastest rate of the flow linearised at the origin (``r = 22.8`` classically, so
+    ``h <~ 0.12``): steps above ``2.3 / r`` (0.1008 classically, which admits the paper's
+    single step of 0.1) raise. Far from the classical parameters (large ``rho``) smaller
+    steps can still diverge; a concrete result with non-finite states then raises too.
+
     Args:
-      key: PRNG key for the initial points.
+      key: PRNG key for the initial points (``jax.random.key(seed)``, not an int).
       num_trajectories: how many independent trajectories.
       num_steps: recorded states per trajectory.
       dt: time between recorded states.
-      substeps: RK4 steps per recorded step.
+      substeps: RK4 steps per recorded step; ``dt / substeps <= 2.3 / r``.
       burn_in: recorded steps discarded before the first kept state.
       sigma: Prandtl number.
       rho: Rayleigh number.
@@ -673,12 +709,18 @@ def lorenz63(
     Returns:
       ``[num_trajectories, num_steps, 3]`` states.
 
+    Raises:
+      TypeError: ``key`` not a PRNG key (e.g. an integer seed).
+      ValueError: an RK4 step above the stability limit, or (concrete key) a trajectory
+        that still diverged.
+
     Example:
       >>> import jax
       >>> from jaxinfo import testing
       >>> testing.lorenz63(jax.random.key(0), 2, 100).shape
       (2, 100, 3)
     """
+    key = validation.as_prng_key(key)
     num_trajectories = _check_dim(num_trajectories, "num_trajectories")
     num_steps = _check_dim(num_steps, "num_steps")
     substeps = _check_dim(substeps, "substeps")
@@ -688,9 +730,18 @@ def lorenz63(
     sigma, rho, beta = (
         _check_real(v, n) for v, n in ((sigma, "sigma"), (rho, "rho"), (beta, "beta"))
     )
+    _check_lorenz63_step(dt, substeps, sigma, rho, beta)
     dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
     start = jax.random.normal(key, (num_trajectories, 3), dtype) + jnp.asarray([0, 0, 25], dtype)
-    return _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, beta)
+    path = _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, beta)
+    values = validation.concrete_value(path)
+    if values is not None and not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"The RK4 integration diverged (non-finite states) with `dt / substeps` = "
+            f"{dt / substeps:.4g} for sigma = {sigma}, rho = {rho}, beta = {beta}. Pass more "
+            "`substeps`."
+        )
+    return path
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))

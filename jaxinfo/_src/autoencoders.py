@@ -13,6 +13,7 @@ Two ways to get ``K`` (Cheng et al. 2025 and its released code differ here):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax
@@ -23,6 +24,7 @@ from jaxinfo._src import numerics, validation
 from jaxinfo._src.critics import MLP, Activation, _check_features, _check_hidden
 from jaxinfo._src.koopman import ridge_operator
 from jaxinfo._src.options import KOOPMAN_OPERATORS, KoopmanOperator
+from jaxinfo._src.variational import require_temporal_pairs
 
 
 class KoopmanOperatorAverage(nnx.Variable):
@@ -36,12 +38,12 @@ def spectral_normalize(weight: jax.Array) -> jax.Array:
     return weight / jnp.maximum(sigma, 1.0)
 
 
-def _with_width(value: jax.Array, width: int, what: str, role: str) -> jax.Array:
+def _with_width(value: jax.Array, width: int, name: str, role: str) -> jax.Array:
     """``value`` as an array whose last axis has ``width`` features, or a clear error."""
-    value = jnp.asarray(value)
+    value = validation.as_array(value, name)
     if value.shape[-1:] != (width,):
         raise ValueError(
-            f"{what} must have {width} features on the last axis (the {role} width); got "
+            f"`{name}` must have {width} features on the last axis (the {role} width); got "
             f"shape {tuple(value.shape)}."
         )
     return value
@@ -98,8 +100,21 @@ class KoopmanAutoencoder(nnx.Module):
         self.latent_features = _check_features(latent_features, "latent_features")
         hidden = _check_hidden(hidden)
         validation.check_choice(operator, "operator", KOOPMAN_OPERATORS)
-        if not ridge >= 0.0:
-            raise ValueError(f"`ridge` must be >= 0; got {ridge!r}.")
+        spectral_norm = validation.check_bool(spectral_norm, "spectral_norm")
+        if not callable(activation):
+            raise TypeError(
+                f"`activation` must be a callable such as `nnx.gelu`; got "
+                f"{type(activation).__name__} {activation!r}."
+            )
+        if not isinstance(rngs, nnx.Rngs):
+            raise TypeError(
+                f"`rngs` must be an `nnx.Rngs`, e.g. `nnx.Rngs(0)`; got {type(rngs).__name__} "
+                f"{rngs!r}."
+            )
+        ridge = validation.static_number(ridge, "ridge")
+        if not ridge >= 0.0 or not math.isfinite(ridge):
+            raise ValueError(f"`ridge` must be a finite number >= 0; got {ridge!r}.")
+        momentum = validation.static_number(momentum, "momentum")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"`momentum` must lie in [0, 1); got {momentum!r}.")
         options = {"activation": activation, "param_dtype": param_dtype, "rngs": rngs}
@@ -118,11 +133,14 @@ class KoopmanAutoencoder(nnx.Module):
 
     def encode(self, x: jax.Array) -> jax.Array:
         """Latents ``[..., d]`` of states ``[..., dx]``."""
-        return self.encoder(_with_width(x, self.state_features, "States", "encoder's input"))
+        return self._encode(x, "x")
+
+    def _encode(self, x: jax.Array, name: str) -> jax.Array:
+        return self.encoder(_with_width(x, self.state_features, name, "encoder's input"))
 
     def decode(self, z: jax.Array) -> jax.Array:
         """States ``[..., dx]`` of latents ``[..., d]``."""
-        return self.decoder(_with_width(z, self.latent_features, "Latents", "decoder's input"))
+        return self.decoder(_with_width(z, self.latent_features, "z", "decoder's input"))
 
     def operator(
         self,
@@ -135,23 +153,40 @@ class KoopmanAutoencoder(nnx.Module):
 
         ``"learned"``: the (spectrally normalised) parameter; ``latents`` are ignored.
         ``"ridge"``: with windows ``latents [B, T, d]`` in training mode, the detached fit to
-        them (and the moving average is updated); otherwise the moving average.
+        them (and the moving average is updated); otherwise the moving average. Windows
+        without a valid step pair have no fit: a concrete ``where`` raises; under ``jit``
+        the fit is NaN and the moving average is kept.
         """
         if self.operator_kind == "learned":
             weight = self.koopman[...]
             return spectral_normalize(weight) if self.spectral_norm else weight
         if latents is None or self.use_running_average:
             return self.koopman[...]
-        latents = jnp.asarray(latents)
-        if latents.ndim != 3 or latents.shape[-1] != self.latent_features:
+        latents = validation.as_float_array(latents, "latents")
+        if latents.ndim != 3 or latents.shape[-1] != self.latent_features or latents.shape[0] < 1:
             raise ValueError(
-                f"The ridge fit needs latent windows [B, T, {self.latent_features}]; got shape "
+                f"The ridge fit needs latent windows [B, T, {self.latent_features}] with B >= 1 "
+                f"in `latents`; got shape {tuple(latents.shape)}."
+            )
+        if latents.shape[1] < 2:
+            raise ValueError(
+                f"The ridge fit needs step pairs: `latents` must have T >= 2 steps; got shape "
                 f"{tuple(latents.shape)}."
             )
+        if where is not None:
+            where = validation.as_boolean(where, "where", "valid steps")
+            if where.shape != latents.shape[:2]:
+                raise ValueError(
+                    f"`where` must have shape [B, T] = {tuple(latents.shape[:2])}; got "
+                    f"{tuple(where.shape)}."
+                )
+            require_temporal_pairs(where, 1, "latents", axis_name)
         fit = jax.lax.stop_gradient(
             ridge_operator(latents, ridge=self.ridge, where=where, axis_name=axis_name)
         )
-        average = self.momentum * self.koopman[...] + (1.0 - self.momentum) * fit
+        # A fit without pairs is NaN (traced masks): keep the average as it was.
+        blended = self.momentum * self.koopman[...] + (1.0 - self.momentum) * fit
+        average = jnp.where(jnp.all(jnp.isfinite(fit)), blended, self.koopman[...])
         self.koopman[...] = average.astype(self.koopman[...].dtype)
         return fit
 
@@ -168,5 +203,5 @@ class KoopmanAutoencoder(nnx.Module):
             z = z @ operator.T
             return z, z
 
-        _, path = jax.lax.scan(advance, self.encode(x0), None, length=steps)
+        _, path = jax.lax.scan(advance, self._encode(x0, "x0"), None, length=steps)
         return self.decode(jnp.moveaxis(path, 0, -2))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import (
@@ -32,7 +33,7 @@ from jaxinfo._src import (
     validation,
 )
 from jaxinfo._src.options import SIMILARITIES, TEMPORAL_INFORMATION, Similarity, TemporalInformation
-from jaxinfo._src.variational import temporal_infonce_cross_entropy
+from jaxinfo._src.variational import require_temporal_pairs, temporal_infonce_cross_entropy
 
 
 def _spread(z: jax.Array, weights: jax.Array, axis_name: str | None):
@@ -57,6 +58,15 @@ def _covariance_entropy(scatter: jax.Array, collapsed: jax.Array) -> jax.Array:
     return jnp.where(collapsed, 0.0, entropy)
 
 
+def _require_features(array: jax.Array, name: str, width: str) -> None:
+    """An empty feature axis has no covariance (and ``reshape(-1, 0)`` has no answer)."""
+    if array.shape[-1] < 1:
+        raise ValueError(
+            f"`{name}` must have at least one feature ({width} >= 1) on the last axis; got "
+            f"shape {tuple(array.shape)}."
+        )
+
+
 def _latent_rows(latents: ArrayLike, where: ArrayLike | None, axis_name: str | None):
     """Latents ``[..., d]`` as validated rows ``[n, d]`` (zeroed where masked) and the mask."""
     z = validation.as_float_array(latents, "latents")
@@ -65,6 +75,7 @@ def _latent_rows(latents: ArrayLike, where: ArrayLike | None, axis_name: str | N
             f"`latents` must have shape [..., d] with samples on the leading axes; got "
             f"{tuple(z.shape)}."
         )
+    _require_features(z, "latents", "d")
     if where is not None:
         mask = validation.as_boolean(where, "where", "valid samples")
         if mask.shape != z.shape[:-1]:
@@ -120,21 +131,55 @@ def _power(matrix: jax.Array, exponent: int) -> jax.Array:
 
 
 def _log_det(spd: jax.Array) -> jax.Array:
-    """``log det`` of a symmetric positive-definite matrix through its Cholesky factor."""
+    """``log det`` of symmetric positive-definite ``[..., d, d]`` through the Cholesky factor."""
     factor = jnp.linalg.cholesky(spectral.symmetrize(spd))
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor, axis1=-2, axis2=-1)), axis=-1)
 
 
 def _gaussian_information(operator, covariance, noise, lag: int) -> jax.Array:
-    """Eq. 7: ``1/2 log det(M_n + K^n C K^nT) - 1/2 log det M_n``, ``M_n = sum K^i S K^iT``."""
+    """Eq. 7: ``1/2 log det(M_n + K^n C K^nT) - 1/2 log det M_n``, ``M_n = sum K^i S K^iT``.
+
+    Batched over leading axes (which broadcast): only the last two axes are transposed.
+    """
     propagated = noise
     accumulated = noise
     for _ in range(lag - 1):
-        propagated = operator @ propagated @ operator.T
+        propagated = operator @ propagated @ operator.mT
         accumulated = accumulated + propagated
     step = _power(operator, lag)
-    signal = step @ covariance @ step.T
+    signal = step @ covariance @ step.mT
     return 0.5 * (_log_det(accumulated + signal) - _log_det(accumulated))
+
+
+def _is_covariance(matrix: jax.Array, definite: bool) -> jax.Array:
+    """Per matrix: symmetric part PSD up to round-off (``definite``: every eigenvalue > 0).
+
+    Non-finite matrices count as valid: their NaN answer is the non-finite-input rule's.
+    """
+    values = jnp.linalg.eigvalsh(spectral.symmetrize(jax.lax.stop_gradient(matrix)))
+    top = jnp.max(jnp.abs(values), axis=-1)
+    floor = 0.0 if definite else -jnp.sqrt(jnp.finfo(values.dtype).eps) * top
+    valid = (values[..., 0] > floor) if definite else (values[..., 0] >= floor)
+    return valid | ~jnp.all(jnp.isfinite(matrix), axis=(-2, -1))
+
+
+def _check_covariance(matrix: jax.Array, name: str, definite: bool) -> jax.Array:
+    """Which matrices of a batch are (semi-)definite; concrete violations raise, naming ``name``."""
+    valid = _is_covariance(matrix, definite)
+    concrete = validation.concrete_value(valid)
+    if concrete is not None and not np.all(concrete):
+        rule = (
+            "positive definite (every eigenvalue > 0)"
+            if definite
+            else "positive semi-definite (no eigenvalue below -sqrt(eps) * max |eigenvalue|)"
+        )
+        raise ValueError(
+            f"`{name}` must be symmetric {rule}; {np.size(concrete) - np.sum(concrete)} of "
+            f"{np.size(concrete)} matrices are not. Pass a covariance matrix"
+            f"{' (add a small ridge to a singular one)' if definite else ''}; under jit the "
+            "value is NaN."
+        )
+    return valid
 
 
 @programs.one_program
@@ -154,14 +199,19 @@ def gaussian_koopman_mutual_information(
        I = \tfrac12 \log\det\big(I + M_n^{-1/2} K^n C K^{nT} M_n^{-1/2}\big),
        \qquad M_n = \sum_{i=0}^{n-1} K^i \Sigma K^{iT}.
 
+    Every argument may carry leading batch axes ``[..., d, d]``; they broadcast against
+    each other.
+
     Args:
-      operator: ``K`` ``[d, d]`` acting on column vectors.
-      covariance: ``C`` ``[d, d]``, symmetric PSD.
-      noise_covariance: ``Sigma`` ``[d, d]``, symmetric positive definite.
+      operator: ``K`` ``[..., d, d]`` acting on column vectors.
+      covariance: ``C`` ``[..., d, d]``, symmetric PSD.
+      noise_covariance: ``Sigma`` ``[..., d, d]``, symmetric positive definite.
       lag: ``n >= 1`` (static).
 
     Returns:
-      Scalar in nats (NaN when ``M_n`` is not positive definite).
+      Nats, of the broadcast batch shape (a scalar for unbatched matrices). A ``C`` that is
+      not PSD or a ``Sigma`` that is not positive definite raises ``ValueError`` when the
+      matrices are concrete and gives NaN under ``jit``; non-finite entries give NaN.
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
@@ -172,14 +222,26 @@ def gaussian_koopman_mutual_information(
     k = validation.as_square_matrix(operator, "operator")
     c = validation.as_square_matrix(covariance, "covariance")
     s = validation.as_square_matrix(noise_covariance, "noise_covariance")
-    if not k.shape == c.shape == s.shape:
+    shapes = f"got {tuple(k.shape)}, {tuple(c.shape)} and {tuple(s.shape)}"
+    if not k.shape[-1] == c.shape[-1] == s.shape[-1]:
         raise ValueError(
-            "`operator`, `covariance` and `noise_covariance` must all be [d, d] with one d; "
-            f"got {tuple(k.shape)}, {tuple(c.shape)} and {tuple(s.shape)}."
+            "`operator`, `covariance` and `noise_covariance` must all be [..., d, d] with one "
+            f"d; {shapes}."
         )
+    try:
+        np.broadcast_shapes(k.shape[:-2], c.shape[:-2], s.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            "The batch axes of `operator`, `covariance` and `noise_covariance` (all but the "
+            f"last two) must broadcast against each other; {shapes}."
+        ) from None
     lag = validation.check_positive_int(lag, "lag")
     dtype = jnp.result_type(k, c, s)
-    return _gaussian_information(k.astype(dtype), c.astype(dtype), s.astype(dtype), lag)
+    k, c, s = k.astype(dtype), c.astype(dtype), s.astype(dtype)
+    valid = _check_covariance(c, "covariance", definite=False) & _check_covariance(
+        s, "noise_covariance", definite=True
+    )
+    return jnp.where(valid, _gaussian_information(k, c, s, lag), jnp.nan)
 
 
 class _Windows:
@@ -194,6 +256,13 @@ class _Windows:
                 f"got {tuple(self.x.shape)} and {tuple(self.z.shape)}."
             )
         num_windows, steps, latent = self.z.shape
+        if num_windows < 1:
+            raise ValueError(
+                "`states` and `latents` need at least one window (B >= 1); got shapes "
+                f"{tuple(self.x.shape)} and {tuple(self.z.shape)}."
+            )
+        _require_features(self.x, "states", "dx")
+        _require_features(self.z, "latents", "d")
         if steps < 2 * window + 1:
             raise ValueError(
                 f"Windows need at least 2 * window + 1 = {2 * window + 1} steps (an anchor with "
@@ -254,8 +323,9 @@ def ridge_operator(
     gram = collectives.psum(jnp.matmul(now.T, now, precision=numerics.HIGHEST), axis_name)
     cross = collectives.psum(jnp.matmul(after.T, now, precision=numerics.HIGHEST), axis_name)
     regularised = gram / count + ridge * jnp.eye(z.shape[-1], dtype=z.dtype)
-    # K A = B with A symmetric: solve A K^T = B^T.
-    return jnp.linalg.solve(spectral.symmetrize(regularised), cross.T / count).T
+    # K A = B with A symmetric: solve A K^T = B^T. No valid pair: no fit (NaN, not K = 0).
+    fit = jnp.linalg.solve(spectral.symmetrize(regularised), cross.T / count).T
+    return jnp.where(collectives.psum(jnp.sum(pairs), axis_name) > 0, fit, jnp.nan)
 
 
 def _step_errors(prediction: jax.Array, target: jax.Array) -> jax.Array:
@@ -332,6 +402,8 @@ def koopman_information_lagrangian(
       rollout_weight: ``w_h``.
       where: boolean ``[B, T]`` marking valid steps (padded windows). Pad with finite values:
         a NaN state reaches the gradient through your encoder before this mask can stop it.
+        It must leave two valid steps of one window at most ``window`` apart (adjacent for
+        ``"gaussian"``): a concrete mask that does not raises, under ``jit`` the value is NaN.
       axis_name: mesh axis of the windows inside ``shard_map``: covariances, InfoNCE
         candidates and every average are over the global batch.
 
@@ -365,7 +437,15 @@ def koopman_information_lagrangian(
     similarity = validation.check_choice(
         "cosine" if similarity is None else similarity, "similarity", SIMILARITIES
     )
+    if not callable(decode):
+        raise TypeError(
+            "`decode` must be a callable mapping latents [..., d] to states [..., dx] (e.g. "
+            f"`model.decode`); got {type(decode).__name__} {decode!r}."
+        )
     w = _Windows(states, latents, operator, where, window, rollout_steps)
+    # The covariance needs two valid steps, InfoNCE an anchor with a positive (`window`
+    # apart at most), the residual covariance of "gaussian" a valid step pair (lag 1).
+    require_temporal_pairs(w.mask, window if method == "infonce" else 1, "latents", axis_name)
     weights = {
         "alpha": validation.check_number(alpha, "alpha", low=0.0),
         "beta": validation.check_number(beta, "beta", low=0.0),
@@ -380,7 +460,7 @@ def koopman_information_lagrangian(
     }
 
     def checked_decode(z: jax.Array, target: jax.Array) -> jax.Array:
-        decoded = decode(z)
+        decoded = validation.as_array(decode(z), "decode(latents)")
         if decoded.shape != target.shape:
             raise ValueError(
                 f"`decode` must map latents {tuple(z.shape)} to the states' shape "

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, deprecation, guards, numerics, programs, validation
@@ -456,6 +457,31 @@ def mine_estimate(
     return batch.result(nats), new_state
 
 
+def require_temporal_pairs(
+    valid: jax.Array | None, lag: int, name: str, axis_name: str | None
+) -> None:
+    """A concrete step mask ``[B, T]`` must leave what a temporal term scores, as slicing would.
+
+    Fewer than two valid steps raise the one "too few samples" error (naming ``name``); no
+    two valid steps of one trajectory at most ``lag`` apart (no InfoNCE anchor has a
+    positive, ``0 / 0``) raise naming the mask. Traced masks and per-device shards
+    (``axis_name``) are not checked: the value is NaN instead.
+    """
+    if valid is None or axis_name is not None:
+        return
+    validation.require_rows(validation.valid_row_count(valid, valid.size), 2, name)
+    values = validation.concrete_value(valid)
+    if values is None:
+        return
+    gaps = range(1, min(lag, values.shape[1] - 1) + 1)
+    if not any(np.any(values[:, :-gap] & values[:, gap:]) for gap in gaps):
+        raise ValueError(
+            f"`where` must leave two valid steps of one trajectory at most {lag} steps apart "
+            f"(a pair for the temporal term); got {int(values.sum())} valid steps and no such "
+            "pair. Mark more neighbouring steps valid."
+        )
+
+
 @programs.one_program
 def temporal_infonce_cross_entropy(
     z: ArrayLike,
@@ -490,7 +516,8 @@ def temporal_infonce_cross_entropy(
       temperature: ``tau > 0`` (may be traced; typical 0.1).
       similarity: ``"cosine"`` or ``"dot"``.
       where: boolean ``[B, T]`` marking valid steps (masked steps are neither anchors,
-        positives nor candidates).
+        positives nor candidates). It must leave two valid steps of one trajectory at most
+        ``window`` apart: a concrete mask that does not raises, under ``jit`` the loss is NaN.
       axis_name: mesh axis of the trajectories inside ``shard_map``: each device scores its
         own anchors against every step of the global batch (one all-gather of ``z``) and
         the loss is the global mean.
@@ -520,9 +547,18 @@ def temporal_infonce_cross_entropy(
     temperature = validation.check_number(
         temperature, "temperature", low=0.0, low_open=True, hint="Typical values: 0.07 to 0.5."
     )
-    num_traj, steps, _ = arr.shape
+    num_traj, steps, features = arr.shape
+    if num_traj < 1:
+        raise ValueError(
+            f"`z` needs at least one trajectory (B >= 1); got shape {tuple(arr.shape)}."
+        )
     if steps < 2:
         raise ValueError(f"`z` needs at least 2 steps per trajectory; got T = {steps}.")
+    if features < 1:
+        raise ValueError(
+            f"`z` must have at least one feature (d >= 1) on the last axis; got shape "
+            f"{tuple(arr.shape)}."
+        )
     valid = jnp.ones((num_traj, steps), bool)
     if where is not None:
         mask = validation.as_boolean(where, "where", "valid steps")
@@ -530,8 +566,9 @@ def temporal_infonce_cross_entropy(
             raise ValueError(
                 f"`where` must have shape [B, T] = ({num_traj}, {steps}); got {tuple(mask.shape)}."
             )
+        require_temporal_pairs(mask, window, "z", axis_name)
         valid = mask
-    flat = arr.reshape(num_traj * steps, -1)
+    flat = arr.reshape(num_traj * steps, features)
     flat_valid = valid.reshape(-1)
     flat = jnp.where(flat_valid[:, None], flat, 0.0)
     if similarity == "cosine":
