@@ -101,10 +101,10 @@ def _lagrangian(z, where, method: Any = "infonce", window=1):
 
 
 def _too_few(where, name: str) -> str:
-    """The library's slicing error for the valid steps of a concrete mask, as a pattern."""
+    """The library's slicing error for the valid steps of a concrete mask (naming it)."""
     with pytest.raises(ValueError) as error:
-        validation.require_rows(validation.valid_row_count(where, where.size), 2, name)
-    assert f"`{name}`" in str(error.value) and str(int(where.sum())) in str(error.value)
+        validation.require_rows(int(where.sum()), 2, name, "where")
+    assert f"`{name}`" in str(error.value) and "valid under `where`" in str(error.value)
     return f"^{re.escape(str(error.value))}$"
 
 

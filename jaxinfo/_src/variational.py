@@ -469,7 +469,8 @@ def require_temporal_pairs(
     """
     if valid is None or axis_name is not None:
         return
-    validation.require_rows(validation.valid_row_count(valid, valid.size), 2, name)
+    count, counted_by = validation.valid_rows(valid, valid.size, "where")
+    validation.require_rows(count, 2, name, counted_by)
     values = validation.concrete_value(valid)
     if values is None:
         return
