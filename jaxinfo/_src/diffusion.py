@@ -440,7 +440,8 @@ def diffusion_spectral_mutual_information(
       x: samples ``[n, d]``.
       labels: integer labels ``[n]`` in ``[0, num_classes)``.
       num_classes: static number of classes.
-      key: PRNG key for the random baseline subsets (required unless ``baseline_masks``).
+      key: PRNG key for the random baseline subsets, e.g. ``jax.random.key(0)`` (an integer
+        seed is refused); required unless ``baseline_masks``.
       bandwidth: as in
         :func:`diffusion_spectral_entropy`.
       t: as in
