@@ -338,12 +338,33 @@ def _measure(args) -> int:
                 progress.step(name)
     except (ValueError, TypeError) as error:
         raise _UsageError(_one_line(error)) from None
-    if args.json:
-        print(json.dumps(results, indent=2))
+    failed = [name for name, _ in measures if not math.isfinite(cast(float, results[name]))]
+    if args.json:  # JSON has no NaN or inf: a measure without a value is null
+        shown = {key: None if key in failed else value for key, value in results.items()}
+        print(json.dumps(shown, indent=2, allow_nan=False))
     else:
         for key, value in results.items():
             print(f"{key:52s} {value:.6f}" if isinstance(value, float) else f"{key:52s} {value}")
-    return 0
+    return _report_failed(failed, len(measures), "null" if args.json else "nan")
+
+
+def _report_failed(failed: list[str], total: int, shown_as: str) -> int:
+    """Names the measures without a finite value on stderr; exit status 1 when none has one.
+
+    A NaN or inf is the library's "no answer" (non-finite intermediate values, e.g. squared
+    distances of data near the float64 limit); it is printed as ``nan`` / ``null``, never
+    passed off as a result.
+    """
+    if not failed:
+        return 0
+    print(
+        f"{'error' if len(failed) == total else 'warning'}: no finite value for "
+        f"{len(failed)} of {total} measures ({', '.join(failed)}), shown as {shown_as}. "
+        "Check the data's scale (values near the float range overflow) and rescale or "
+        "standardise them.",
+        file=sys.stderr,
+    )
+    return 1 if len(failed) == total else 0
 
 
 def _writable_folder(text: str) -> pathlib.Path:
@@ -471,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
       argv: the arguments after the program name; ``None`` reads ``sys.argv``.
 
     Returns:
-      The exit status: 0 on success (``--help`` and ``--version`` included); 2 for a bad
+      The exit status: 0 on success (``--help`` and ``--version`` included; also when only
+      some measures have no finite value, named on stderr); 1 when no measure has a finite
+      value (each shown as ``nan``, or ``null`` with ``--json``); 2 for a bad
       command line (an unknown flag or a bad flag value: the subcommand's usage and an error
       naming the flag, from argparse) and for refused input (a missing or unreadable file, an
       array that is not finite ``[n, d]`` floats, an unwritable ``--output``: one ``error:``

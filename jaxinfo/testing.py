@@ -53,7 +53,8 @@ class Task:
 
     Returns:
       A frozen dataclass (hashable: usable as a static argument). ``sample`` is wrapped to
-      refuse an ``n`` that is not a positive Python int.
+      refuse an ``n`` that is not a positive Python int and a ``key`` that is not a JAX PRNG
+      key (an integer seed: use ``jax.random.key(seed)``).
 
     Raises:
       TypeError: a non-integer dimension, a non-callable ``sample``, a non-real value.
@@ -115,13 +116,13 @@ def _check_num_samples(n) -> int:
 
 
 def _checked_sampler(sample: Callable) -> Callable:
-    """``sample`` with the number of samples validated (wrapped once)."""
+    """``sample`` with the key and the number of samples validated (wrapped once)."""
     if getattr(sample, "_checks_n", False):
         return sample
 
     @functools.wraps(sample)
     def checked(key, n):
-        return sample(key, _check_num_samples(n))
+        return sample(validation.as_prng_key(key), _check_num_samples(n))
 
     setattr(checked, "_checks_n", True)  # noqa: B010
     return checked

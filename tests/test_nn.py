@@ -225,7 +225,7 @@ def test_estimate_refuses_bad_input():
         estimate_mutual_information(x, y, decay=0.5)
     with pytest.raises(TypeError, match="Critic"):
         estimate_mutual_information(x, y, critic=cast(Any, lambda a, b: a @ b.T))
-    with pytest.raises(ValueError, match="floating"):
+    with pytest.raises(TypeError, match="floating"):
         estimate_mutual_information(np.ones((10, 1), int), y[:10])
 
 

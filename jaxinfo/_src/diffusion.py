@@ -43,7 +43,15 @@ from jaxinfo._src.options import (
 
 
 def _check_options(bandwidth: float | jax.Array | BandwidthRule, t, adaptive_k, preprocess):
-    """Validates the options; returns ``(bandwidth, t)`` (NaN where traced and invalid)."""
+    """Validates the options; returns ``(bandwidth, t)`` (NaN where traced and invalid).
+
+    A traced ``bandwidth`` or ``t`` (every array option of an eager call is traced by
+    :mod:`programs`) has only its shape checked here: a ``[3]`` array would otherwise fail
+    deep inside as a broadcast between the Gram and the spectrum, naming neither option.
+    """
+    for name, value in (("bandwidth", bandwidth), ("t", t)):
+        if isinstance(value, Tracer) and value.ndim != 0:
+            raise TypeError(f"`{name}` must be a real scalar number; got shape {value.shape}.")
     if isinstance(bandwidth, str):
         validation.check_choice(bandwidth, "bandwidth", BANDWIDTH_RULES, hint="Or pass sigma > 0.")
     else:  # raises on a concrete value <= 0; a number in, a number out
@@ -60,11 +68,12 @@ def _min_rows(adaptive_k) -> int:
     return 2 if adaptive_k is None else adaptive_k + 1
 
 
-def _check_adaptive_k(adaptive_k, num_samples):
+def _check_adaptive_k(adaptive_k, num_samples, counted_by: str | None = None):
     if adaptive_k is not None and adaptive_k >= num_samples:
+        under = f" valid under `{counted_by}`" if counted_by else ""
         raise ValueError(
-            f"`adaptive_k` must be smaller than the number of samples ({num_samples}); "
-            f"got {adaptive_k}. Use a smaller k (e.g. 5 to 15)."
+            f"`adaptive_k` must be smaller than the number of samples ({num_samples}"
+            f"{under}); got {adaptive_k}. Use a smaller k (e.g. 5 to 15)."
         )
 
 
@@ -224,7 +233,7 @@ def _prepare(rows: guards.Checked, preprocess, adaptive_k):
     """
     (x,), mask, axis_name = rows.arrays, rows.mask, rows.axis_name
     if axis_name is None:
-        _check_adaptive_k(adaptive_k, validation.valid_row_count(mask, x.shape[0]))
+        _check_adaptive_k(adaptive_k, *validation.valid_rows(mask, x.shape[0], "where"))
     holds = rows.holds(_min_rows(adaptive_k))
     x = collectives.gather_rows(x, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
@@ -369,6 +378,11 @@ def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
             f"`y` must be a scalar reference of shape [n] or [n, 1]; got {tuple(y.shape)}. "
             "Cluster a vector reference first and pass its labels."
         )
+    if y.shape[0] == 0:
+        raise ValueError(
+            "`y` must hold at least one value to bin; got an empty array. Pass the reference "
+            "values of the samples."
+        )
     finite = jnp.all(jnp.isfinite(y))
     concrete = validation.concrete_value(finite)
     if concrete is not None and not concrete:
@@ -427,7 +441,8 @@ def diffusion_spectral_mutual_information(
       x: samples ``[n, d]``.
       labels: integer labels ``[n]`` in ``[0, num_classes)``.
       num_classes: static number of classes.
-      key: PRNG key for the random baseline subsets (required unless ``baseline_masks``).
+      key: PRNG key for the random baseline subsets, e.g. ``jax.random.key(0)`` (an integer
+        seed is refused); required unless ``baseline_masks``.
       bandwidth: as in
         :func:`diffusion_spectral_entropy`.
       t: as in
@@ -525,8 +540,10 @@ def _spectral_mutual_information(
     bandwidth, t = _check_options(bandwidth, t, adaptive_k, preprocess)
     num_classes = validation.check_positive_int(num_classes, "num_classes")
     num_repeats = validation.check_positive_int(num_repeats, "num_repeats")
+    if key is not None:
+        key = validation.as_prng_key(key)
     rows = guards.checked((x,), ("x",), where, axis_name, base)
-    labels = jnp.asarray(labels)
+    labels = validation.as_array(labels, "labels")
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise TypeError(
             f"`labels` must be integers in [0, num_classes); got dtype {labels.dtype}. "
@@ -550,7 +567,7 @@ def _spectral_mutual_information(
             )
         baseline = random_subset_masks(key, weights, sizes, num_repeats)
     else:
-        baseline = jnp.asarray(baseline_masks)
+        baseline = validation.as_array(baseline_masks, "baseline_masks")
         expected = (num_classes, baseline.shape[1] if baseline.ndim == 3 else -1, x.shape[0])
         if baseline.dtype != jnp.bool_ or baseline.ndim != 3 or baseline.shape != expected:
             raise ValueError(

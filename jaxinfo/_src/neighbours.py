@@ -69,7 +69,12 @@ def check_k(
 
 
 def search_route(
-    method: NeighbourSearch, dim: int, num_rows: int, *, sorted_allowed: bool = True
+    method: NeighbourSearch,
+    dim: int,
+    num_rows: int,
+    *,
+    block_size: int | None = None,
+    sorted_allowed: bool = True,
 ) -> str:
     """The neighbour search that runs: ``"brute"``, ``"sorted"`` or ``"tree"``.
 
@@ -77,9 +82,16 @@ def search_route(
     :func:`trees.tree_pays` (``2 <= d <= 8``, from n = 1000 up to d = 4 and n = 2048
     above); elsewhere (other backends, higher d, few rows) the blocked slab.
     ``sorted_allowed`` is False for KSG, whose joint max-norm search is never 1-D.
+
+    ``block_size`` is checked here, whatever the route: one option, one rule. Only the
+    slab reads it (the sort and the tree have no ``[block, n]`` slab to bound), and it never
+    changes a value, so it is accepted by every route rather than refused: under ``"auto"``
+    a refusal would depend on ``n`` and the backend.
     """
     methods = tuple(m for m in NEIGHBOUR_SEARCHES if sorted_allowed or m != "sorted")
     validation.check_choice(method, "method", methods)
+    if block_size is not None:
+        validation.check_positive_int(block_size, "block_size")
     if method == "sorted" and dim != 1:
         raise ValueError(
             f'`method="sorted"` needs one-dimensional samples [n, 1]; got d = {dim}. '
@@ -399,8 +411,10 @@ def knn_entropy(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows (at least ``k + 1`` must be valid).
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: query rows per block; ``None`` picks it from the temporary-memory
-        budget (docs/conventions.md). Memory O(n * block) for value and gradient.
+      block_size: query rows per block of the slab, an int >= 1; ``None`` picks it from
+        the temporary-memory budget (docs/conventions.md). Memory O(n * block) for value
+        and gradient. Checked whatever the ``method``; the sorted and tree routes have no
+        slab and do not read it (it never changes the value).
       method: ``"brute"`` (the blocked all-pairs search, any d), ``"sorted"`` (d = 1 only:
         one sort, O(n log n), the same neighbours), ``"tree"`` (a host k-d tree finds the
         neighbours, distances and gradients are measured in JAX; the same neighbours) or
@@ -411,8 +425,8 @@ def knn_entropy(
       Scalar entropy estimate.
 
     Raises:
-      ValueError: ``x`` not ``[n, d]``, ``n < 2``, ``k >= n``, an unknown ``method`` or
-        ``"sorted"`` with d > 1.
+      ValueError: ``x`` not ``[n, d]``, ``n < 2``, ``k >= n``, an unknown ``method``,
+        ``"sorted"`` with d > 1 or ``block_size < 1`` (any ``method``).
 
     Example:
       >>> import jax, jaxinfo
@@ -428,7 +442,8 @@ def knn_entropy(
     ((x,), mask) = rows.arrays, rows.mask
     count, counted_by = validation.valid_rows(mask, x.shape[0], "where")
     k = check_k(k, count, axis_name, counted_by=counted_by)
-    route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
+    num_rows = x.shape[0] * collectives.axis_size(axis_name)
+    route = search_route(method, x.shape[1], num_rows, block_size=block_size)
     value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     return rows.result(value, rows.holds(k + 1))
 
@@ -494,8 +509,9 @@ def ksg_mutual_information(
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
-      block_size: query rows per block; ``None`` picks it from the temporary-memory
-        budget (docs/conventions.md). Memory O(n * block).
+      block_size: query rows per block of the slab, an int >= 1; ``None`` picks it from
+        the temporary-memory budget (docs/conventions.md). Memory O(n * block). Checked
+        whatever the ``method``; the tree route does not read it.
       method: ``"brute"`` (the blocked slab), ``"tree"`` (a host k-d tree finds the joint
         neighbours and counts the marginals; 1-D marginals are counted by a sorted search
         in JAX; the same counts) or ``"auto"`` (``"tree"`` on CPU for a joint dimension
@@ -505,7 +521,8 @@ def ksg_mutual_information(
       Scalar mutual information estimate.
 
     Raises:
-      ValueError: mismatched sample counts, ``n < 2``, ``k >= n`` or an unknown ``method``.
+      ValueError: mismatched sample counts, ``n < 2``, ``k >= n``, an unknown ``method``
+        or ``block_size < 1`` (any ``method``).
 
     Example:
       >>> import jax, jaxinfo
@@ -523,7 +540,9 @@ def ksg_mutual_information(
     count, counted_by = validation.valid_rows(rows.mask, x.shape[0], "where")
     k = check_k(k, count, axis_name, counted_by=counted_by)
     num_rows = x.shape[0] * collectives.axis_size(axis_name)
-    route = search_route(method, x.shape[1] + y.shape[1], num_rows, sorted_allowed=False)
+    route = search_route(
+        method, x.shape[1] + y.shape[1], num_rows, block_size=block_size, sorted_allowed=False
+    )
     value = _ksg_nats(x, y, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     return rows.result(value, rows.holds(k + 1))
 
@@ -608,8 +627,9 @@ def knn_kl_divergence(
       where_x: boolean row mask ``[n]`` of ``x``.
       where_y: boolean row mask ``[m]`` of ``y``.
       axis_name: mesh axis of the rows of both ``x`` and ``y`` inside ``shard_map``.
-      block_size: query rows per block; ``None`` picks it from the temporary-memory
-        budget (docs/conventions.md). Memory O((n + m) * block).
+      block_size: query rows per block of the slab, an int >= 1; ``None`` picks it from
+        the temporary-memory budget (docs/conventions.md). Memory O((n + m) * block).
+        Checked whatever the ``method``; the sorted and tree routes do not read it.
       method: as in :func:`knn_entropy` (``"auto"``: sorted at d = 1, the tree on CPU at
         ``2 <= d <= 8`` from n = 1000 or 2048).
 
@@ -618,7 +638,7 @@ def knn_kl_divergence(
 
     Raises:
       ValueError: different feature dimensions, ``n < 2``, ``k >= n``, ``k > m``, an unknown
-        ``method`` or ``"sorted"`` with d > 1.
+        ``method``, ``"sorted"`` with d > 1 or ``block_size < 1`` (any ``method``).
 
     Example:
       >>> import jax, jaxinfo
@@ -638,7 +658,8 @@ def knn_kl_divergence(
     k = check_k(k, count, axis_name, counted_by=counted_by)
     count, counted_by = validation.valid_rows(mask_y, y.shape[0], "where_y")
     check_k(k, count, axis_name, name="y", strict=False, counted_by=counted_by)
-    route = search_route(method, x.shape[1], x.shape[0] * collectives.axis_size(axis_name))
+    num_rows = x.shape[0] * collectives.axis_size(axis_name)
+    route = search_route(method, x.shape[1], num_rows, block_size=block_size)
     value = _kl_nats(
         x,
         y,
