@@ -134,15 +134,15 @@ def test_dtypes():
 
 
 def test_validate_rejects_bad_probabilities():
-    with pytest.raises(ValueError, match="non-negative"):
-        jaxinfo.shannon_entropy(jnp.array([1.2, -0.2]), validate=True)
-    with pytest.raises(ValueError, match="sum to 1"):
-        jaxinfo.kl_divergence(P, jnp.array([0.5, 0.5, 0.5, 0.5]), validate=True)
-    with pytest.raises(ValueError, match="sum to 1"):
-        jaxinfo.renyi_entropy(jnp.array([[0.5, 0.5], [0.5, 0.6]]), alpha=2.0, validate=True)
+    with pytest.raises(ValueError, match="negative entry -0.2"):
+        jaxinfo.shannon_entropy(jnp.array([1.2, -0.2]))
+    with pytest.raises(ValueError, match="`q` sums to 2 instead of 1"):
+        jaxinfo.kl_divergence(P, jnp.array([0.5, 0.5, 0.5, 0.5]))
+    with pytest.raises(ValueError, match=r"`p\[1\]` sums to 1.1 instead of 1"):
+        jaxinfo.renyi_entropy(jnp.array([[0.5, 0.5], [0.5, 0.6]]), alpha=2.0)
     jaxinfo.js_divergence(P, Q, validate=True)  # valid input passes
-    with pytest.raises(TypeError, match="concrete"):
-        jax.jit(lambda p: jaxinfo.shannon_entropy(p, validate=True))(P)
+    assert np.isnan(jax.jit(jaxinfo.shannon_entropy)(jnp.array([1.2, -0.2])))
+    assert np.isfinite(jax.jit(jaxinfo.shannon_entropy)(P))
 
 
 def test_bad_arguments():

@@ -4,9 +4,18 @@ These take distributions, not samples: the last axis holds the ``k`` probabiliti
 reduced, leading axes are batch axes (broadcast between ``p`` and ``q``). Zero probabilities
 follow ``0 log 0 = 0`` with a zero gradient (``numerics.xlogx``), so one-hot or sparse
 distributions never give NaN values or gradients.
+
+Every function that takes probabilities checks them by default (``validate=True``): counts,
+logits or a negative entry would otherwise give a plausible wrong number (the entropy of
+counts ``[[1, 2], [3, 4]]`` came out negative). Concrete input raises ``ValueError`` naming
+the argument and row; under ``jit`` a row that is no distribution gives NaN (one comparison
+and one sum per row, a select in front of the arithmetic). ``validate=False`` skips it. Rows
+with no included entry (``where``) are exempt; rows with a non-finite entry give NaN either way.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -46,28 +55,58 @@ def _masked(p: jax.Array, mask: jax.Array | None) -> jax.Array:
     return p if mask is None else jnp.where(mask, p, jnp.zeros((), p.dtype))
 
 
-def _check_distribution(p: jax.Array, name: str) -> None:
-    """Opt-in value check (``validate=True``): non-negative rows summing to 1."""
-    values = validation.concrete_value(p)
-    if values is None:
-        raise TypeError(
-            f"`validate=True` inspects the values of `{name}`, so it needs concrete arrays; "
-            "call it outside `jit` (or drop validate=True inside jitted code)."
-        ) from None
-    if np.any(values < 0):
+# Rows may be off 1 by this much. Normalising in float32 is off by at most 4e-7 for
+# k <= 1e6 outcomes (XLA and NumPy sum pairwise; a sequential sum is typically off by
+# sqrt(k) eps = 1.2e-4 at k = 1e6), and float32 rows are often cast to float64 later, so the
+# tolerance is not the dtype's own: sqrt(eps) of float32, or twice the eps of a coarser
+# input dtype (a bfloat16 softmax is off by up to eps / 2). Counts, logits and scores miss by
+# far more.
+_SUM_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
+
+
+def _sum_tolerance(dtype) -> float:
+    return max(_SUM_TOLERANCE, 2.0 * float(jnp.finfo(dtype).eps))
+
+
+def _raise_if_not_distribution(values: np.ndarray, included, name, tolerance, logits_fix):
+    """Concrete check: every included entry >= 0 and every row sums to 1.
+
+    Rows with a non-finite included entry are left to the NaN answer (``_answer``); rows
+    with no included entry (``where``) are exempt.
+    """
+    checked = np.all(np.isfinite(values), axis=-1) & np.any(included, axis=-1)
+    skip = "or pass validate=False to skip this check."
+    negative = checked[..., None] & (values < 0)
+    if np.any(negative):
+        index = np.unravel_index(np.argmax(negative), negative.shape)
+        row = name + (str(list(map(int, index[:-1]))) if values.ndim > 1 else "")
         raise ValueError(
-            f"`{name}` must be non-negative; found {values.min():.3g}. "
-            "Pass probabilities (e.g. `jax.nn.softmax(logits)`), not logits or scores."
+            f"`{name}` must hold probabilities (entries >= 0, rows summing to 1); "
+            f"`{row}` has the negative entry {values[index]:.4g} at position {int(index[-1])}. "
+            f"Pass probabilities ({logits_fix}), {skip}"
         )
-    tolerance = np.sqrt(np.finfo(values.dtype).eps)
-    sums = values.sum(axis=-1)
-    worst = np.max(np.abs(sums - 1.0)) if sums.size else 0.0
-    if worst > tolerance:
+    off = checked & ~(np.abs(values.sum(axis=-1, dtype=np.float64) - 1.0) <= tolerance)
+    if np.any(off):
+        index = np.unravel_index(np.argmax(off), off.shape)
+        row = name + (str(list(map(int, index))) if values.ndim > 1 else "")
+        total = float(values[index].sum(dtype=np.float64))
         raise ValueError(
-            f"every row of `{name}` must sum to 1 (tolerance {tolerance:.1e} for {values.dtype}); "
-            f"the worst row is off by {worst:.3g}. "
-            f"Normalise with `{name} / {name}.sum(-1, keepdims=True)`."
+            f"every row of `{name}` must sum to 1 (a probability vector, tolerance "
+            f"{tolerance:.1e}); `{row}` sums to {total:.6g} instead of 1. Normalise it "
+            f"(`{name} / {name}.sum(-1, keepdims=True)`; {logits_fix}), {skip}"
         )
+
+
+def _distribution_rows(p: jax.Array, mask: jax.Array | None, tolerance: float) -> jax.Array:
+    """Traced check: rows that are distributions (or have no included entry).
+
+    False for a row holding NaN or an infinity (the min or the sum is NaN or infinite), so
+    it subsumes the finiteness check of ``_answer``.
+    """
+    ok = (jnp.min(p, axis=-1) >= 0) & (jnp.abs(jnp.sum(p, axis=-1) - 1.0) <= tolerance)
+    if mask is None:
+        return ok
+    return ok | ~jnp.any(jnp.broadcast_to(mask, p.shape), axis=-1)
 
 
 def _answer(value: jax.Array, arrays) -> jax.Array:
@@ -76,12 +115,41 @@ def _answer(value: jax.Array, arrays) -> jax.Array:
     ``p > 0`` tests (zero probabilities) are false for NaN, which would silently count a
     NaN entry as a zero probability.
     """
-    finite = [jnp.all(jnp.isfinite(a), axis=-1) for a in arrays]
+    if not arrays:
+        return value
+    # A row sum is finite iff every entry is (an overflowing sum is no distribution either);
+    # one add per entry is cheaper than an all-reduce of ``isfinite``.
+    finite = [jnp.isfinite(jnp.sum(a, axis=-1)) for a in arrays]
     holds = finite[0] if len(finite) == 1 else jnp.logical_and(*finite)
     return jnp.where(holds, value, jnp.nan)
 
 
-def _prepare(arrays, names, where, validate):
+class _Checked(NamedTuple):
+    """Validated probability arrays and how the answer is guarded (:func:`_prepare`)."""
+
+    arrays: list[jax.Array]
+    unchecked: list[jax.Array]  # arrays whose rows are not covered by ``rows``
+    rows: jax.Array | None  # traced rows that are distributions; None: none traced
+
+    def answer(self, value: jax.Array) -> jax.Array:
+        """``value`` NaN in rows with a non-finite entry or (traced check) no distribution."""
+        value = _answer(value, self.unchecked)
+        return value if self.rows is None else jnp.where(self.rows, value, jnp.nan)
+
+
+def _prepare(arrays, names, where, validate, logits_fix) -> _Checked:
+    """Shapes, dtypes and mask; with ``validate`` the distribution check (module notes).
+
+    Concrete arrays raise ``ValueError``; traced arrays mark the rows that fail, and those
+    rows are replaced by a uniform distribution before any arithmetic (the double-``where``:
+    garbage such as a negative entry never reaches ``log``, so no NaN gradient flows back,
+    not even into a ``q`` broadcast against a bad ``p`` row). The answer there is NaN.
+    """
+    validate = validation.check_bool(validate, "validate")
+    arrays = [validation.as_array(a, n) for a, n in zip(arrays, names, strict=True)]
+    tolerances = [
+        _sum_tolerance(a.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else 0.0 for a in arrays
+    ]
     arrays = [_as_probabilities(a, n) for a, n in zip(arrays, names, strict=True)]
     if len({a.shape[-1] for a in arrays}) > 1:
         got = ", ".join(f"`{n}` has {a.shape[-1]}" for a, n in zip(arrays, names, strict=True))
@@ -90,10 +158,26 @@ def _prepare(arrays, names, where, validate):
     dtype = np.result_type(*[a.dtype for a in arrays])
     mask = _entry_mask(where, shape)
     arrays = [_masked(a.astype(dtype), mask) for a in arrays]
-    if validate:
-        for a, n in zip(arrays, names, strict=True):
-            _check_distribution(a, n)
-    return arrays
+    if not validate:
+        return _Checked(arrays, arrays, None)
+    included = None if mask is None else validation.concrete_value(mask)
+    unchecked, rows = [], None
+    for a, n, tolerance in zip(arrays, names, tolerances, strict=True):
+        values = validation.concrete_value(a)
+        if values is not None and (mask is None or included is not None):
+            entries = np.ones(values.shape, bool) if included is None else included
+            _raise_if_not_distribution(
+                values, np.broadcast_to(entries, values.shape), n, tolerance, logits_fix
+            )
+            unchecked.append(a)  # rows with a non-finite entry were left to ``_answer``
+            continue
+        ok = _distribution_rows(a, mask, tolerance)
+        rows = ok if rows is None else rows & ok
+    if rows is None:
+        return _Checked(arrays, unchecked, None)
+    uniform = jnp.asarray(1.0 / shape[-1], dtype)
+    arrays = [jnp.where(rows[..., None], a, uniform) for a in arrays]
+    return _Checked(arrays, unchecked, rows)
 
 
 def shannon_entropy(
@@ -101,7 +185,7 @@ def shannon_entropy(
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
-    validate: bool = False,
+    validate: bool = True,
 ) -> jax.Array:
     r"""Shannon entropy ``H(p) = -sum_i p_i log p_i`` of probability vectors.
 
@@ -112,14 +196,16 @@ def shannon_entropy(
       base: logarithm base (``2`` for bits); default nats.
       where: boolean mask broadcastable to ``p``; excluded entries count as zero probability
         (the rest is not renormalised).
-      validate: check (eagerly, concrete inputs only) that entries are non-negative and rows
-        sum to 1 within ``sqrt(eps)`` of the dtype; raises ``ValueError`` otherwise.
+      validate: check that every row is a distribution: entries ``>= 0`` and a sum within
+        ``3.5e-4`` of 1 (module notes). Concrete input raises ``ValueError``; traced input
+        (``jit``, ``grad``, ``vmap``) gives NaN in the rows that fail. ``False`` skips the
+        check (the fastest path, for inputs known to be distributions). Static.
 
     Returns:
       Entropies of shape ``p.shape[:-1]``.
 
     Raises:
-      ValueError: bad shapes, or (``validate=True``) invalid probabilities.
+      ValueError: bad shapes, or (concrete, ``validate=True``) a row that is no distribution.
 
     Example:
       >>> import jax.numpy as jnp, jaxinfo
@@ -127,8 +213,11 @@ def shannon_entropy(
       1.5000
     """
     validation.log_base_divisor(base)
-    (p,) = _prepare((p,), ("p",), where, validate)
-    return validation.convert_units(_answer(-jnp.sum(numerics.xlogx(p), axis=-1), (p,)), base)
+    checked = _prepare(
+        (p,), ("p",), where, validate, "for logits use `shannon_entropy_from_logits`"
+    )
+    (p,) = checked.arrays
+    return validation.convert_units(checked.answer(-jnp.sum(numerics.xlogx(p), axis=-1)), base)
 
 
 def shannon_entropy_from_logits(
@@ -196,7 +285,7 @@ def kl_divergence(
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
-    validate: bool = False,
+    validate: bool = True,
 ) -> jax.Array:
     r"""Kullback–Leibler divergence ``KL(p || q) = sum_i p_i log(p_i / q_i)``.
 
@@ -210,7 +299,7 @@ def kl_divergence(
       q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
       base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
-      validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
+      validate: check both inputs as in :func:`shannon_entropy` (default on).
 
     Returns:
       Divergences of the broadcast batch shape, ``>= 0``.
@@ -222,8 +311,9 @@ def kl_divergence(
       0.5108
     """
     validation.log_base_divisor(base)
-    p, q = _prepare((p, q), ("p", "q"), where, validate)
-    return validation.convert_units(_answer(jnp.sum(_relative_terms(p, q), axis=-1), (p, q)), base)
+    checked = _prepare((p, q), ("p", "q"), where, validate, "from logits: `jax.nn.softmax(logits)`")
+    p, q = checked.arrays
+    return validation.convert_units(checked.answer(jnp.sum(_relative_terms(p, q), axis=-1)), base)
 
 
 def js_divergence(
@@ -232,7 +322,7 @@ def js_divergence(
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
-    validate: bool = False,
+    validate: bool = True,
 ) -> jax.Array:
     r"""Jensen–Shannon divergence ``(KL(p || m) + KL(q || m)) / 2`` with ``m = (p + q) / 2``.
 
@@ -245,7 +335,7 @@ def js_divergence(
       q: probabilities ``[..., k]`` (batch axes broadcast with ``p``).
       base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p`` and ``q``; excluded entries are ignored.
-      validate: check both inputs (concrete only) as in :func:`shannon_entropy`.
+      validate: check both inputs as in :func:`shannon_entropy` (default on).
 
     Returns:
       Divergences of the broadcast batch shape, in ``[0, log 2]``.
@@ -257,12 +347,13 @@ def js_divergence(
       1.0000
     """
     validation.log_base_divisor(base)
-    p, q = _prepare((p, q), ("p", "q"), where, validate)
+    checked = _prepare((p, q), ("p", "q"), where, validate, "from logits: `jax.nn.softmax(logits)`")
+    p, q = checked.arrays
     m, half_gap = 0.5 * (p + q), 0.5 * (p - q)  # p - m without rounding m first
     value = 0.5 * jnp.sum(
         _relative_terms(p, m, half_gap) + _relative_terms(q, m, -half_gap), axis=-1
     )
-    return validation.convert_units(_answer(value, (p, q)), base)
+    return validation.convert_units(checked.answer(value), base)
 
 
 def renyi_entropy(
@@ -271,7 +362,7 @@ def renyi_entropy(
     alpha: float,
     base: float | None = None,
     where: ArrayLike | None = None,
-    validate: bool = False,
+    validate: bool = True,
 ) -> jax.Array:
     r"""Rényi entropy of order ``alpha``: ``log(sum_i p_i^alpha) / (1 - alpha)``.
 
@@ -284,7 +375,7 @@ def renyi_entropy(
       alpha: order ``> 0`` or ``inf`` (static Python number).
       base: as in :func:`shannon_entropy`.
       where: boolean mask broadcastable to ``p``; excluded entries count as zero.
-      validate: check (concrete only) as in :func:`shannon_entropy`.
+      validate: check ``p`` as in :func:`shannon_entropy` (default on).
 
     Returns:
       Entropies of shape ``p.shape[:-1]``; non-increasing in ``alpha``.
@@ -301,6 +392,7 @@ def renyi_entropy(
     """
     alpha = validation.check_alpha(alpha)
     validation.log_base_divisor(base)
-    (p,) = _prepare((p,), ("p",), where, validate)
+    checked = _prepare((p,), ("p",), where, validate, "from logits: `jax.nn.softmax(logits)`")
+    (p,) = checked.arrays
     value = numerics.renyi_entropy_of_probabilities(p, alpha)
-    return validation.convert_units(_answer(value, (p,)), base)
+    return validation.convert_units(checked.answer(value), base)

@@ -6,16 +6,29 @@ its own rows. We normalise by ``n`` (maximum likelihood): that is the Gaussian p
 entropy; the MI does not depend on the normalisation at all. Log-determinants go through
 Cholesky, which is differentiable everywhere it succeeds.
 
-Singular covariances (``d >= n``, duplicated or constant columns) have ``log det = -inf``.
-Instead of a NaN from a failed Cholesky we add a floor ``delta = 32 eps tr(Sigma)`` (under
-``stop_gradient``, negligible for well-conditioned data): a singular covariance then gives a
-finite, very negative entropy (each null direction contributes ``~0.5 log(32 eps tr)``)
-and a finite gradient. ``shrinkage`` is the statistical fix.
+Log-determinants are taken of correlation matrices (the variances factor out exactly), so
+round-off and the singularity test below do not depend on the scale of each column.
+
+Singular covariances have ``log det = -inf``; the plug-in answer is then ``-inf`` (entropy)
+or ``+inf`` (MI, a canonical correlation of 1), never a finite number:
+
+- ``n <= d`` valid rows without shrinkage: the sample covariance has rank ``<= n - 1 < d``
+  whatever the data. A static row count raises ``ValueError`` naming ``shrinkage=``, like
+  too few rows; an unknown count (traced mask, ``axis_name``) or a traced ``shrinkage`` of 0
+  gives NaN.
+- Singular data (a constant, duplicated or collinear column): a floor
+  ``delta = 32 eps tr(R)`` on the diagonal (under ``stop_gradient``) keeps Cholesky finite,
+  and a pivot that ends at the floor (``<= 4 delta``: a column explained by the earlier
+  ones to within the working precision) marks the covariance singular. The entropy is then
+  ``-inf``, the MI ``+inf`` where the joint matrix has more such pivots than the marginals
+  (a null direction inside ``x`` or ``y`` alone cancels: a constant column carries no
+  information). The gradient is zero there, never NaN. ``shrinkage`` is the statistical fix.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,10 +37,19 @@ from jax.typing import ArrayLike
 from jaxinfo._src import collectives, guards, moments, numerics, programs, samples, validation
 
 
-def _scatter(z: jax.Array, mask, axis_name) -> tuple[jax.Array, jax.Array]:
-    """Global count of valid rows and centred scatter matrix ``sum_i (z_i - m)(z_i - m)^T``."""
+def _scatter(z: jax.Array, mask, axis_name) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(count, scatter, roundoff)`` of the valid rows, global over devices.
+
+    ``scatter = sum_i (z_i - m)(z_i - m)^T``; ``roundoff`` is the diagonal a constant column
+    leaves after centring in floating point (``_standardise``).
+    """
     weights = samples.row_weights(mask, z.shape[0], z.dtype)
-    return moments.second_moment(z, weights, axis_name, centre=True)
+    count, scatter = moments.second_moment(z, weights, axis_name, centre=True)
+    if axis_name is None:
+        z = collectives.replicate(z)
+    mean = collectives.psum(jnp.sum(z * weights[:, None], axis=0), axis_name) / count
+    roundoff = jnp.square(numerics.ROUNDOFF_FLOOR * jnp.finfo(z.dtype).eps * mean) * count
+    return count, scatter, jax.lax.stop_gradient(roundoff)
 
 
 def _check_shrinkage(shrinkage):
@@ -40,21 +62,68 @@ def _check_shrinkage(shrinkage):
     )
 
 
-def _regularise(cov: jax.Array, shrinkage) -> jax.Array:
-    """``(1 - s) cov + s tr(cov)/d I`` plus the floor that keeps Cholesky finite."""
+# A Cholesky pivot (squared) at most this many floors is a null direction: an exactly
+# collinear column ends at (1 + |beta|^2) delta (beta its regression coefficients, 1 for a
+# duplicate), and a genuine residual that small would be set by the floor, not the data.
+_NULL_PIVOT = 4.0
+
+
+def _shrink(cov: jax.Array, shrinkage) -> jax.Array:
+    """``(1 - s) cov + s tr(cov)/d I``."""
     d = cov.shape[0]
-    trace = jnp.trace(cov)
-    eye = jnp.eye(d, dtype=cov.dtype)
     s = jnp.asarray(shrinkage, cov.dtype)
-    cov = (1.0 - s) * cov + s * (trace / d) * eye
-    info = jnp.finfo(cov.dtype)
-    floor = jax.lax.stop_gradient(numerics.ROUNDOFF_FLOOR * info.eps * trace + info.tiny)
-    return cov + floor * eye
+    return (1.0 - s) * cov + s * (jnp.trace(cov) / d) * jnp.eye(d, dtype=cov.dtype)
 
 
-def _logdet(cov: jax.Array) -> jax.Array:
-    chol = jnp.linalg.cholesky(cov)
-    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+def _standardise(cov: jax.Array, roundoff: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(R, log_var)``: ``cov = D^1/2 R D^1/2``.
+
+    A column whose variance is at the round-off of its mean (``32 eps |mean|`` spread: a
+    constant column, centred in floating point) is constant: its row of ``R`` is zero.
+    """
+    var = jnp.diagonal(cov)
+    constant = var <= roundoff
+    var = jnp.where(constant, jnp.ones((), cov.dtype), var)
+    scale = jnp.where(constant, 0.0, 1.0 / numerics.safe_sqrt(var))
+    return cov * scale[:, None] * scale[None, :], jnp.where(constant, 0.0, jnp.log(var))
+
+
+class _Pivots(NamedTuple):
+    """Cholesky pivots of a floored correlation matrix and which of them are null."""
+
+    log: jax.Array  # log of the squared pivots: sum = log det
+    null: jax.Array  # pivot at the floor (``_NULL_PIVOT``)
+
+
+def _floored(corr: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(corr + delta I, delta)``: the floor that keeps Cholesky finite (module notes)."""
+    info = jnp.finfo(corr.dtype)
+    floor = numerics.ROUNDOFF_FLOOR * info.eps * jnp.trace(corr) + info.tiny
+    floor = jax.lax.stop_gradient(floor)
+    return corr + floor * jnp.eye(corr.shape[0], dtype=corr.dtype), floor
+
+
+def _pivots(floored: jax.Array, floor: jax.Array) -> _Pivots:
+    """Pivots of a floored matrix (or of a diagonal block of one: the same floor)."""
+    squared = jnp.square(jnp.diagonal(jnp.linalg.cholesky(floored)))
+    return _Pivots(jnp.log(squared), squared <= _NULL_PIVOT * floor)
+
+
+def _full_rank(count: jax.Array, d: int, shrinkage) -> jax.Array:
+    """Traced: ``count`` rows can span ``d`` dimensions (``count > d``) or shrinkage is on."""
+    return (count > d) | (jnp.asarray(shrinkage) > 0)
+
+
+def _check_rank(shrinkage, num_rows: int, d: int, axis_name, what: str) -> None:
+    """Static: ``n <= d`` rows without shrinkage give a singular covariance (module notes)."""
+    value = validation.concrete_value(shrinkage)
+    if axis_name is None and value is not None and float(value) == 0.0 and num_rows <= d:
+        raise ValueError(
+            f"the {what} needs more samples than dimensions (n > d) without shrinkage; got "
+            f"n = {num_rows}, d = {d}: the covariance has rank <= n - 1 < d (singular, "
+            "log det = -inf), so there is no finite estimate. Pass shrinkage= (e.g. "
+            "shrinkage=0.1) or more samples."
+        )
 
 
 def _wishart_bias(d: int, count: jax.Array, start: int = 0) -> jax.Array:
@@ -104,7 +173,8 @@ def gaussian_entropy(
 
     Args:
       x: samples ``[n, d]``.
-      shrinkage: ``s`` in ``[0, 1]``; use it when ``d`` is close to or above ``n``. May be traced.
+      shrinkage: ``s`` in ``[0, 1]``; needed when ``n <= d`` (else singular), advisable when
+        ``d`` is close to ``n``. May be traced.
       bias_correction: subtract the exact expected bias of ``log det`` of a Wishart matrix
         (``sum_i psi((n - i)/2) + d log(2/n)``); makes the estimate unbiased for Gaussian data.
         Needs ``n > d``. Static.
@@ -113,11 +183,12 @@ def gaussian_entropy(
       axis_name: mesh axis of the rows inside ``shard_map`` (moments are ``psum``-reduced).
 
     Returns:
-      Scalar entropy. A singular covariance (``shrinkage=0``) gives a finite, very negative
-      value (see the module notes), never NaN.
+      Scalar entropy; ``-inf`` with a zero gradient for singular data (a constant or
+      collinear column, module notes); NaN for ``n <= d`` rows without shrinkage under ``jit``.
 
     Raises:
-      ValueError: ``x`` not ``[n, d]``, ``n < 2``, ``shrinkage`` outside ``[0, 1]``.
+      ValueError: ``x`` not ``[n, d]``, ``n < 2``, ``shrinkage`` outside ``[0, 1]``, or
+        ``n <= d`` (valid) rows with ``shrinkage=0`` (pass ``shrinkage=``).
 
     Example:
       >>> import jax, jaxinfo
@@ -136,27 +207,34 @@ def gaussian_entropy(
     _check_bias_correction(
         bias_correction, validation.valid_row_count(mask, x.shape[0]), d, axis_name
     )
-    holds = rows.holds(_min_rows(bias_correction, d))
-    count, scatter = _scatter(x, mask, axis_name)
-    logdet = _logdet(_regularise(scatter / count, shrinkage))
+    num_rows = validation.valid_row_count(mask, x.shape[0])
+    _check_rank(shrinkage, num_rows, d, axis_name, "covariance of `x`")
+    count, scatter, roundoff = _scatter(x, mask, axis_name)
+    holds = rows.holds(_min_rows(bias_correction, d)) & _full_rank(count, d, shrinkage)
+    corr, log_var = _standardise(_shrink(scatter / count, shrinkage), roundoff / count)
+    pivots = _pivots(*_floored(corr))
+    logdet = jnp.sum(log_var) + jnp.sum(pivots.log)
     if bias_correction:
         logdet = logdet - _wishart_bias(d, count)
-    return rows.result(0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet), holds)
+    value = 0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet)
+    value = jnp.where(jnp.any(pivots.null), -jnp.inf, value)
+    return rows.result(value, holds)
 
 
-def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
-    """``0.5 (log det R_x + log det R_y - log det R)`` from the joint correlation matrix ``R``.
+def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> tuple[jax.Array, jax.Array]:
+    """``(MI, count)``: ``0.5 (log det R_x + log det R_y - log det R)`` from the joint ``R``.
 
     Working on correlations makes shrinkage scale-invariant per column (``tr R / d = 1``)
     and conditions Cholesky; the unshrunk value equals the covariance formula exactly.
     Shrinking the joint matrix and taking its blocks keeps the estimate ``>= 0`` (Fischer).
+    The first ``d_x`` pivots of ``R`` are those of ``R_x``, so ``log det R_x`` cancels: the
+    MI is ``0.5 (log det R_y - log det R_{y|x})`` from the remaining pivots.
     """
     dx = x.shape[1]
-    count, scatter = _scatter(jnp.concatenate([x, y], axis=1), mask, axis_name)
-    var = jnp.diagonal(scatter)
-    scale = 1.0 / numerics.safe_sqrt(jnp.where(var > 0, var, 1.0))
-    corr = _regularise(scatter * scale[:, None] * scale[None, :], shrinkage)
-    value = 0.5 * (_logdet(corr[:dx, :dx]) + _logdet(corr[dx:, dx:]) - _logdet(corr))
+    count, scatter, roundoff = _scatter(jnp.concatenate([x, y], axis=1), mask, axis_name)
+    corr, floor = _floored(_shrink(_standardise(scatter, roundoff)[0], shrinkage))
+    joint, marginal = _pivots(corr, floor), _pivots(corr[dx:, dx:], floor)
+    value = 0.5 * (jnp.sum(marginal.log) - jnp.sum(joint.log[dx:]))
     # >= 0 by Fischer's inequality; Cholesky round-off on a singular R (rank-1 data) can
     # land a few 1e-3 below.
     value = jnp.maximum(value, 0.0)
@@ -164,7 +242,9 @@ def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> jax.Array:
         d = corr.shape[0]
         # b(dx) + b(dy) - b(dx + dy): the terms i <= dx cancel between x and the joint.
         value = value - 0.5 * (_wishart_bias(d - dx, count) - _wishart_bias(d, count, start=dx))
-    return value
+    # A null direction of the joint matrix that neither block has: a canonical correlation 1.
+    dependent = jnp.sum(joint.null[dx:]) > jnp.sum(marginal.null)
+    return jnp.where(dependent, jnp.inf, value), count
 
 
 @programs.one_program
@@ -201,11 +281,12 @@ def gaussian_mutual_information(
       axis_name: mesh axis of the rows inside ``shard_map``.
 
     Returns:
-      Scalar MI. Perfectly dependent columns (``y = x``) give a large finite value (the
-      covariance floor), not ``inf``.
+      Scalar MI. Perfectly dependent columns (``y = x``) give ``+inf`` with a zero gradient
+      (module notes); ``n <= d_x + d_y`` rows without shrinkage give NaN under ``jit``.
 
     Raises:
-      ValueError: mismatched sample counts, ``n < 2``, ``shrinkage`` outside ``[0, 1]``.
+      ValueError: mismatched sample counts, ``n < 2``, ``shrinkage`` outside ``[0, 1]``, or
+        ``n <= d_x + d_y`` (valid) rows with ``shrinkage=0`` (pass ``shrinkage=``).
 
     Example:
       >>> import jax, jaxinfo
@@ -218,16 +299,19 @@ def gaussian_mutual_information(
     shrinkage = _check_shrinkage(shrinkage)
     rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
     (x, y), mask = rows.arrays, rows.mask
-    holds = _check_pair(rows, bias_correction)
-    return rows.result(_mi_nats(x, y, mask, shrinkage, bias_correction, axis_name), holds)
+    holds = _check_pair(rows, bias_correction, shrinkage)
+    value, count = _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name)
+    return rows.result(value, holds & _full_rank(count, x.shape[1] + y.shape[1], shrinkage))
 
 
-def _check_pair(rows: guards.Checked, bias_correction) -> jax.Array:
+def _check_pair(rows: guards.Checked, bias_correction, shrinkage) -> jax.Array:
     """Static checks of a paired MI estimate; returns the traced answer flag."""
     x, y = rows.arrays
     d = x.shape[1] + y.shape[1]
     count = validation.valid_row_count(rows.mask, x.shape[0])
     _check_bias_correction(bias_correction, count, d, rows.axis_name)
+    what = f"joint covariance of `x` and `y` (d = {x.shape[1]} + {y.shape[1]})"
+    _check_rank(shrinkage, count, d, rows.axis_name, what)
     return rows.holds(_min_rows(bias_correction, d))
 
 
@@ -291,11 +375,11 @@ def gaussian_copula_mutual_information(
     shrinkage = _check_shrinkage(shrinkage)
     rows = guards.checked((x, y), ("x", "y"), where, axis_name, base)
     (x, y), mask = rows.arrays, rows.mask
-    holds = _check_pair(rows, bias_correction)
+    holds = _check_pair(rows, bias_correction, shrinkage)
     x, y = collectives.gather_rows(x, axis_name), collectives.gather_rows(y, axis_name)
     mask = collectives.gather_rows(mask, axis_name)
     valid = samples.valid_rows(mask, x.shape[0])
     scores = _normal_scores(jnp.concatenate([x, y], axis=1), valid)
     dx = x.shape[1]
-    value = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)
-    return rows.result(value, holds)
+    value, count = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)
+    return rows.result(value, holds & _full_rank(count, scores.shape[1], shrinkage))
