@@ -385,10 +385,10 @@ def _cs_entries() -> list[Entry]:
 def _distribution_entries() -> list[Entry]:
     """Sample-based Gaussian, binned and discrete-from-continuous estimators (issue 3).
 
-    Gaussian estimators need no shrinkage here: at n = min_samples = 2 the covariance is
-    singular and the covariance floor must keep value and gradient finite (tested). The
-    rank (copula) and bin (binned) estimators have zero gradients; their sharded entries
-    cover the all-gather code paths.
+    Gaussian estimators without shrinkage need n > d rows (d = d_x + d_y for MI): fewer give
+    a singular covariance, a ValueError naming ``shrinkage=`` (NaN under ``jit``). The rank
+    (copula) and bin (binned) estimators have zero gradients; their sharded entries cover
+    the all-gather code paths.
     """
     return [
         Entry(
@@ -396,6 +396,7 @@ def _distribution_entries() -> list[Entry]:
             lambda x, **kw: jaxinfo.gaussian_entropy(x, **kw),
             (3,),
             sharded=False,
+            min_samples=4,
         ),
         Entry(
             "gaussian_entropy[shrinkage=0.2,bias_correction]",
@@ -409,12 +410,14 @@ def _distribution_entries() -> list[Entry]:
             "gaussian_mutual_information",
             lambda x, y, **kw: jaxinfo.gaussian_mutual_information(x, y, **kw),
             (3, 2),
+            min_samples=6,
         ),
         Entry(
             "gaussian_copula_mutual_information",
             lambda x, y, **kw: jaxinfo.gaussian_copula_mutual_information(x, y, **kw),
-            (2, 1),
+            (2, 2),  # (2, 1) at n = 4: the y column ranked like an x column (MI +inf)
             differentiable=False,
+            min_samples=5,
         ),
         Entry(
             "binned_mutual_information[fixed]",

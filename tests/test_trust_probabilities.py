@@ -126,7 +126,9 @@ def test_item2_too_few_rows_for_the_dimension_raise_naming_shrinkage():
         assert "joint covariance of `x` and `y` (d = 3 + 3)" in str(sliced.value)
         with pytest.raises(ValueError) as masked:
             fn(x, y, where=jnp.arange(16) < 6)  # valid rows counted: n = 6 <= d = 6
-        assert str(masked.value) == str(sliced.value).replace("n = 3", "n = 6"), name
+        assert str(masked.value) == str(sliced.value).replace(
+            "n = 3", "n = 6 valid under `where`"
+        ), name
         assert np.isnan(jax.jit(lambda m, fn=fn: fn(x, y, where=m))(jnp.arange(16) < 6))
         assert np.isnan(jax.jit(lambda s, fn=fn: fn(x[:6], y[:6], shrinkage=s))(0.0))
         assert np.isfinite(fn(x[:3], y[:3], shrinkage=0.1))

@@ -70,7 +70,7 @@ def _min_rows(adaptive_k) -> int:
 
 def _check_adaptive_k(adaptive_k, num_samples, counted_by: str | None = None):
     if adaptive_k is not None and adaptive_k >= num_samples:
-        under = f" valid under `{counted_by}`" if counted_by else ""
+        under = validation.rows_under(counted_by)
         raise ValueError(
             f"`adaptive_k` must be smaller than the number of samples ({num_samples}"
             f"{under}); got {adaptive_k}. Use a smaller k (e.g. 5 to 15)."

@@ -114,15 +114,17 @@ def _full_rank(count: jax.Array, d: int, shrinkage) -> jax.Array:
     return (count > d) | (jnp.asarray(shrinkage) > 0)
 
 
-def _check_rank(shrinkage, num_rows: int, d: int, axis_name, what: str) -> None:
+def _check_rank(
+    shrinkage, num_rows: int, d: int, axis_name, what: str, counted_by: str | None
+) -> None:
     """Static: ``n <= d`` rows without shrinkage give a singular covariance (module notes)."""
     value = validation.concrete_value(shrinkage)
     if axis_name is None and value is not None and float(value) == 0.0 and num_rows <= d:
         raise ValueError(
             f"the {what} needs more samples than dimensions (n > d) without shrinkage; got "
-            f"n = {num_rows}, d = {d}: the covariance has rank <= n - 1 < d (singular, "
-            "log det = -inf), so there is no finite estimate. Pass shrinkage= (e.g. "
-            "shrinkage=0.1) or more samples."
+            f"n = {num_rows}{validation.rows_under(counted_by)}, d = {d}: the covariance has "
+            "rank <= n - 1 < d (singular, log det = -inf), so there is no finite estimate. "
+            "Pass shrinkage= (e.g. shrinkage=0.1) or more samples."
         )
 
 
@@ -140,12 +142,14 @@ def _min_rows(bias_correction: bool, d: int) -> int:
     return d + 1 if bias_correction else 2
 
 
-def _check_bias_correction(bias_correction, num_rows: int, d: int, axis_name) -> None:
+def _check_bias_correction(
+    bias_correction, num_rows: int, d: int, axis_name, counted_by: str | None
+) -> None:
     validation.check_bool(bias_correction, "bias_correction")
     if bias_correction and axis_name is None and num_rows <= d:
         raise ValueError(
             "`bias_correction=True` needs more samples than dimensions (n > d); "
-            f"got n = {num_rows}, "
+            f"got n = {num_rows}{validation.rows_under(counted_by)}, "
             f"d = {d}. Pass more samples or use bias_correction=False with shrinkage."
         )
 
@@ -204,11 +208,9 @@ def gaussian_entropy(
     rows = guards.checked((x,), ("x",), where, axis_name, base)
     ((x,), mask) = rows.arrays, rows.mask
     d = x.shape[1]
-    _check_bias_correction(
-        bias_correction, validation.valid_row_count(mask, x.shape[0]), d, axis_name
-    )
-    num_rows = validation.valid_row_count(mask, x.shape[0])
-    _check_rank(shrinkage, num_rows, d, axis_name, "covariance of `x`")
+    num_rows, counted_by = validation.valid_rows(mask, x.shape[0], "where")
+    _check_bias_correction(bias_correction, num_rows, d, axis_name, counted_by)
+    _check_rank(shrinkage, num_rows, d, axis_name, "covariance of `x`", counted_by)
     count, scatter, roundoff = _scatter(x, mask, axis_name)
     holds = rows.holds(_min_rows(bias_correction, d)) & _full_rank(count, d, shrinkage)
     corr, log_var = _standardise(_shrink(scatter / count, shrinkage), roundoff / count)
@@ -308,10 +310,10 @@ def _check_pair(rows: guards.Checked, bias_correction, shrinkage) -> jax.Array:
     """Static checks of a paired MI estimate; returns the traced answer flag."""
     x, y = rows.arrays
     d = x.shape[1] + y.shape[1]
-    count = validation.valid_row_count(rows.mask, x.shape[0])
-    _check_bias_correction(bias_correction, count, d, rows.axis_name)
+    count, counted_by = validation.valid_rows(rows.mask, x.shape[0], "where")
+    _check_bias_correction(bias_correction, count, d, rows.axis_name, counted_by)
     what = f"joint covariance of `x` and `y` (d = {x.shape[1]} + {y.shape[1]})"
-    _check_rank(shrinkage, count, d, rows.axis_name, what)
+    _check_rank(shrinkage, count, d, rows.axis_name, what, counted_by)
     return rows.holds(_min_rows(bias_correction, d))
 
 

@@ -59,7 +59,7 @@ def check_k(
     n = num_local * collectives.axis_size(axis_name)
     limit = n - 1 if strict else n
     if k > limit:
-        under = f" valid under `{counted_by}`" if counted_by else ""
+        under = validation.rows_under(counted_by)
         raise ValueError(
             f"`k` must be at most {limit}: `{name}` has n = {n} samples{under}, and a row's "
             f"k-th neighbour must exist{' among the other rows' if strict else ''}; got "

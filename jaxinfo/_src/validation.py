@@ -119,12 +119,17 @@ def require_rows(count: int, min_samples: int, name: str, mask_name: str | None 
     (``mask_name``), so a user who sliced nothing sees which argument removed the rows.
     """
     if count < min_samples:
-        under = f" valid under `{mask_name}`" if mask_name else ""
+        under = rows_under(mask_name)
         fix = f" or mark more rows valid in `{mask_name}`" if mask_name else ""
         raise ValueError(
             f"`{name}` needs at least {min_samples} samples (rows); got {count}{under}. "
             f"Pass more samples{fix}."
         )
+
+
+def rows_under(counted_by: str | None) -> str:
+    """`` valid under `where` `` after a row count that a concrete mask made, else ``""``."""
+    return f" valid under `{counted_by}`" if counted_by else ""
 
 
 def valid_row_count(mask: jax.Array | None, num_rows: int) -> int:
