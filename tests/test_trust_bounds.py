@@ -129,6 +129,25 @@ def test_nwj_gradient_is_exact_up_to_the_overflow_and_finite_in_any_unit(x64):
         assert value == -jnp.inf and bool(jnp.all(jnp.isfinite(gradient))), gradient
 
 
+def test_bounds_keep_their_second_derivatives_and_forward_mode(x64):
+    """The finite-gradient partition keeps NWJ's Hessian exact (a regression guard: only its
+    first derivative is saturated, and only past the overflow); JS and MINE keep ``jax.jvp``."""
+    s = 2.0 * jax.random.normal(jax.random.key(1), (4, 4), jnp.float64)
+    off = ~jnp.eye(4, dtype=bool)
+
+    def plain_nwj(a):
+        lme = jax.nn.logsumexp(jnp.where(off, a, -jnp.inf)) - math.log(12.0)
+        return jnp.mean(jnp.diag(a)) - jnp.exp(lme - 1.0)
+
+    np.testing.assert_allclose(
+        jax.hessian(jaxinfo.nwj_lower_bound)(s), jax.hessian(plain_nwj)(s), rtol=1e-12, atol=1e-15
+    )
+    tangent = jax.random.normal(jax.random.key(2), (4, 4), jnp.float64)
+    for fn in (jaxinfo.jensen_shannon_objective, _mine_first_batch):
+        _, slope = jax.jvp(fn, (s,), (tangent,))
+        np.testing.assert_allclose(slope, jnp.sum(jax.grad(fn)(s) * tangent), rtol=1e-12)
+
+
 def _batches():
     keys = jax.random.split(jax.random.key(3), 3)
     return [jax.random.normal(k, (8, 8)) + 2.0 * jnp.eye(8) for k in keys]

@@ -4,11 +4,12 @@
 (samples of the joint), the off-diagonal entries pair ``x_i`` with another row's ``y_j``
 (samples of the product of the marginals). Each is a mean of the positives minus a
 log-partition term over negatives, evaluated with ``logsumexp`` (never ``exp(scores)``), so
-scores of ``±1e4`` keep finite gradients (:func:`_gradient_times_exp`). Poole et al., "On
-variational bounds of mutual information", ICML 2019, give the family; the per-function
-references are in the docstrings. The names say what the value is (docs/conventions.md):
-``_lower_bound`` only where it is one for every critic (InfoNCE, NWJ), ``_estimate`` for the
-biased DV family, ``_objective`` for a training objective.
+scores of ``±1e4`` keep finite gradients (NWJ's ``e^S`` may overflow, its gradient never:
+:func:`_exp_finite_gradient`). Poole et al., "On variational bounds of mutual information",
+ICML 2019, give the family; the per-function references are in the docstrings. The names
+say what the value is (docs/conventions.md): ``_lower_bound`` only where it is one for every
+critic (InfoNCE, NWJ), ``_estimate`` for the biased DV family, ``_objective`` for a training
+objective.
 
 With ``axis_name`` (inside ``shard_map`` over the pairs) each device passes its rows
 ``scores[n_local, n]`` (its ``x`` against every ``y``: for a separable critic, gather the
@@ -30,33 +31,29 @@ from jaxinfo._src.options import SIMILARITIES, Similarity
 
 
 @jax.custom_vjp
-def _gradient_times_exp(x: jax.Array, log_scale: jax.Array) -> jax.Array:
-    """``x``, whose gradient is multiplied by ``e^log_scale`` (a constant), never to ``inf``.
+def _exp_finite_gradient(u: jax.Array) -> jax.Array:
+    """``e^u`` (``inf`` once it overflows, the true value rounded) with a gradient that never is.
 
-    The gradient of a partition term ``e^u`` is ``e^u grad u``: exact wherever it is
+    NWJ's partition term ``e^u`` has the gradient ``e^u grad u``: exact wherever it is
     representable, it saturates at the dtype's largest float where ``e^u`` overflows (scores
     of 1e4), so ``inf * 0`` never turns it into NaN. The product with the incoming cotangent
     is formed in the log domain, so a loss scaled up (``base=2``, a weight) cannot overflow
-    it either. Reverse mode only (``jax.grad``); the value is ``x`` unchanged.
+    it either. Reverse mode (``jax.grad``, ``jax.hessian``); ``jax.jvp`` raises.
     """
-    del log_scale
-    return x
+    return jnp.exp(u)
 
 
-def _gradient_times_exp_fwd(x, log_scale):
-    return x, log_scale
+def _exp_finite_gradient_fwd(u):
+    return jnp.exp(u), u
 
 
-def _gradient_times_exp_bwd(log_scale, cotangent):
-    largest = jnp.finfo(cotangent.dtype).max
-    magnitude = jnp.exp(jnp.log(jnp.abs(cotangent)) + log_scale.astype(cotangent.dtype))
-    scaled = jnp.sign(cotangent) * jnp.minimum(magnitude, largest)
-    return jnp.where(cotangent == 0, jnp.zeros((), cotangent.dtype), scaled), jnp.zeros_like(
-        log_scale
-    )
+def _exp_finite_gradient_bwd(u, cotangent):
+    magnitude = jnp.exp(jnp.log(jnp.abs(cotangent)) + u)
+    scaled = jnp.sign(cotangent) * jnp.minimum(magnitude, jnp.finfo(cotangent.dtype).max)
+    return (jnp.where(cotangent == 0, jnp.zeros((), cotangent.dtype), scaled),)
 
 
-_gradient_times_exp.defvjp(_gradient_times_exp_fwd, _gradient_times_exp_bwd)
+_exp_finite_gradient.defvjp(_exp_finite_gradient_fwd, _exp_finite_gradient_bwd)
 
 
 class _Batch(NamedTuple):
@@ -95,17 +92,6 @@ class _Batch(NamedTuple):
         local = numerics.masked_logsumexp(scores, self.negatives)
         count = self.pair_count()
         return collectives.logsumexp(local, self.axis_name) - jnp.log(count * (count - 1.0))
-
-    def mean_exp_negatives(self, shift: float = 0.0) -> jax.Array:
-        """``e^shift mean_{i != j} e^S``: ``inf`` once that overflows, its gradient never.
-
-        The value is exact where representable (beyond, ``inf`` is the true value rounded);
-        the gradient is exact where representable and saturates at the largest float beyond
-        (:func:`_gradient_times_exp`).
-        """
-        log_mean = self.log_mean_exp_negatives() + shift
-        constant = jax.lax.stop_gradient(log_mean)
-        return jnp.exp(constant) + _gradient_times_exp(log_mean - constant, constant)
 
     def mean_row_log_softmax(self) -> jax.Array:
         """Mean over valid rows of ``scores_ii - logsumexp_j scores_ij`` (valid columns)."""
@@ -246,7 +232,7 @@ def nwj_lower_bound(
     The negatives are the ``n(n - 1)`` off-diagonal entries. Once ``e^S`` overflows (scores
     above about 88 in float32, 709 in float64) the value is ``-inf``, the true value rounded;
     the gradient stays finite: exact where representable, saturating at the largest float
-    beyond (reverse mode, ``jax.grad``).
+    beyond (reverse mode: ``jax.grad``, ``jax.hessian``; ``jax.jvp`` raises).
 
     Args:
       scores: as in :func:`infonce_lower_bound`.
@@ -267,7 +253,8 @@ def nwj_lower_bound(
       ratio by convex risk minimization", IEEE Trans. Inf. Theory 56(11), 2010.
     """
     batch = _batch(scores, where, axis_name, base)
-    return batch.result(batch.mean_positive() - batch.mean_exp_negatives(shift=-1.0))
+    partition = _exp_finite_gradient(batch.log_mean_exp_negatives() - 1.0)
+    return batch.result(batch.mean_positive() - partition)
 
 
 @programs.one_program
@@ -405,7 +392,7 @@ def jensen_shannon_objective(
       representations by mutual information estimation and maximization", ICLR 2019.
     """
     batch = _batch(scores, where, axis_name, base)
-    readout = 1.0 + batch.mean_positive() - batch.mean_exp_negatives()
+    readout = 1.0 + batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives())
     return batch.result(_with_jensen_shannon_gradient(batch, readout))
 
 
@@ -517,9 +504,10 @@ def mine_estimate(
     blended = jnp.logaddexp(math.log(decay) + previous, math.log(1.0 - decay) + log_batch)
     started = (steps > 0) & jnp.isfinite(previous)
     log_average = jax.lax.stop_gradient(jnp.where(started, blended, log_batch))
-    # DV's value; MINE's gradient d mean_pos - (mean_neg e^T / m_t) d log_batch, whose ratio
-    # is at most 1 / (1 - decay) since m_t includes this batch.
-    nats = batch.mean_positive() - _gradient_times_exp(log_batch, log_batch - log_average)
+    value = batch.mean_positive() - log_batch
+    # e^(log_batch - log_average) <= 1 / (1 - decay): m_t includes this batch, so no overflow.
+    surrogate = batch.mean_positive() - jnp.exp(log_batch - log_average)
+    nats = surrogate + jax.lax.stop_gradient(value - surrogate)  # DV's value, MINE's gradient
     folded = batch.holds()  # a batch without an answer leaves the state as it was
     new_state = MineState(
         jnp.where(folded, log_average.astype(average.dtype), average),
