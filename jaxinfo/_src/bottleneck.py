@@ -13,19 +13,18 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, programs, validation
 from jaxinfo._src.kde import gaussian_noise_mutual_information_upper_bound
-from jaxinfo._src.kernels import KernelLike
+from jaxinfo._src.kernels import KernelLike, as_kernel
 from jaxinfo._src.matrix import matrix_mutual_information
 
 
 def _classifier_outputs(logits, labels, where, axis_name):
     """Validated ``logits [n, c]``, integer ``labels [n]`` and the row mask."""
     (logits,), mask = validation.paired_samples((logits,), ("logits",), where, axis_name)
-    labels = jnp.asarray(labels)
+    labels = validation.as_array(labels, "labels")
     if not jnp.issubdtype(labels.dtype, jnp.integer) or labels.shape != (logits.shape[0],):
         raise ValueError(
             f"`labels` must be integer class indices of shape [n] = ({logits.shape[0]},); "
@@ -69,20 +68,25 @@ class _Classifier(NamedTuple):
     where: ArrayLike | None
     axis_name: str | None
 
-    def check_rows(self, **arrays) -> None:
-        """Fails unless every array has one row per row of ``logits`` (the same samples).
+    def check_rows(self, **arrays) -> tuple[jax.Array, ...]:
+        """The arrays as float ``[n, d]`` samples with one row per row of ``logits``.
 
-        The compression term validates its own inputs against ``where`` only; without this a
-        ``t`` with a row too few would be measured on other samples than the prediction.
+        Checked here under the caller's names (the compression term's own checks would name
+        its parameters, ``h`` or ``y``); the compression term validates its inputs against
+        ``where`` only, so without this a ``t`` with a row too few would be measured on other
+        samples than the prediction.
         """
         n = self.logits.shape[0]
+        checked = []
         for name, array in arrays.items():
-            shape = np.shape(array)
-            if len(shape) < 1 or shape[0] != n:
+            array = validation.as_samples(array, name, min_samples=1)
+            if array.shape[0] != n:
                 raise ValueError(
                     f"`{name}` must have one row per row of `logits` ({n} rows: the same "
-                    f"samples); got shape {shape}."
+                    f"samples); got shape {tuple(array.shape)}."
                 )
+            checked.append(array)
+        return tuple(checked)
 
     def rows(self) -> dict:
         """``base``, ``where`` and ``axis_name``: the compression term is measured on these rows."""
@@ -187,13 +191,10 @@ def variational_information_bottleneck_loss(
     """
     beta = _check_beta(beta)
     classifier = _classifier(logits, labels, base, where, axis_name)
-    classifier.check_rows(mean=mean, log_variance=log_variance)
+    mean, log_variance = classifier.check_rows(mean=mean, log_variance=log_variance)
     (mean, log_variance), _ = validation.paired_samples(
         (mean, log_variance), ("mean", "log_variance"), where, axis_name
     )
-    n = classifier.logits.shape[0]
-    if mean.shape[0] != n:
-        raise ValueError(f"`mean` must have one row per logit row ({n}); got {mean.shape[0]}.")
     kl = gaussian_kl_to_standard_normal(mean, log_variance)
     compression = validation.convert_units(_mean_over_rows(kl, classifier.mask, axis_name), base)
     return classifier.loss(compression, beta, (mean, log_variance))
@@ -251,7 +252,7 @@ def nonlinear_information_bottleneck_loss(
     beta = _check_beta(beta)
     squared = validation.check_bool(squared, "squared")
     classifier = _classifier(logits, labels, base, where, axis_name)
-    classifier.check_rows(t=t)
+    (t,) = classifier.check_rows(t=t)
     compression = gaussian_noise_mutual_information_upper_bound(
         t, noise_variance=noise_variance, block_size=block_size, **classifier.rows()
     )
@@ -312,7 +313,8 @@ def matrix_information_bottleneck_loss(
     """
     beta = _check_beta(beta)
     classifier = _classifier(logits, labels, base, where, axis_name)
-    classifier.check_rows(x=x, t=t)
+    x, t = classifier.check_rows(x=x, t=t)
+    kernel_x, kernel_t = as_kernel(kernel_x, "kernel_x"), as_kernel(kernel_t, "kernel_t")
     compression = matrix_mutual_information(
         x, t, alpha=alpha, kernel_x=kernel_x, kernel_y=kernel_t, **classifier.rows()
     )

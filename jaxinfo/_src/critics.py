@@ -42,18 +42,27 @@ def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
+def check_width(value, name: str, width: int, module: nnx.Module) -> jax.Array:
+    """``value`` as rows of ``width`` features, the width ``module`` was built for.
+
+    Without it a wrong width reaches the first layer as a ``dot_general`` shape error.
+    """
+    value = validation.as_array(value, name)
+    if value.ndim != 2 or value.shape[1] != width:
+        raise ValueError(
+            f"`{name}` must have shape [n, {width}] (the width this {type(module).__name__} "
+            f"was built with); got shape {tuple(value.shape)}."
+        )
+    return value
+
+
 def _check_inputs(
     x: jax.Array, y: jax.Array, critic: _WidthCheckedCritic
 ) -> tuple[jax.Array, jax.Array]:
     """Rows of features with the widths the critic was built for."""
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    for name, value, width in (("x", x, critic.x_features), ("y", y, critic.y_features)):
-        if value.ndim != 2 or value.shape[1] != width:
-            raise ValueError(
-                f"`{name}` must have shape [n, {width}] (the width this critic was built with); "
-                f"got {value.shape}."
-            )
-    return x, y
+    return check_width(x, "x", critic.x_features, critic), check_width(
+        y, "y", critic.y_features, critic
+    )
 
 
 class MLP(nnx.Module):

@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxinfo._src import validation
 from jaxinfo._src.bottleneck import gaussian_kl_to_standard_normal
-from jaxinfo._src.critics import MLP, Activation
+from jaxinfo._src.critics import MLP, Activation, _check_features, _check_hidden, check_width
 
 
 class GaussianCode(NamedTuple):
@@ -41,6 +42,9 @@ class GaussianCode(NamedTuple):
         Returns:
           Samples with the gradient flowing to ``mean`` and ``log_variance``.
         """
+        key = validation.as_prng_key(key)
+        if num_samples is not None:
+            num_samples = validation.check_positive_int(num_samples, "num_samples")
         shape = self.mean.shape if num_samples is None else (num_samples, *self.mean.shape)
         noise = jax.random.normal(key, shape, self.mean.dtype)
         return self.mean + jnp.exp(0.5 * self.log_variance) * noise
@@ -58,7 +62,7 @@ class GaussianEncoder(nnx.Module):
     default ``-4`` is similar), so early training is not drowned in noise.
 
     Args:
-      in_features: width of ``x``.
+      in_features: width of ``x`` (checked on every call: ``x`` is ``[n, in_features]``).
       latent_features: width ``k`` of the code.
       hidden: hidden widths of the trunk (may be empty).
       initial_log_variance: starting log-variance of every coordinate.
@@ -85,7 +89,14 @@ class GaussianEncoder(nnx.Module):
         activation: Activation = nnx.relu,
         rngs: nnx.Rngs,
     ):
-        widths = tuple(hidden)
+        self.in_features = _check_features(in_features, "in_features")
+        latent_features = _check_features(latent_features, "latent_features")
+        widths = _check_hidden(hidden)
+        start = validation.check_number(
+            initial_log_variance,
+            "initial_log_variance",
+            hint="The default -4 is nearly deterministic.",
+        )
         trunk_width = widths[-1] if widths else in_features
         self.trunk = (
             MLP(in_features, widths[:-1], widths[-1], activation=activation, rngs=rngs)
@@ -98,13 +109,13 @@ class GaussianEncoder(nnx.Module):
             trunk_width,
             latent_features,
             kernel_init=nnx.initializers.zeros_init(),
-            bias_init=nnx.initializers.constant(float(initial_log_variance)),
+            bias_init=nnx.initializers.constant(float(start)),
             rngs=rngs,
         )
 
     def __call__(self, x: jax.Array) -> GaussianCode:
         """The code distribution of every row of ``x``."""
-        features = jnp.asarray(x)
+        features = check_width(x, "x", self.in_features, self)
         if self.trunk is not None:
             features = self.activation(self.trunk(features))
         return GaussianCode(self.mean_head(features), self.log_variance_head(features))

@@ -4,7 +4,8 @@
 (samples of the joint), the off-diagonal entries pair ``x_i`` with another row's ``y_j``
 (samples of the product of the marginals). Each is a mean of the positives minus a
 log-partition term over negatives, evaluated with ``logsumexp`` (never ``exp(scores)``), so
-scores of ``±1e4`` stay finite. Poole et al., "On variational bounds of mutual information",
+scores of ``±1e4`` keep finite gradients (NWJ's ``e^S`` may overflow, its gradient never:
+:func:`_exp_finite_gradient`). Poole et al., "On variational bounds of mutual information",
 ICML 2019, give the family; the per-function references are in the docstrings. The names
 say what the value is (docs/conventions.md): ``_lower_bound`` only where it is one for every
 critic (InfoNCE, NWJ), ``_estimate`` for the biased DV family, ``_objective`` for a training
@@ -28,6 +29,32 @@ from jax.typing import ArrayLike
 from jaxinfo._src import collectives, deprecation, guards, numerics, programs, validation
 from jaxinfo._src.kernels import Cosine
 from jaxinfo._src.options import SIMILARITIES, Similarity
+
+
+@jax.custom_vjp
+def _exp_finite_gradient(u: jax.Array) -> jax.Array:
+    """``e^u`` (``inf`` once it overflows, the true value rounded) with a gradient that never is.
+
+    NWJ's partition term ``e^u`` has the gradient ``e^u grad u``: exact wherever it is
+    representable, it saturates at the dtype's largest float where ``e^u`` overflows (scores
+    of 1e4), so ``inf * 0`` never turns it into NaN. The product with the incoming cotangent
+    is formed in the log domain, so a loss scaled up (``base=2``, a weight) cannot overflow
+    it either. Reverse mode (``jax.grad``, ``jax.hessian``); ``jax.jvp`` raises.
+    """
+    return jnp.exp(u)
+
+
+def _exp_finite_gradient_fwd(u):
+    return jnp.exp(u), u
+
+
+def _exp_finite_gradient_bwd(u, cotangent):
+    magnitude = jnp.exp(jnp.log(jnp.abs(cotangent)) + u)
+    scaled = jnp.sign(cotangent) * jnp.minimum(magnitude, jnp.finfo(cotangent.dtype).max)
+    return (jnp.where(cotangent == 0, jnp.zeros((), cotangent.dtype), scaled),)
+
+
+_exp_finite_gradient.defvjp(_exp_finite_gradient_fwd, _exp_finite_gradient_bwd)
 
 
 class _Batch(NamedTuple):
@@ -74,9 +101,13 @@ class _Batch(NamedTuple):
         total = jnp.sum(jnp.where(self.rows, diagonal - log_partition, 0.0))
         return collectives.psum(total, self.axis_name) / self.pair_count()
 
+    def holds(self) -> jax.Array:
+        """Boolean scalar: the batch has an answer (two valid pairs, every score finite)."""
+        return self.finite & (self.pair_count() >= 2)
+
     def answer(self, value):
-        """NaN (value and pytree leaves) unless there are two valid pairs, all finite."""
-        return guards.answer(self.finite & (self.pair_count() >= 2), value)
+        """NaN (value and pytree leaves) unless the batch :meth:`holds` an answer."""
+        return guards.answer(self.holds(), value)
 
     def result(self, nats: jax.Array) -> jax.Array:
         """``nats`` in the unit of ``base``, NaN without an answer (:meth:`answer`)."""
@@ -201,7 +232,10 @@ def nwj_lower_bound(
     The optimal critic is ``1 + log p(x, y) / (p(x) p(y))`` (so a critic of the log density
     ratio needs ``scores + 1``). Unbiased for a fixed critic, but the partition term's
     variance grows like ``e^I``. The partition term is ``exp(lme - 1)`` with a log-mean-exp.
-    The negatives are the ``n(n - 1)`` off-diagonal entries.
+    The negatives are the ``n(n - 1)`` off-diagonal entries. Once ``e^S`` overflows (scores
+    above about 88 in float32, 709 in float64) the value is ``-inf``, the true value rounded;
+    the gradient stays finite: exact where representable, saturating at the largest float
+    beyond (reverse mode: ``jax.grad``, ``jax.hessian``; ``jax.jvp`` raises).
 
     Args:
       scores: as in :func:`infonce_lower_bound`.
@@ -222,8 +256,8 @@ def nwj_lower_bound(
       ratio by convex risk minimization", IEEE Trans. Inf. Theory 56(11), 2010.
     """
     batch = _batch(scores, where, axis_name, base)
-    nats = batch.mean_positive() - jnp.exp(batch.log_mean_exp_negatives() - 1.0)
-    return batch.result(nats)
+    partition = _exp_finite_gradient(batch.log_mean_exp_negatives() - 1.0)
+    return batch.result(batch.mean_positive() - partition)
 
 
 @programs.one_program
@@ -339,7 +373,8 @@ def jensen_shannon_objective(
     and its gradient is ``J``'s (the estimator of Hjelm et al. and Poole et al.). Use it as the
     training loss (negated) of a critic, and read SMILE or DV for the estimate (hence
     ``_objective``: what it is for is its gradient). The negatives are the ``n(n - 1)``
-    off-diagonal entries.
+    off-diagonal entries. Like NWJ's, the value is ``-inf`` once ``e^S`` overflows; the
+    gradient (``J``'s) stays finite.
 
     Args:
       scores: as in :func:`infonce_lower_bound`.
@@ -370,7 +405,8 @@ class MineState(NamedTuple):
     Attributes:
       log_average: ``log m_t``, the log of the exponential moving average of the batch mean
         of ``e^scores`` over the negatives (log domain: scores of 1e4 do not overflow).
-      steps: number of updates so far (the first batch initialises the average).
+      steps: number of batches folded into the average (the first initialises it). A batch
+        without an answer (a non-finite score, fewer than two valid pairs) is not folded in.
     """
 
     log_average: jax.Array
@@ -391,7 +427,21 @@ def mine_initial_state(dtype=jnp.float32) -> MineState:
       >>> print(int(jaxinfo.mine_initial_state().steps))
       0
     """
-    return MineState(jnp.zeros((), dtype), jnp.zeros((), jnp.int32))
+    return MineState(jnp.zeros((), _float_dtype(dtype, "dtype")), jnp.zeros((), jnp.int32))
+
+
+def _float_dtype(dtype, name: str):
+    """``dtype`` if it is a float dtype: an integer average would truncate ``log m_t``."""
+    try:
+        kind = None if dtype is None else jnp.dtype(dtype)
+    except TypeError:
+        kind = None
+    if kind is None or not jnp.issubdtype(kind, jnp.floating):
+        raise TypeError(
+            f"`{name}` must be a floating-point dtype such as `jnp.float32` (or `jnp.float64` "
+            f"with x64); got {getattr(dtype, '__name__', dtype)!r}."
+        )
+    return kind
 
 
 @programs.one_program
@@ -413,6 +463,11 @@ def mine_estimate(
     gradient is that of ``mean_pos T - mean_neg e^T / m_t`` with ``m_t`` held constant.
     Like DV's, the value is not a minibatch lower bound (hence ``_estimate``). The negatives
     are the ``n(n - 1)`` off-diagonal entries.
+
+    A batch without an answer (NaN value: a non-finite score, fewer than two valid pairs) is
+    not folded into the average: the state comes back unchanged, so one bad batch cannot
+    poison the later ones. A state whose average is not finite (built by hand) counts as
+    empty: the next batch initialises it (``steps`` restarts at 1).
 
     Args:
       scores: critic scores ``[n, n]``, ``scores[i, j] = T(x_i, y_j)``.
@@ -443,17 +498,24 @@ def mine_estimate(
             f"`state` must be a MineState (from jaxinfo.mine_initial_state()); "
             f"got {type(state).__name__}."
         )
+    average = validation.as_array(state.log_average, "state.log_average")
+    _float_dtype(average.dtype, "state.log_average")
+    steps = validation.as_array(state.steps, "state.steps")
     batch = _batch(scores, where, axis_name, base)
     log_batch = batch.log_mean_exp_negatives()
-    dtype = log_batch.dtype
-    blended = jnp.logaddexp(
-        math.log(decay) + state.log_average.astype(dtype), math.log(1.0 - decay) + log_batch
-    )
-    log_average = jax.lax.stop_gradient(jnp.where(state.steps > 0, blended, log_batch))
+    previous = jax.lax.stop_gradient(average.astype(log_batch.dtype))
+    blended = jnp.logaddexp(math.log(decay) + previous, math.log(1.0 - decay) + log_batch)
+    started = (steps > 0) & jnp.isfinite(previous)
+    log_average = jax.lax.stop_gradient(jnp.where(started, blended, log_batch))
     value = batch.mean_positive() - log_batch
+    # e^(log_batch - log_average) <= 1 / (1 - decay): m_t includes this batch, so no overflow.
     surrogate = batch.mean_positive() - jnp.exp(log_batch - log_average)
     nats = surrogate + jax.lax.stop_gradient(value - surrogate)  # DV's value, MINE's gradient
-    new_state = MineState(log_average.astype(state.log_average.dtype), state.steps + 1)
+    folded = batch.holds()  # a batch without an answer leaves the state as it was
+    new_state = MineState(
+        jnp.where(folded, log_average.astype(average.dtype), average),
+        jnp.where(folded, jnp.where(started, steps, 0) + 1, steps),
+    )
     return batch.result(nats), new_state
 
 
