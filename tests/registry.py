@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
 import jaxinfo
+import jaxinfo.nn
 from jaxinfo import kernels
 from jaxinfo._src import collectives
 
@@ -632,3 +634,42 @@ ENTRIES: list[Entry] = (
     + _variational_entries()
     + _bottleneck_entries()
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Stateful:
+    """A function whose state carries across batches (the battery's poisoned-state category).
+
+    Attributes:
+      name: test id.
+      start: ``start() -> state``, a fresh state.
+      step: ``step(state, batch) -> (value, state)``; ``value`` is what a user reads.
+      make_batch: ``make_batch(key) -> batch``, a float array a bad value can be written into.
+    """
+
+    name: str
+    start: Callable
+    step: Callable
+    make_batch: Callable
+
+
+def _koopman_ridge_step(model, latents):
+    return model.operator(latents), model
+
+
+STATEFUL: list[Stateful] = [
+    Stateful(
+        "mine_estimate",
+        jaxinfo.mine_initial_state,
+        lambda state, scores: jaxinfo.mine_estimate(scores, state),
+        lambda key: jax.random.normal(key, (8, 8)),
+    ),
+    Stateful(
+        "KoopmanAutoencoder.operator[ridge]",
+        lambda: jaxinfo.nn.KoopmanAutoencoder(
+            3, 4, hidden=(8,), operator="ridge", rngs=nnx.Rngs(0)
+        ),
+        _koopman_ridge_step,
+        lambda key: jax.random.normal(key, (2, 5, 4)),
+    ),
+]

@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from registry import BOUNDS, ENTRIES, Entry
+from flax import nnx
+from registry import BOUNDS, ENTRIES, STATEFUL, Entry
 
 import jaxinfo
 from jaxinfo import kernels
@@ -242,3 +243,43 @@ def test_bounds_refuse_non_array_scores_empty_batches_and_unbound_axes(bound):
         bound(jnp.zeros((0, 0)))
     with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
         bound(jnp.zeros((4, 4)), axis_name="rows")
+
+
+@pytest.mark.parametrize("bound", BOUND_PARAMS)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_bounds_have_finite_gradients_at_extreme_finite_scores(bound, dtype, request):
+    """Scores of +-1e4 (a saturated critic): the value may round to +-inf, the gradient not."""
+    if dtype == jnp.float64:
+        request.getfixturevalue("x64")
+    eye = jnp.eye(4, dtype=bool)
+    for scores in (
+        jnp.full((4, 4), 1e4, dtype),
+        jnp.full((4, 4), -1e4, dtype),
+        jnp.where(eye, 1e4, -1e4).astype(dtype),
+        jnp.where(eye, -1e4, 1e4).astype(dtype),
+    ):
+        value, grad = jax.value_and_grad(bound)(scores)
+        assert not np.isnan(value), f"value NaN at {scores[0, :2]}"
+        assert np.all(np.isfinite(grad)), f"gradient {grad[0, :2]} at {scores[0, :2]}"
+
+
+@pytest.mark.parametrize("stateful", [pytest.param(s, id=s.name) for s in STATEFUL])
+@pytest.mark.parametrize("bad", [jnp.nan, jnp.inf, -jnp.inf])
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_a_bad_batch_does_not_outlive_itself_in_carried_state(stateful, bad, jit):
+    """clean, bad, clean: the last value is the one that clean, clean gives."""
+    step = nnx.jit(stateful.step) if jit else stateful.step  # nnx.jit: modules and pytrees
+    first, second = (stateful.make_batch(k) for k in jax.random.split(jax.random.key(3)))
+    poisoned = first.reshape(-1).at[3].set(bad).reshape(first.shape)
+
+    def run(batches):
+        state, values = stateful.start(), []
+        for batch in batches:
+            value, state = step(state, batch)
+            values.append(np.asarray(value))
+        return values
+
+    clean = run([first, second])
+    values = run([first, poisoned, second])
+    assert np.all(np.isnan(values[1])), "the bad batch itself has no answer"
+    np.testing.assert_allclose(values[2], clean[1], rtol=1e-6)

@@ -117,3 +117,55 @@ def test_an_unbound_axis_name_is_a_value_error_naming_it(name):
     call(None)  # the call itself is valid
     with pytest.raises(ValueError, match=r"`axis_name`='rows' names no mapped axis"):
         call("rows")
+
+
+# --- Integer PRNG keys: every public `key` argument refuses a seed, naming the fix -------
+
+
+def _public_key_arguments() -> set[str]:
+    """Public callables (jaxinfo, jaxinfo.nn, jaxinfo.testing) taking a ``key`` argument."""
+    import inspect
+
+    from jaxinfo import nn, testing
+
+    found = set()
+    for module in (jaxinfo, nn, testing):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            try:
+                parameters = inspect.signature(obj).parameters
+            except (TypeError, ValueError):
+                continue
+            if "key" in parameters:
+                found.add(name)
+    return found
+
+
+def _keyed_calls():
+    from jaxinfo import testing
+
+    x = jax.random.normal(jax.random.key(0), (16, 3))
+    labels = jnp.arange(16) % 2
+    return {
+        "StochasticLanczos": lambda key: jaxinfo.StochasticLanczos(key),
+        "diffusion_spectral_mutual_information": lambda key: (
+            jaxinfo.diffusion_spectral_mutual_information(x, labels, num_classes=2, key=key)
+        ),
+        "lorenz63": lambda key: testing.lorenz63(key, 2, 5),
+        "Task.sample": lambda key: testing.correlated_gaussians().sample(key, 8),
+    }
+
+
+def test_every_public_key_argument_is_in_the_integer_key_battery():
+    assert _public_key_arguments() <= set(_keyed_calls())
+
+
+@pytest.mark.parametrize("name", sorted(_keyed_calls()))
+@pytest.mark.parametrize("seed", [0, 7, 1.5, "0"])
+def test_an_integer_seed_is_refused_naming_the_key_argument(name, seed):
+    call = _keyed_calls()[name]
+    with pytest.raises(
+        TypeError, match=r"`key` must be a JAX PRNG key, e\.g\. `jax\.random\.key\(0\)`"
+    ):
+        call(seed)
+    call(jax.random.key(1))  # a key works
