@@ -331,13 +331,17 @@ def _measure(args) -> int:
         if y is not None:
             results["d_y"] = int(y.shape[1])
         measures = _measures(args, x, y, labels, num_classes, kernel)
-        progress = Progress(len(measures)) if not args.quiet else None
-        for name, thunk in measures:
-            results[name] = float(thunk())  # type: ignore[arg-type]
-            if progress is not None:
-                progress.step(name)
     except (ValueError, TypeError) as error:
         raise _UsageError(_one_line(error)) from None
+    progress = Progress(len(measures)) if not args.quiet else None
+    reasons: dict[str, str] = {}
+    for name, thunk in measures:
+        try:
+            results[name] = float(thunk())  # type: ignore[arg-type]
+        except ValueError as error:  # the data do not suit this measure (n <= d for a covariance)
+            results[name], reasons[name] = math.nan, _one_line(error)
+        if progress is not None:
+            progress.step(name)
     failed = [name for name, _ in measures if not math.isfinite(cast(float, results[name]))]
     if args.json:  # JSON has no NaN or inf: a measure without a value is null
         shown = {key: None if key in failed else value for key, value in results.items()}
@@ -345,25 +349,30 @@ def _measure(args) -> int:
     else:
         for key, value in results.items():
             print(f"{key:52s} {value:.6f}" if isinstance(value, float) else f"{key:52s} {value}")
-    return _report_failed(failed, len(measures), "null" if args.json else "nan")
+    return _report_failed(failed, len(measures), "null" if args.json else "nan", reasons)
 
 
-def _report_failed(failed: list[str], total: int, shown_as: str) -> int:
+def _report_failed(failed: list[str], total: int, shown_as: str, reasons: dict[str, str]) -> int:
     """Names the measures without a finite value on stderr; exit status 1 when none has one.
 
     A NaN or inf is the library's "no answer" (non-finite intermediate values, e.g. squared
     distances of data near the float64 limit); it is printed as ``nan`` / ``null``, never
-    passed off as a result.
+    passed off as a result. A measure that refused the data (``reasons``: e.g. the Gaussian
+    MI with no more rows than dimensions) is shown the same way, with its own message.
     """
     if not failed:
         return 0
-    print(
-        f"{'error' if len(failed) == total else 'warning'}: no finite value for "
-        f"{len(failed)} of {total} measures ({', '.join(failed)}), shown as {shown_as}. "
-        "Check the data's scale (values near the float range overflow) and rescale or "
-        "standardise them.",
-        file=sys.stderr,
-    )
+    level = "error" if len(failed) == total else "warning"
+    for name, reason in reasons.items():
+        print(f"{level}: no value for {name}, shown as {shown_as}: {reason}", file=sys.stderr)
+    unexplained = [name for name in failed if name not in reasons]
+    if unexplained:
+        print(
+            f"{level}: no finite value for {len(unexplained)} of {total} measures "
+            f"({', '.join(unexplained)}), shown as {shown_as}. Check the data's scale (values "
+            "near the float range overflow) and rescale or standardise them.",
+            file=sys.stderr,
+        )
     return 1 if len(failed) == total else 0
 
 

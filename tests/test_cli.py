@@ -274,5 +274,9 @@ def test_measure_refuses_unpaired_or_malformed_second_inputs(saved, capsys):
     _refused([path, "--labels", saved(labels * 1.0, "lf.npy")], capsys, "1-D integer array")
     _refused([path, "--labels", saved(labels - 1, "ln.npy")], capsys, "must be >= 0")
     single = labels.copy()
-    single[0] = 7  # class 7 has one member: the library's rule, as one line
-    _refused([path, "--labels", saved(single, "ls.npy"), "--quiet"], capsys, "have 1")
+    single[0] = 7  # class 7 has one member: DSMI refuses (the library's rule, as one line)
+    status = cli.main(["measure", path, "--labels", saved(single, "ls.npy"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert status == 0 and "diffusion_spectral_mutual_information" in out  # shown as nan
+    assert err.startswith("warning: no value for diffusion_spectral_mutual_information")
+    assert "have 1" in err and err.count("\n") == 1, err

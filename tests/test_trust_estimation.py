@@ -182,6 +182,25 @@ def test_cli_names_a_measure_without_value_and_keeps_the_others(tmp_path, capsys
     assert err.startswith("warning: no finite value for 1 of 5 measures (effective_rank)")
 
 
+def test_cli_reports_a_measure_that_refuses_the_data_and_keeps_the_others(tmp_path, capsys):
+    """n <= d_x + d_y: the Gaussian MI refuses the data (singular covariance); before, that
+    ValueError aborted every measure with exit status 2."""
+    rng = np.random.default_rng(0)
+    x_path, y_path = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x_path, rng.normal(size=(5, 4)).astype(np.float32))
+    np.save(y_path, rng.normal(size=(5, 3)).astype(np.float32))
+    status = cli.main(["measure", str(x_path), "--y", str(y_path), "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    got = _strict_json(out)
+    assert status == 0 and got["gaussian_mutual_information"] is None
+    assert np.isfinite(got["ksg_mutual_information(k=3)"])
+    assert err.startswith(
+        "warning: no value for gaussian_mutual_information, shown as null: the joint "
+        "covariance of `x` and `y` (d = 4 + 3) needs more samples than dimensions"
+    )
+    assert "Pass shrinkage=" in err and "scale" not in err
+
+
 def _labels():
     return jnp.arange(16) % 2
 
