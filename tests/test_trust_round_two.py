@@ -5,6 +5,7 @@ from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxinfo
@@ -169,3 +170,22 @@ def test_an_integer_seed_is_refused_naming_the_key_argument(name, seed):
     ):
         call(seed)
     call(jax.random.key(1))  # a key works
+
+
+@pytest.mark.parametrize("axis_name", [3, True, 2.5, ("rows", 1)])
+def test_an_axis_name_that_is_not_a_name_is_a_type_error(axis_name):
+    x, _ = _xy()
+    with pytest.raises(TypeError, match=r"`axis_name` must be the name \(a str\)"):
+        jaxinfo.knn_entropy(x, axis_name=cast(Any, axis_name))
+    with pytest.raises(TypeError, match=r"`axis_name` must be the name \(a str\)"):
+        jaxinfo.infonce_lower_bound(x @ x.T, axis_name=cast(Any, axis_name))
+
+
+def test_a_traced_option_must_be_a_scalar_naming_it():
+    """Under jit the value of ``bandwidth`` is unknown, but not its shape: [3] is refused."""
+    x, _ = _xy()
+    with pytest.raises(TypeError, match=r"`bandwidth` must be a real scalar number; got an array"):
+        jax.jit(lambda s: jaxinfo.kde_entropy(x, bandwidth=s))(jnp.ones(3))
+    with pytest.raises(TypeError, match=r"`shrinkage` must be a real scalar number; got an array"):
+        jax.jit(lambda s: jaxinfo.gaussian_entropy(x, shrinkage=s))(jnp.full(2, 0.1))
+    assert np.isfinite(jax.jit(lambda s: jaxinfo.kde_entropy(x, bandwidth=s))(0.5))

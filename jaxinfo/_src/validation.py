@@ -243,6 +243,11 @@ def check_number(
     value.
     """
     if isinstance(value, Tracer):
+        if value.shape != ():  # the shape is static even when the value is traced
+            raise TypeError(
+                f"`{name}` must be a real scalar number; got an array of shape "
+                f"{tuple(value.shape)}. {hint}".rstrip()
+            )
         valid = jnp.isfinite(value)
         if low is not None:
             valid &= value > low if low_open else value >= low
@@ -346,6 +351,12 @@ def check_axis_name(axis_name) -> None:
     """
     if axis_name is None:
         return
+    names = axis_name if isinstance(axis_name, tuple) else (axis_name,)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise TypeError(
+            f"`axis_name` must be the name (a str) of the mapped axis the rows are sharded "
+            f"over, or None; got {type(axis_name).__name__} {axis_name!r}."
+        )
     try:
         jax.lax.axis_size(axis_name)
     except NameError:
