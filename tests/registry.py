@@ -643,7 +643,8 @@ class Stateful:
     Attributes:
       name: test id.
       start: ``start() -> state``, a fresh state.
-      step: ``step(state, batch) -> (value, state)``; ``value`` is what a user reads.
+      step: ``step(state, batch) -> (readout, state)``; ``readout`` (a pytree of arrays)
+        is what a user reads: the value, and the gradient where the state shapes it.
       make_batch: ``make_batch(key) -> batch``, a float array a bad value can be written into.
     """
 
@@ -651,6 +652,17 @@ class Stateful:
     start: Callable
     step: Callable
     make_batch: Callable
+
+
+def _mine_step(state, scores):
+    """MINE's value and gradient: the moving average shapes only the gradient."""
+
+    def loss(scores):
+        value, new_state = jaxinfo.mine_estimate(scores, state)
+        return value, new_state
+
+    (value, new_state), grad = jax.value_and_grad(loss, has_aux=True)(scores)
+    return (value, grad), new_state
 
 
 def _koopman_ridge_step(model, latents):
@@ -661,7 +673,7 @@ STATEFUL: list[Stateful] = [
     Stateful(
         "mine_estimate",
         jaxinfo.mine_initial_state,
-        lambda state, scores: jaxinfo.mine_estimate(scores, state),
+        _mine_step,
         lambda key: jax.random.normal(key, (8, 8)),
     ),
     Stateful(

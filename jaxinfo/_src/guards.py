@@ -40,7 +40,10 @@ def rows_hold_answer(
 def answer(holds: jax.Array, value):
     """``value`` (an array or pytree) where ``holds``, NaN elsewhere.
 
-    The gradient flows through the kept branch only; where there is no answer it is zero.
+    The gradient flows through the kept branch only: where there is no answer because of
+    too few rows or an invalid traced option it is zero. A non-finite value in a valid row
+    still reaches the gradient as NaN (the zero cotangent meets NaN partial derivatives),
+    so a poisoned batch shows in the gradient as well as in the value.
     """
     return jax.tree.map(lambda v: jnp.where(holds, v, jnp.nan).astype(v.dtype), value)
 
