@@ -43,7 +43,6 @@ def mask_fill(dtype) -> jax.Array:
     return jnp.asarray(jnp.finfo(dtype).min / 4, dtype)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def logsumexp(logits: jax.Array, axis: int | None = None) -> jax.Array:
     """``log sum exp(logits)`` over ``axis``, robust to logits that XLA computes twice.
 
@@ -53,45 +52,20 @@ def logsumexp(logits: jax.Array, axis: int | None = None) -> jax.Array:
     differ by ~1e23 and ``jax.nn.logsumexp`` returns -inf or +inf. Here the shifted logits
     are clamped at 0 and the exp-sum at 1 (the maximum's own term is exactly 1), so the
     value is the maximum to relative ``eps`` whatever the rounding, and equals
-    ``jax.nn.logsumexp`` otherwise. The derivative is the softmax; a share that rounding
-    took from it goes to the maximum's entry (the softmax's limit there).
+    ``jax.nn.logsumexp`` otherwise. The maximum is not a constant under ``grad``: its
+    one-hot derivative cancels against the sum's, leaving exactly the softmax, and where
+    rounding lost the maximum's term (the clamped sum) the derivative is that one-hot, the
+    softmax's limit. Same cost as ``jax.nn.logsumexp``.
     """
-    return _logsumexp_parts(logits, axis)[0]
-
-
-def _clamped_exp(shifted: jax.Array) -> jax.Array:
-    """``exp(min(shifted, 0))``: terms of a log-sum shifted by its maximum (at most 1)."""
-    return jnp.exp(jnp.where(shifted > 0, jnp.zeros((), shifted.dtype), shifted))
-
-
-def _logsumexp_parts(logits, axis):
-    """:func:`logsumexp` (reduced) and, kept dims, itself, the exp-sum and the clamped sum."""
     top = jnp.max(logits, axis=axis, keepdims=True)
     finite = jnp.isfinite(top)
     shift = jnp.where(finite, top, jnp.zeros((), logits.dtype))
-    total = jnp.sum(_clamped_exp(logits - shift), axis=axis, keepdims=True)
-    clamped = jnp.where(finite, jnp.maximum(total, 1.0), total)
-    value = jnp.where(finite, shift + jnp.log(clamped), top)  # -inf, inf, NaN pass through
-    squeeze = tuple(range(logits.ndim)) if axis is None else axis
-    return jnp.squeeze(value, squeeze), value, total, clamped
-
-
-@logsumexp.defjvp
-def _logsumexp_jvp(axis, primals, tangents):
-    (logits,), (tangent,) = primals, tangents
-    value, kept, total, clamped = _logsumexp_parts(logits, axis)
-    softmax = _clamped_exp(logits - kept)
-    lost = jnp.where(clamped > 0, (clamped - total) / jnp.where(clamped > 0, clamped, 1.0), 0.0)
-
-    def with_top():  # only where rounding lost the maximum's term: an argmax pass
-        flat = logits.reshape(-1) if axis is None else logits
-        at = 0 if axis is None else axis
-        index = jnp.argmax(flat, axis=at, keepdims=True)
-        top = jax.lax.broadcasted_iota(index.dtype, flat.shape, at) == index
-        return softmax + lost * top.reshape(logits.shape).astype(logits.dtype)
-
-    softmax = jax.lax.cond(jnp.any(lost > 0), with_top, lambda: softmax)
-    return value, jnp.sum(softmax * tangent, axis=axis)
+    shifted = logits - shift
+    terms = jnp.exp(jnp.where(shifted > 0, jnp.zeros((), logits.dtype), shifted))
+    total = jnp.sum(terms, axis=axis, keepdims=True)
+    total = jnp.where(finite & (total < 1), jnp.ones((), total.dtype), total)
+    value = jnp.where(finite, shift + jnp.log(total), top)  # -inf, inf, NaN pass through
+    return jnp.squeeze(value, tuple(range(logits.ndim)) if axis is None else axis)
 
 
 def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
