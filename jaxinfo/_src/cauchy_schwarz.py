@@ -6,7 +6,9 @@ reduces its own rows against the all-gathered ``[n, d]`` inputs, followed by one
 combine (no ``[n, n]`` matrix is ever gathered). The block functions are written once with the
 domain-generic :class:`samples.Block` methods: with Gaussian/Laplacian kernels the sums run in
 the linear domain (one GEMM and one fused exp-and-sum per slab) and fall back to the log domain
-(``logsumexp``) where terms would underflow, so a small bandwidth never gives ``log 0``.
+(``logsumexp``) where terms would underflow, so a small bandwidth never gives ``log 0``. As the
+bandwidth vanishes every log-sum tends to its largest term (numerics.logsumexp stays exact there
+too), so the estimators stay finite with finite gradients on every route (docs/cauchy_schwarz.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import deprecation, guards, numerics, programs, samples, validation
-from jaxinfo._src.kernels import DistanceKernel, Kernel, KernelLike, as_kernel
+from jaxinfo._src.kernels import DistanceKernel, Kernel, KernelLike, Linear, as_kernel
 from jaxinfo._src.options import CONDITIONAL_METHODS, ConditionalMethod
 
 
@@ -128,6 +130,8 @@ def cauchy_schwarz_divergence(
     so ``m != n`` is fine. With a tiny bandwidth the naive estimator returns ``inf``, this
     one a finite value: the sums are linear-domain kernel sums (one GEMM and one fused
     exp-and-sum per block) where that is exact and log-sum-exps where terms would underflow.
+    As ``sigma -> 0`` the value grows like ``min_ij |x_i - y_j|^2 / sigma^2`` (the nearest
+    cross pair), the same finite number on every route, with finite gradients.
 
     Args:
       x: samples ``[m, d]`` from ``p``.
@@ -169,12 +173,27 @@ def cauchy_schwarz_divergence(
         y,
         p.mask,
         q.mask,
-        as_kernel(kernel),
+        _positive_kernel(kernel),
         axis_name=axis_name,
         block_size=block_size,
-        log_domain=log_domain,
+        log_domain=validation.check_bool(log_domain, "log_domain"),
     )
     return p.result(nats, p.holds() & q.holds())
+
+
+def _positive_kernel(kernel: KernelLike | None, name: str = "kernel") -> Kernel:
+    """A kernel argument of the CS family: positive, so its sums have logs (names ``name``).
+
+    A linear or cosine kernel would fail deep inside with a message that names no argument.
+    """
+    kernel = as_kernel(kernel, name)
+    if isinstance(kernel, Linear):
+        raise TypeError(
+            f"`{name}` must be a positive kernel with a log-domain Gram (a Gaussian, Laplacian "
+            f"or other DistanceKernel); got {type(kernel).__name__}, which can be zero or "
+            f"negative. Pass e.g. `{name}=jaxinfo.kernels.Gaussian(bandwidth=1.0)`."
+        )
+    return kernel
 
 
 def _linear_first(log_domain: bool, *kernels: Kernel) -> bool:
@@ -303,12 +322,12 @@ def cauchy_schwarz_mutual_information(
     sums = _qmi_log_sums(
         *rows.arrays,
         rows.mask,
-        as_kernel(kernel_x, "kernel_x"),
-        as_kernel(kernel_y, "kernel_y"),
+        _positive_kernel(kernel_x, "kernel_x"),
+        _positive_kernel(kernel_y, "kernel_y"),
         axis_name=axis_name,
         block_size=block_size,
         normalized=normalized,
-        log_domain=log_domain,
+        log_domain=validation.check_bool(log_domain, "log_domain"),
     )
     return rows.result(sums.normalized() if normalized else sums.value())  # base is None
 
@@ -459,12 +478,12 @@ def conditional_cauchy_schwarz_divergence(
     sums = _shared_conditional_log_sums(
         rows.arrays,
         rows.mask,
-        as_kernel(kernel_x, "kernel_x"),
-        as_kernel(kernel_y, "kernel_y"),
+        _positive_kernel(kernel_x, "kernel_x"),
+        _positive_kernel(kernel_y, "kernel_y"),
         axis_name=axis_name,
         block_size=block_size,
         code_weights=method == "csib_code",
-        log_domain=log_domain,
+        log_domain=validation.check_bool(log_domain, "log_domain"),
     )
     return rows.result(sums.value(method))
 
@@ -543,17 +562,19 @@ def conditional_cauchy_schwarz_divergence_two_sample(
     p = guards.checked((x_p, y_p), ("x_p", "y_p"), where_p, axis_name, base, "where_p")
     q = guards.checked((x_q, y_q), ("x_q", "y_q"), where_q, axis_name, base, "where_q")
     (x_p, y_p), mask_p, (x_q, y_q), mask_q = p.arrays, p.mask, q.arrays, q.mask
-    if x_p.shape[1] != x_q.shape[1] or y_p.shape[1] != y_q.shape[1]:
-        raise ValueError(
-            f"the two sets must have the same feature dimensions; got x: {x_p.shape[1]} vs "
-            f"{x_q.shape[1]}, y: {y_p.shape[1]} vs {y_q.shape[1]}."
-        )
+    for p_name, q_name, p_array, q_array in (("x_p", "x_q", x_p, x_q), ("y_p", "y_q", y_p, y_q)):
+        if p_array.shape[1] != q_array.shape[1]:
+            raise ValueError(
+                f"`{p_name}` and `{q_name}` must have the same number of features (columns); "
+                f"got shapes {tuple(p_array.shape)} and {tuple(q_array.shape)}. Pass both "
+                "sets in one space."
+            )
     dtype = jnp.result_type(x_p.dtype, x_q.dtype)
     sums = _two_sample_conditional_sums(
         (x_p.astype(dtype), y_p.astype(dtype), mask_p),
         (x_q.astype(dtype), y_q.astype(dtype), mask_q),
-        as_kernel(kernel_x, "kernel_x"),
-        as_kernel(kernel_y, "kernel_y"),
+        _positive_kernel(kernel_x, "kernel_x"),
+        _positive_kernel(kernel_y, "kernel_y"),
         axis_name=axis_name,
         block_size=block_size,
     )
@@ -628,7 +649,8 @@ def cauchy_schwarz_conditional_mutual_information(
     rows = guards.checked((x, y, z), ("x", "y", "z"), where, axis_name, base)
     names = ("kernel_x", "kernel_y", "kernel_z")
     kernels_xyz = tuple(
-        as_kernel(k, name) for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)
+        _positive_kernel(k, name)
+        for k, name in zip((kernel_x, kernel_y, kernel_z), names, strict=True)
     )
     nats = _conditional_mutual_information_nats(
         rows.arrays, rows.mask, kernels_xyz, axis_name=axis_name, block_size=block_size
@@ -658,9 +680,9 @@ def _conditional_mutual_information_nats(arrays, mask, kernels_xyz, *, axis_name
     return self_joint + self_product - 2.0 * cross
 
 
-def _as_target_matrix(value):
+def _as_target_matrix(value, name: str):
     """CS-IB targets: a 1-D ``[n]`` target becomes ``[n, 1]`` (never a scalar dot product)."""
-    arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
+    arr = validation.as_array(value, name)
     return arr[:, None] if arr.ndim == 1 else arr
 
 
@@ -735,7 +757,7 @@ def cauchy_schwarz_information_bottleneck_loss(
       Yu, Yu, Løkse, Jenssen & Príncipe, "Cauchy–Schwarz divergence information bottleneck
       for regression", ICLR 2024.
     """
-    y, y_pred = _as_target_matrix(y), _as_target_matrix(y_pred)
+    y, y_pred = _as_target_matrix(y, "y"), _as_target_matrix(y_pred, "y_pred")
     if y.shape != y_pred.shape:
         raise ValueError(
             f"`y` and `y_pred` must have the same shape; got {tuple(y.shape)} and "
@@ -748,13 +770,13 @@ def cauchy_schwarz_information_bottleneck_loss(
     prediction, compression = _information_bottleneck_terms(
         (x, y, y_pred, t),
         mask,
-        as_kernel(kernel_x, "kernel_x"),
-        as_kernel(kernel_y, "kernel_y"),
-        as_kernel(kernel_t, "kernel_t"),
+        _positive_kernel(kernel_x, "kernel_x"),
+        _positive_kernel(kernel_y, "kernel_y"),
+        _positive_kernel(kernel_t, "kernel_t"),
         axis_name=axis_name,
         block_size=block_size,
         method=method,
-        log_domain=log_domain,
+        log_domain=validation.check_bool(log_domain, "log_domain"),
     )
     return rows.loss(prediction, compression, beta)
 

@@ -43,9 +43,34 @@ def mask_fill(dtype) -> jax.Array:
     return jnp.asarray(jnp.finfo(dtype).min / 4, dtype)
 
 
+def logsumexp(logits: jax.Array, axis: int | None = None) -> jax.Array:
+    """``log sum exp(logits)`` over ``axis``, robust to logits that XLA computes twice.
+
+    XLA recomputes a fused producer in each consumer (the max pass, the exp-and-sum pass)
+    and the copies may round differently (FMA contraction). That is harmless while
+    ``|logits| * eps << 1``, but a bandwidth of 1e-15 gives ``log k ~ -1e30``: the copies
+    differ by ~1e23 and ``jax.nn.logsumexp`` returns -inf or +inf. Here the shifted logits
+    are clamped at 0 and the exp-sum at 1 (the maximum's own term is exactly 1), so the
+    value is the maximum to relative ``eps`` whatever the rounding, and equals
+    ``jax.nn.logsumexp`` otherwise. The maximum is not a constant under ``grad``: its
+    one-hot derivative cancels against the sum's, leaving exactly the softmax, and where
+    rounding lost the maximum's term (the clamped sum) the derivative is that one-hot, the
+    softmax's limit. Same cost as ``jax.nn.logsumexp``.
+    """
+    top = jnp.max(logits, axis=axis, keepdims=True)
+    finite = jnp.isfinite(top)
+    shift = jnp.where(finite, top, jnp.zeros((), logits.dtype))
+    shifted = logits - shift
+    terms = jnp.exp(jnp.where(shifted > 0, jnp.zeros((), logits.dtype), shifted))
+    total = jnp.sum(terms, axis=axis, keepdims=True)
+    total = jnp.where(finite & (total < 1), jnp.ones((), total.dtype), total)
+    value = jnp.where(finite, shift + jnp.log(total), top)  # -inf, inf, NaN pass through
+    return jnp.squeeze(value, tuple(range(logits.ndim)) if axis is None else axis)
+
+
 def masked_logsumexp(logits: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
     """``log sum exp(logits)`` over entries where ``mask`` is true (finite when all masked)."""
-    return jax.nn.logsumexp(jnp.where(mask, logits, mask_fill(logits.dtype)), axis=axis)
+    return logsumexp(jnp.where(mask, logits, mask_fill(logits.dtype)), axis)
 
 
 def safe_sqrt(x: jax.Array) -> jax.Array:

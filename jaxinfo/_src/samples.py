@@ -180,7 +180,7 @@ class Block(NamedTuple):
         weights = self.column_weights if column_weights is None else column_weights
         fill = numerics.mask_fill(logits.dtype)
         bias = jnp.where(weights > 0, jnp.zeros((), logits.dtype), fill)
-        return jax.nn.logsumexp(logits + bias[None, :], axis=1)
+        return numerics.logsumexp(logits + bias[None, :], 1)
 
     def logsumexp(self, per_row: jax.Array) -> jax.Array:
         """``log sum_i exp(per_row_i)`` over the valid rows of the block."""
@@ -261,7 +261,7 @@ class Block(NamedTuple):
         if not self.linear:
             (logits,) = slab.parts
             if slab.weights is None:
-                return jax.nn.logsumexp(logits, axis=1)
+                return numerics.logsumexp(logits, 1)
             return self.row_logsumexp(logits, slab.weights[0])
         if slab.weights is None:
             sums = [jnp.sum(part, axis=1) for part in slab.parts]
@@ -489,7 +489,7 @@ def _map_blocks(block_fn, samples: Samples, size: int | None, log_domain: bool, 
     if size is None:
         return partial
     if log_domain:
-        return jax.tree.map(lambda a: jax.nn.logsumexp(a, axis=0), partial)
+        return jax.tree.map(lambda a: numerics.logsumexp(a, 0), partial)
     return jax.tree.map(lambda a: jnp.sum(a, axis=0), partial)
 
 
