@@ -189,3 +189,10 @@ def test_a_traced_option_must_be_a_scalar_naming_it():
     with pytest.raises(TypeError, match=r"`shrinkage` must be a real scalar number; got an array"):
         jax.jit(lambda s: jaxinfo.gaussian_entropy(x, shrinkage=s))(jnp.full(2, 0.1))
     assert np.isfinite(jax.jit(lambda s: jaxinfo.kde_entropy(x, bandwidth=s))(0.5))
+
+
+def test_an_array_for_a_static_int_option_is_described_not_called_a_tracer():
+    """Eager calls compile as one program, so an array option arrives traced."""
+    x, _ = _xy()
+    with pytest.raises(TypeError, match=r"`k` must be a Python int; got an array of shape \(3,\)"):
+        jaxinfo.knn_entropy(x, k=cast(Any, jnp.arange(3)))

@@ -278,10 +278,17 @@ def check_alpha(alpha, name: str = "alpha", *, allow_inf: bool = True) -> float:
     return value
 
 
+def _described(value) -> str:
+    """What a refused static option was: arrays (traced ones too) by shape and dtype."""
+    if isinstance(value, jax.Array | np.ndarray):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Validates a static integer option such as ``block_size``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"`{name}` must be a Python int; got {type(value).__name__}.")
+        raise TypeError(f"`{name}` must be a Python int; got {_described(value)}.")
     if value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {value}.")
     return int(value)
