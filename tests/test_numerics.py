@@ -101,3 +101,22 @@ def test_gradient_and_nan(route):
     np.testing.assert_allclose(np.asarray(grad), np.eye(20), atol=1e-12)
     bad = matrix.at[3, 2].set(jnp.nan)
     assert np.all(np.isnan(np.asarray(numerics.eigvalsh(bad))))
+
+
+def test_logsumexp_keeps_nan_and_infinite_rows_as_jax_nn_does():
+    """XLA's CPU max skips NaN inside a fused program (an all-NaN row has max -inf); the
+    robust log-sum-exp must still give NaN there (a NaN bandwidth gave +inf before)."""
+    x = jax.random.normal(jax.random.key(0), (8, 3))
+
+    def log_kernel_sums(scale, lse):
+        squared = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
+        return lse(-squared * scale, 1)
+
+    for scale in (jnp.nan, 0.5):
+        ours = jax.jit(lambda s: log_kernel_sums(s, numerics.logsumexp))(scale)
+        ref = jax.jit(lambda s: log_kernel_sums(s, jax.nn.logsumexp))(scale)
+        np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    rows = jnp.array([[jnp.nan, 1.0], [-jnp.inf, -jnp.inf], [jnp.inf, 1.0], [jnp.nan, jnp.nan]])
+    np.testing.assert_array_equal(
+        jax.jit(lambda a: numerics.logsumexp(a, 1))(rows), jax.nn.logsumexp(rows, 1)
+    )

@@ -64,9 +64,10 @@ def logsumexp(logits: jax.Array, axis: int | None = None) -> jax.Array:
     shifted = logits - shift
     terms = jnp.exp(jnp.where(shifted > 0, jnp.zeros((), logits.dtype), shifted))
     total = jnp.sum(terms, axis=axis, keepdims=True)
-    summed = finite & (total >= 1)
+    # XLA's CPU max skips NaN (an all-NaN row has max -inf): a NaN sum must stay NaN
+    summed = (finite & ~(total < 1)) | jnp.isnan(total)
     safe_total = jnp.where(summed, total, jnp.ones((), total.dtype))
-    fallback = jax.lax.stop_gradient(top)  # a lost term, +-inf or NaN
+    fallback = jax.lax.stop_gradient(top)  # a lost term, +-inf
     value = jnp.where(summed, shift + jnp.log(safe_total), fallback)
     return jnp.squeeze(value, tuple(range(logits.ndim)) if axis is None else axis)
 
