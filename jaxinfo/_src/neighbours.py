@@ -543,7 +543,12 @@ def ksg_mutual_information(
     route = search_route(
         method, x.shape[1] + y.shape[1], num_rows, block_size=block_size, sorted_allowed=False
     )
-    value = _ksg_nats(x, y, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
+    nats = functools.partial(
+        _ksg_nats, k=k, axis_name=axis_name, block_size=block_size, route=route
+    )
+    if axis_name is None and route == "brute":  # under vmap on CPU, one call per member
+        nats = samples.one_call_at_a_time(nats)
+    value = nats(x, y, rows.mask)
     return rows.result(value, rows.holds(k + 1))
 
 

@@ -167,14 +167,12 @@ def sample_entropies(
             gram_subsets.append(subset)
     gram_subsets = tuple(gram_subsets)
     if gram_subsets and alpha == 2.0:
-        values = _frobenius_entropies(
-            xs,
-            kernels,
-            mask,
-            subsets=gram_subsets,
-            axis_name=axis_name,
-            block_size=block_size,
+        frobenius = functools.partial(
+            _frobenius_entropies, subsets=gram_subsets, axis_name=axis_name, block_size=block_size
         )
+        if axis_name is None:  # under vmap on CPU, one call per batch member (samples.py)
+            frobenius = samples.one_call_at_a_time(frobenius)
+        values = frobenius(xs, kernels, mask)
         results.update(zip(gram_subsets, values, strict=True))
     elif gram_subsets and method is not None:
         used = sorted({i for subset in gram_subsets for i in subset})
