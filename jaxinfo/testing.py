@@ -26,15 +26,22 @@ from jaxinfo._src.numerics import HIGHEST
 
 __all__ = [
     "Task",
+    "accuracy_suite",
     "additive_uniform_noise",
     "asinh",
+    "bimodal",
     "correlated_gaussians",
     "gaussian_copula_uniform",
+    "gaussian_mixture",
     "half_cube",
+    "inlier_mixture",
     "lorenz63",
     "spiral",
     "student_t",
+    "swiss_roll",
     "trajectory_windows",
+    "wiggly",
+    "x_mixture",
 ]
 
 
@@ -50,6 +57,10 @@ class Task:
       dim_y: feature dimension of ``y``.
       entropy_x: the true differential entropy of ``x``, or ``None`` where unknown.
       entropy_y: the true differential entropy of ``y``, or ``None`` where unknown.
+      truth: where ``mutual_information`` comes from, e.g. ``"closed form"`` or
+        ``"Monte Carlo, 1,000,000 samples, standard error 3.1e-04"``; transforms keep it.
+      truth_standard_error: the standard error of a Monte Carlo truth (``0.0`` for a closed
+        form), so a comparison can allow for it.
 
     Returns:
       A frozen dataclass (hashable: usable as a static argument). ``sample`` is wrapped to
@@ -58,7 +69,8 @@ class Task:
 
     Raises:
       TypeError: a non-integer dimension, a non-callable ``sample``, a non-real value.
-      ValueError: a dimension < 1, a negative or non-finite mutual information or entropy.
+      ValueError: a dimension < 1, a negative or non-finite mutual information or entropy, a
+        negative or non-finite ``truth_standard_error``.
 
     Example:
       >>> import jax
@@ -76,11 +88,15 @@ class Task:
     dim_y: int
     entropy_x: float | None = None
     entropy_y: float | None = None
+    truth: str = "closed form"
+    truth_standard_error: float = 0.0
 
     def __post_init__(self):
         """Validates the fields and wraps ``sample`` with the check of ``n``."""
         if not isinstance(self.name, str):
             raise TypeError(f"`name` must be a str; got {type(self.name).__name__}.")
+        if not isinstance(self.truth, str):
+            raise TypeError(f"`truth` must be a str; got {type(self.truth).__name__}.")
         if not callable(self.sample):
             raise TypeError(
                 f"`sample` must be a callable `sample(key, n) -> (x, y)`; "
@@ -93,6 +109,9 @@ class Task:
             ),
             "dim_x": _check_dim(self.dim_x, "dim_x"),
             "dim_y": _check_dim(self.dim_y, "dim_y"),
+            "truth_standard_error": _check_real(
+                self.truth_standard_error, "truth_standard_error", low=0.0
+            ),
         }
         for name in ("entropy_x", "entropy_y"):
             value = getattr(self, name)
@@ -258,6 +277,7 @@ def correlated_gaussians(
         dim_y=dim_y,
         entropy_x=0.5 * (dim_x * log_2pie + _log_det(cov_x)),
         entropy_y=0.5 * (dim_y * log_2pie + _log_det(cov_y)),
+        truth="closed form (Gaussian log-determinants)",
     )
 
 
@@ -343,6 +363,7 @@ def additive_uniform_noise(epsilon: float = 0.1) -> Task:
         dim_y=1,
         entropy_x=0.0,
         entropy_y=mi + math.log(2.0 * epsilon),
+        truth="closed form (entropy of the trapezoid density of y)",
     )
 
 
@@ -512,6 +533,7 @@ def student_t(dim: int = 1, dof: float = 3.0) -> Task:
         dim_y=dim,
         entropy_x=entropy,
         entropy_y=entropy,
+        truth="closed form (Arellano-Valle et al. 2013)",
     )
 
 
@@ -623,6 +645,567 @@ def spiral(task: Task, *, speed: float = 0.5) -> Task:
         raise ValueError(f"`spiral` needs dim_x >= 2 (it rotates a plane); got {task.dim_x}.")
     speed = _check_real(speed, "speed")
     return _transformed(task, "spiral", lambda x: _spiral(x, speed), lambda y: y)
+
+
+def _check_terms(terms, name: str, size: int) -> tuple[tuple[float, ...], ...]:
+    """A non-empty sequence of ``size``-tuples of concrete reals (named in errors)."""
+    if isinstance(terms, str) or not isinstance(terms, tuple | list) or not terms:
+        raise TypeError(
+            f"`{name}` must be a non-empty tuple of {size}-tuples of numbers; got {terms!r}."
+        )
+    checked = []
+    for term in terms:
+        if isinstance(term, str) or not isinstance(term, tuple | list) or len(term) != size:
+            raise TypeError(f"`{name}` must hold {size}-tuples of numbers; got {term!r}.")
+        checked.append(tuple(_check_real(value, name) for value in term))
+    return tuple(checked)
+
+
+_WIGGLY_X = ((0.4, 1.0, 0.0), (0.2, 1.7, 1.0), (0.03, 3.3, -2.5))
+_WIGGLY_Y = ((-0.4, 0.4, 0.0), (0.17, 1.3, 3.5), (0.02, 4.3, -2.5))
+
+
+def _check_wiggles(terms, name: str) -> tuple[tuple[float, ...], ...]:
+    terms = _check_terms(terms, name, 3)
+    slope = sum(abs(a * w) for a, w, _ in terms)
+    if slope >= 1.0:
+        raise ValueError(
+            f"`{name}` must have sum |amplitude * frequency| < 1 (else the map is not "
+            f"monotone); got {slope:g}."
+        )
+    return terms
+
+
+def _wiggle(v: jax.Array, terms: tuple[tuple[float, ...], ...]) -> jax.Array:
+    return v + sum(a * jnp.sin(w * v + phase) for a, w, phase in terms)
+
+
+def wiggly(task: Task, *, x_terms=_WIGGLY_X, y_terms=_WIGGLY_Y) -> Task:
+    """Applies ``v -> v + sum_k a_k sin(w_k v + phi_k)`` to every coordinate of ``x`` and ``y``.
+
+    With ``sum_k |a_k w_k| < 1`` the derivative is at least ``1 - sum_k |a_k w_k| > 0``, so
+    the map is a strictly increasing bijection of the real line and the MI is unchanged; the
+    marginals get wiggly densities. The defaults are the "wiggly" maps of the "Beyond normal"
+    benchmark (Czyż et al. 2023): ``x + 0.4 sin(x) + 0.2 sin(1.7 x + 1) + 0.03 sin(3.3 x -
+    2.5)`` for ``x`` (slope bound 0.84) and ``y - 0.4 sin(0.4 y) + 0.17 sin(1.3 y + 3.5) +
+    0.02 sin(4.3 y - 2.5)`` for ``y`` (0.47).
+
+    Args:
+      task: the task to transform.
+      x_terms: ``(a_k, w_k, phi_k)`` triples of the map of ``x``.
+      y_terms: ``(a_k, w_k, phi_k)`` triples of the map of ``y``.
+
+    Returns:
+      A :class:`Task` with the same MI (and truth) and no entropies.
+
+    Raises:
+      TypeError: ``task`` not a :class:`Task`, terms that are not triples of real numbers.
+      ValueError: non-finite terms, ``sum_k |a_k w_k| >= 1``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> print(testing.wiggly(testing.correlated_gaussians()).name)
+      wiggly(gaussian-dense-1x1-0.5)
+    """
+    _check_task(task)
+    x_terms, y_terms = _check_wiggles(x_terms, "x_terms"), _check_wiggles(y_terms, "y_terms")
+    return _transformed(
+        task, "wiggly", lambda x: _wiggle(x, x_terms), lambda y: _wiggle(y, y_terms)
+    )
+
+
+_BIMODAL_X = ((0.3, 0.0, 1.0), (0.7, 5.0, 1.0))
+_BIMODAL_Y = ((0.5, -1.0, 1.0), (0.5, 3.0, 1.0))
+
+
+def _check_components(components, name: str) -> tuple[tuple[float, ...], ...]:
+    """``(weight, mean, scale)`` triples: positive weights summing to 1, positive scales."""
+    components = _check_terms(components, name, 3)
+    weights = [weight for weight, _, _ in components]
+    if min(weights) <= 0.0 or abs(math.fsum(weights) - 1.0) > 1e-9:
+        raise ValueError(
+            f"`{name}` must have positive weights summing to 1; got weights {weights}."
+        )
+    if min(scale for _, _, scale in components) <= 0.0:
+        raise ValueError(f"`{name}` must have positive scales; got {components}.")
+    return components
+
+
+def _mixture_quantile_of_normal(v: jax.Array, components) -> jax.Array:
+    """Solves ``F(x) = Phi(v)`` elementwise, ``F`` the CDF of a 1-D Gaussian mixture.
+
+    Bisection on the log-CDF in the lower tail; in the upper one (``v > 0``) on the log-CDF
+    of the mirrored mixture (means ``-m_k``) at ``-v``, whose root is ``-x``. Both tails
+    keep their precision (``Phi(v)`` itself rounds to 1 from ``v ~ 5.4`` in float32). The
+    root lies between ``min_k`` and ``max_k`` of ``m_k + s_k v`` (each component's CDF
+    equals ``Phi(v)`` there); ``nmant + 8`` halvings (31 in float32, 60 in float64) bring
+    that bracket below the dtype's resolution, with a fixed count so it runs under ``jit``.
+    """
+    side = jnp.where(v > 0, -1.0, 1.0).astype(v.dtype)[..., None]  # -1: the mirrored problem
+    low_v = side * v[..., None]  # <= 0
+    target = jax.scipy.special.log_ndtr(low_v[..., 0])
+    weights, means, scales = (
+        jnp.asarray([component[i] for component in components], v.dtype) for i in range(3)
+    )
+    log_w = jnp.log(weights)
+    means = side * means  # [..., K]
+    ends = means + scales * low_v
+    lower, upper = jnp.min(ends, axis=-1), jnp.max(ends, axis=-1)
+
+    def log_cdf(t):  # one log_ndtr over the components: a small program to compile
+        z = (t[..., None] - means) / scales
+        return jax.nn.logsumexp(log_w + jax.scipy.special.log_ndtr(z), axis=-1)
+
+    def halve(_, bounds):
+        low, high = bounds
+        middle = 0.5 * (low + high)
+        below = log_cdf(middle) < target
+        return jnp.where(below, middle, low), jnp.where(below, high, middle)
+
+    iterations = jnp.finfo(v.dtype).nmant + 8
+    low, high = jax.lax.fori_loop(0, iterations, halve, (lower, upper))
+    return side[..., 0] * (0.5 * (low + high))
+
+
+# Compiled once per (components, shape, dtype): the components are static tuples.
+_mixture_quantile = jax.jit(_mixture_quantile_of_normal, static_argnums=1)
+
+
+def bimodal(task: Task, *, x_components=_BIMODAL_X, y_components=_BIMODAL_Y) -> Task:
+    """Maps every coordinate ``v`` to ``F^{-1}(Phi(v))``, ``F`` a bimodal Gaussian mixture CDF.
+
+    ``F(t) = sum_k p_k Phi((t - m_k) / s_k)`` is continuous and strictly increasing, so the
+    map is a strictly increasing bijection of the real line and the MI is unchanged; a
+    standard-normal coordinate becomes distributed as the mixture. The defaults are the
+    "bimodal" marginals of the "Beyond normal" benchmark (Czyż et al. 2023): ``0.3 N(0, 1) +
+    0.7 N(5, 1)`` for ``x`` and ``0.5 N(-1, 1) + 0.5 N(3, 1)`` for ``y``. The inverse CDF is a
+    bisection in JAX (log-CDF and log-survival function, so the tails keep their precision);
+    it runs under ``jit`` in float32 and float64.
+
+    Args:
+      task: the task to transform.
+      x_components: ``(p_k, m_k, s_k)`` triples (weight, mean, scale) of the mixture of
+        ``x``; weights positive and summing to 1, scales positive.
+      y_components: the same for ``y``.
+
+    Returns:
+      A :class:`Task` with the same MI (and truth) and no entropies.
+
+    Raises:
+      TypeError: ``task`` not a :class:`Task`, components that are not triples of numbers.
+      ValueError: non-finite numbers, weights not positive or not summing to 1, a scale
+        ``<= 0``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> print(testing.bimodal(testing.correlated_gaussians()).name)
+      bimodal(gaussian-dense-1x1-0.5)
+    """
+    _check_task(task)
+    x_components = _check_components(x_components, "x_components")
+    y_components = _check_components(y_components, "y_components")
+    return _transformed(
+        task,
+        "bimodal",
+        lambda x: _mixture_quantile(x, x_components),
+        lambda y: _mixture_quantile(y, y_components),
+    )
+
+
+def _swiss_roll(u: jax.Array) -> jax.Array:
+    """``u`` in ``[0, 1]`` to ``(t cos t, t sin t)``, ``t = 1.5 pi (1 + 2 u)``: ``|.| = t``."""
+    t = 1.5 * math.pi * (1.0 + 2.0 * u)
+    return jnp.concatenate([t * jnp.cos(t), t * jnp.sin(t)], axis=1)
+
+
+def swiss_roll(correlation: float = 0.75) -> Task:
+    """A Gaussian pair with uniform marginals, ``x`` rolled up into a 2-D swiss roll.
+
+    ``(u, y)`` is :func:`gaussian_copula_uniform` ``(1, 1)`` (``u, y ~ U(0, 1)`` with a latent
+    Gaussian correlation ``c``); ``x = (t cos t, t sin t)`` with ``t = 1.5 pi (1 + 2 u)`` (one
+    and a half turns). The map is injective (``|x| = t`` recovers ``u``) and smooth, so
+    ``I(X; Y) = -log(1 - c^2) / 2``, that of the latent Gaussian; ``x`` lives on a curve in
+    the plane (no density). The "Swiss roll 2 x 1" task of Czyż et al. (2023), same
+    parametrisation (``c = 0.75`` there).
+
+    Args:
+      correlation: the latent Gaussian correlation, ``|c| < 1``.
+
+    Returns:
+      A :class:`Task` with ``dim_x = 2``, ``dim_y = 1``, the closed-form MI and no entropies.
+
+    Raises:
+      TypeError: a non-real ``correlation``.
+      ValueError: a non-finite ``correlation`` or ``|correlation| >= 1``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> task = testing.swiss_roll(0.75)
+      >>> print(task.dim_x, task.dim_y, f"{task.mutual_information:.4f}")
+      2 1 0.4133
+    """
+    base = gaussian_copula_uniform(1, 1, correlation=correlation)
+
+    def sample(key, n):
+        u, y = base.sample(key, n)
+        return _swiss_roll(u), y
+
+    return dataclasses.replace(
+        base,
+        name=f"swiss-roll-2x1-{correlation:g}",
+        sample=sample,
+        dim_x=2,
+        entropy_x=None,
+        entropy_y=None,
+    )
+
+
+# The Monte Carlo truth of the Gaussian mixtures: fixed sample size and seed.
+_MIXTURE_MC_SAMPLES = 1_000_000
+_MIXTURE_MC_SEED = 20231210
+_MIXTURE_MC_CHUNK = 100_000
+
+
+def _as_real_array(value, name: str, shape: str, ndim: int) -> np.ndarray:
+    """A concrete, finite float64 array of ``ndim`` dimensions (``shape`` names them)."""
+    if isinstance(value, Tracer):
+        raise TypeError(
+            f"`{name}` sets the Monte Carlo truth, so it must be concrete; got a traced value."
+        )
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"`{name}` must be an array of real numbers {shape}; got {value!r}."
+        ) from error
+    if array.ndim != ndim:
+        raise ValueError(f"`{name}` must have shape {shape}; got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    return array
+
+
+def _mixture_log_density(points, log_weights, means, inverse_factors) -> np.ndarray:
+    """``log sum_k w_k N(points; m_k, S_k)`` in NumPy float64 (``points``: ``[n, d]``).
+
+    ``inverse_factors[k]`` is ``L_k^{-1}``, ``S_k = L_k L_k^T`` (a matmul is several times
+    faster than a triangular solve per chunk).
+    """
+    dim = points.shape[1]
+    terms = np.empty((len(log_weights), points.shape[0]))
+    for k, (log_weight, mean, inverse) in enumerate(
+        zip(log_weights, means, inverse_factors, strict=True)
+    ):
+        z = (points - mean) @ inverse.T
+        log_norm = -np.sum(np.log(np.diag(inverse))) + 0.5 * dim * math.log(2.0 * math.pi)
+        terms[k] = log_weight - 0.5 * np.einsum("ij,ij->i", z, z) - log_norm
+    top = np.max(terms, axis=0)
+    return top + np.log(np.sum(np.exp(terms - top), axis=0))
+
+
+@functools.lru_cache(maxsize=64)
+def _mixture_monte_carlo(
+    weights: tuple, means: tuple, covariances: tuple, dim_x: int, num_samples: int, seed: int
+) -> tuple[float, float]:
+    """``E[log p(x, y) - log p(x) - log p(y)]`` and its standard error, NumPy float64.
+
+    Cached on the parameters (tuples), so building the same mixture twice is free.
+    """
+    w, m, c = np.array(weights), np.array(means), np.array(covariances)
+    log_w = np.log(w)
+
+    def inverse_factors(blocks):
+        return np.linalg.inv(np.linalg.cholesky(blocks))
+
+    chol = np.linalg.cholesky(c)
+    inv, inv_x, inv_y = (
+        inverse_factors(c),
+        inverse_factors(c[:, :dim_x, :dim_x]),
+        inverse_factors(c[:, dim_x:, dim_x:]),
+    )
+    cumulative = np.cumsum(w)[:-1]
+    rng = np.random.default_rng(seed)
+    total, total_sq, done = 0.0, 0.0, 0
+    while done < num_samples:
+        size = min(_MIXTURE_MC_CHUNK, num_samples - done)
+        component = np.searchsorted(cumulative, rng.random(size), side="right")
+        z = rng.standard_normal((size, m.shape[1]))
+        points = np.empty_like(z)
+        for k in range(len(w)):
+            rows = component == k
+            points[rows] = m[k] + z[rows] @ chol[k].T
+        pointwise = (
+            _mixture_log_density(points, log_w, m, inv)
+            - _mixture_log_density(points[:, :dim_x], log_w, m[:, :dim_x], inv_x)
+            - _mixture_log_density(points[:, dim_x:], log_w, m[:, dim_x:], inv_y)
+        )
+        total += float(np.sum(pointwise))
+        total_sq += float(np.sum(pointwise * pointwise))
+        done += size
+    mean = total / num_samples
+    variance = max(total_sq / num_samples - mean * mean, 0.0) * num_samples / (num_samples - 1)
+    return mean, math.sqrt(variance / num_samples)
+
+
+def _mixture_sampler(weights: np.ndarray, means: np.ndarray, chol: np.ndarray, dim_x: int):
+    log_weights = np.log(weights)
+
+    def sample(key, n):
+        kc, kz = jax.random.split(key)
+        z = jax.random.normal(kz, (n, means.shape[1]))
+        component = jax.random.categorical(kc, jnp.asarray(log_weights, z.dtype), shape=(n,))
+        every = jnp.asarray(means, z.dtype)[None] + jnp.einsum(
+            "nj,kij->nki", z, jnp.asarray(chol, z.dtype), precision=HIGHEST
+        )  # [n, K, d]: each draw through every component, then one is picked
+        v = jnp.take_along_axis(every, component[:, None, None], axis=1)[:, 0]
+        return v[:, :dim_x], v[:, dim_x:]
+
+    return sample
+
+
+def gaussian_mixture(weights, means, covariances, dim_x: int, *, name: str | None = None) -> Task:
+    r"""A mixture of joint Gaussians over ``(x, y)``, with a Monte Carlo truth.
+
+    ``p(x, y) = sum_k w_k N((x, y); m_k, S_k)``. Its marginals are the mixtures of the
+    components' marginal Gaussians, ``p(x) = sum_k w_k N(x; m_k^x, S_k^{xx})`` (and the same
+    for ``y``), so ``log p(x, y) - log p(x) - log p(y)`` is exact at every point and
+    ``I = E[log p(x, y) - log p(x) - log p(y)]`` is computed at construction by Monte Carlo
+    over ``10^6`` draws in NumPy float64 with a fixed seed (the "fine distributions" of Czyż
+    et al. 2024). The standard error is recorded in ``truth_standard_error`` and ``truth``;
+    the result is cached on the parameters, so building the same task again is free. A
+    negative estimate (a nearly independent mixture) is clamped to 0.
+
+    Args:
+      weights: ``[K]`` component weights, positive and summing to 1.
+      means: ``[K, dim_x + dim_y]`` component means.
+      covariances: ``[K, dim_x + dim_y, dim_x + dim_y]`` symmetric positive-definite
+        component covariances.
+      dim_x: how many of the leading coordinates are ``x``; the rest are ``y``.
+      name: the task's name (default ``"gaussian-mixture-{K}-{dim_x}x{dim_y}"``).
+
+    Returns:
+      A :class:`Task` with the Monte Carlo MI and no entropies.
+
+    Raises:
+      TypeError: non-numeric or traced arrays, a non-integer ``dim_x``, a non-str ``name``.
+      ValueError: wrong shapes, non-finite numbers, weights not positive or not summing to
+        1, a covariance that is not symmetric positive definite, ``dim_x`` not in
+        ``[1, dim - 1]``.
+
+    Example:
+      >>> import numpy as np
+      >>> from jaxinfo import testing
+      >>> cov = np.array([[1.0, 0.5], [0.5, 1.0]])
+      >>> task = testing.gaussian_mixture([1.0], [[0.0, 0.0]], [cov], dim_x=1)
+      >>> print(round(task.mutual_information, 2), task.truth_standard_error < 1e-3)
+      0.14 True
+
+    References:
+      Czyż, Grabowski, Vogt, Beerenwinkel & Marx, "The mixtures and the neural critics: on
+      the pointwise mutual information profiles of fine distributions", 2024.
+    """
+    w = _as_real_array(weights, "weights", "[K]", 1)
+    m = _as_real_array(means, "means", "[K, dim]", 2)
+    c = _as_real_array(covariances, "covariances", "[K, dim, dim]", 3)
+    num, dim = m.shape
+    if len(w) < 1 or np.any(w <= 0.0) or abs(math.fsum(w) - 1.0) > 1e-9:
+        raise ValueError(f"`weights` must be positive and sum to 1; got {w.tolist()}.")
+    if num != len(w) or c.shape != (num, dim, dim):
+        raise ValueError(
+            f"`means` must be [K, dim] and `covariances` [K, dim, dim] with K = {len(w)} "
+            f"(the length of `weights`); got shapes {m.shape} and {c.shape}."
+        )
+    dim_x = _check_dim(dim_x, "dim_x")
+    if dim_x >= dim:
+        raise ValueError(
+            f"`dim_x` must leave at least one coordinate for y (dim_x < {dim}); got {dim_x}."
+        )
+    if not np.allclose(c, np.swapaxes(c, 1, 2), rtol=1e-12, atol=1e-12 * np.max(np.abs(c))):
+        raise ValueError("`covariances` must be symmetric.")
+    if np.min(np.linalg.eigvalsh(c)) <= 0.0:
+        raise ValueError("`covariances` must be positive definite.")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"`name` must be a str; got {type(name).__name__}.")
+    mi, error = _mixture_monte_carlo(
+        tuple(w.tolist()),
+        tuple(map(tuple, m.tolist())),
+        tuple(tuple(map(tuple, block)) for block in c.tolist()),
+        dim_x,
+        _MIXTURE_MC_SAMPLES,
+        _MIXTURE_MC_SEED,
+    )
+    return Task(
+        name=name or f"gaussian-mixture-{num}-{dim_x}x{dim - dim_x}",
+        sample=_mixture_sampler(w, m, np.linalg.cholesky(c), dim_x),
+        mutual_information=max(mi, 0.0),
+        dim_x=dim_x,
+        dim_y=dim - dim_x,
+        truth=f"Monte Carlo, {_MIXTURE_MC_SAMPLES:,} samples, standard error {error:.1e}",
+        truth_standard_error=error,
+    )
+
+
+def x_mixture(correlation: float = 0.9) -> Task:
+    """The "X" mixture: two equally weighted bivariate Gaussians with correlation ``+c``, ``-c``.
+
+    Both components have unit variances and zero means, so ``x`` and ``y`` are each
+    standard normal and uncorrelated, yet dependent: the sample is an X. The MI is a Monte
+    Carlo truth (:func:`gaussian_mixture`); the "X 1 x 1" task of Czyż et al. (2024), same
+    parametrisation (``c = 0.9`` there).
+
+    Args:
+      correlation: the components' correlation ``c``, ``|c| < 1``.
+
+    Returns:
+      A 1 x 1 :class:`Task` with the Monte Carlo MI (about 0.39 nats at ``c = 0.9``).
+
+    Raises:
+      TypeError: a non-real ``correlation``.
+      ValueError: a non-finite ``correlation`` or ``|correlation| >= 1``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> task = testing.x_mixture(0.9)
+      >>> print(task.name, task.truth.split(",")[0])
+      x-mixture-1x1-0.9 Monte Carlo
+    """
+    c = _check_real(
+        correlation,
+        "correlation",
+        low=-1.0,
+        high=1.0,
+        open_bounds=True,
+        hint="A correlation of +-1 makes the components degenerate.",
+    )
+    return gaussian_mixture(
+        [0.5, 0.5],
+        np.zeros((2, 2)),
+        [[[1.0, c], [c, 1.0]], [[1.0, -c], [-c, 1.0]]],
+        dim_x=1,
+        name=f"x-mixture-1x1-{c:g}",
+    )
+
+
+def inlier_mixture(
+    dim_x: int = 5,
+    dim_y: int = 5,
+    *,
+    correlation: float = 0.9,
+    inlier_fraction: float = 0.2,
+    interaction: str = "sparse",
+) -> Task:
+    """A correlated Gaussian with a fraction of independent "inliers" mixed in.
+
+    With probability ``1 - f`` the pair is drawn from :func:`correlated_gaussians`
+    (``dim_x``, ``dim_y``, ``correlation``, ``interaction``), with probability ``f`` from the
+    product of its marginals: the inliers sit inside the bulk of the data and carry no
+    information. Both components have the same marginals, so ``p(x)`` and ``p(y)`` stay
+    Gaussian, and by convexity of MI in the channel ``0 <= I <= (1 - f) I_gauss``. The MI
+    is a Monte Carlo truth (:func:`gaussian_mixture`); the "multinormal with inliers" task
+    of Czyż et al. (2024).
+
+    Args:
+      dim_x: as in :func:`correlated_gaussians`.
+      dim_y: as in :func:`correlated_gaussians`.
+      correlation: as in :func:`correlated_gaussians`.
+      inlier_fraction: the weight ``f`` of the independent component, ``0 < f < 1``.
+      interaction: as in :func:`correlated_gaussians`.
+
+    Returns:
+      A :class:`Task` with the Monte Carlo MI and no entropies.
+
+    Raises:
+      TypeError: a non-integer dimension, a non-real ``correlation`` or
+        ``inlier_fraction``.
+      ValueError: as in :func:`correlated_gaussians`; ``inlier_fraction`` not in ``(0, 1)``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> task = testing.inlier_mixture(1, 1, correlation=0.9, inlier_fraction=0.2)
+      >>> gauss = testing.correlated_gaussians(1, 1, correlation=0.9).mutual_information
+      >>> print(0 < task.mutual_information < 0.8 * gauss)
+      True
+    """
+    base = correlated_gaussians(dim_x, dim_y, correlation=correlation, interaction=interaction)
+    f = _check_real(inlier_fraction, "inlier_fraction", low=0.0, high=1.0, open_bounds=True)
+    joint = _gaussian_covariance(base.dim_x, base.dim_y, correlation, interaction)
+    product = joint.copy()
+    product[: base.dim_x, base.dim_x :] = product[base.dim_x :, : base.dim_x] = 0.0
+    size = base.dim_x + base.dim_y
+    return gaussian_mixture(
+        [1.0 - f, f],
+        np.zeros((2, size)),
+        np.stack([joint, product]),
+        dim_x=base.dim_x,
+        name=f"inlier-mixture-{interaction}-{base.dim_x}x{base.dim_y}-{correlation:g}-{f:g}",
+    )
+
+
+def _sparse_at(dim: int, nats: float) -> Task:
+    """Sparse ``dim x dim`` Gaussian whose two correlated pairs carry ``nats`` in all.
+
+    Each pair carries ``-log(1 - c^2) / 2``, so ``c = sqrt(1 - exp(-nats))``.
+    """
+    return correlated_gaussians(
+        dim, dim, correlation=math.sqrt(-math.expm1(-nats)), interaction="sparse"
+    )
+
+
+@functools.cache
+def _accuracy_suite() -> tuple[Task, ...]:
+    binormal = correlated_gaussians(1, 1, correlation=0.75)
+    cauchy = student_t(1, dof=1.0)
+    return (
+        binormal,
+        _sparse_at(5, 0.5),
+        _sparse_at(5, 1.0),
+        _sparse_at(5, 2.0),
+        _sparse_at(5, 4.0),
+        correlated_gaussians(5, 5, correlation=0.5),
+        _sparse_at(25, 1.0),
+        correlated_gaussians(25, 25, correlation=0.35),
+        cauchy,
+        student_t(1, dof=2.0),
+        student_t(2, dof=2.0),
+        gaussian_copula_uniform(
+            5, 5, correlation=math.sqrt(-math.expm1(-1.0)), interaction="sparse"
+        ),
+        additive_uniform_noise(0.1),
+        additive_uniform_noise(0.75),
+        x_mixture(0.9),
+        inlier_mixture(5, 5, correlation=math.sqrt(-math.expm1(-2.0)), inlier_fraction=0.2),
+        swiss_roll(0.75),
+        wiggly(binormal),
+        bimodal(binormal),
+        half_cube(binormal),
+        asinh(cauchy),
+        spiral(_sparse_at(5, 1.0)),
+    )
+
+
+def accuracy_suite() -> tuple[Task, ...]:
+    """The public accuracy suite: 22 tasks to tune and check an estimator on.
+
+    Modelled on the "Beyond normal" benchmark (Czyż et al. 2023) and its mixtures (2024),
+    sized so that every task is cheap to sample at ``n = 5000``: Gaussians (1 x 1 at
+    correlation 0.75; sparse 5 x 5 at 0.5, 1, 2 and 4 nats; dense 5 x 5 at correlation 0.5;
+    sparse and dense 25 x 25 near 1 nat), Student-t (1 x 1 at 1 and 2 dof, 2 x 2 at 2 dof),
+    uniform marginals (a 5 x 5 copula), additive uniform noise (``epsilon`` 0.1 and 0.75),
+    Gaussian mixtures with a Monte Carlo truth (the X and a sparse 5 x 5 with 20% inliers),
+    the swiss roll, and the wiggly, bimodal, half-cube, asinh and spiral transforms. Names
+    are unique; each task's ``truth`` says where its MI comes from. Built once (the mixtures
+    take a Monte Carlo pass of ``10^6`` draws each), then cached.
+
+    Returns:
+      A tuple of :class:`Task`; the docs' "Accuracy suite" table lists them.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> suite = testing.accuracy_suite()
+      >>> print(len(suite), suite[3].name, f"{suite[3].mutual_information:.4f}")
+      22 gaussian-sparse-5x5-0.929873 2.0000
+    """
+    return _accuracy_suite()
 
 
 def _lorenz63_derivative(state: jax.Array, sigma: float, rho: float, beta: float) -> jax.Array:
