@@ -206,6 +206,36 @@ def test_gaussian_conditional_matrix_is_the_direct_density_of_every_pair(dtype, 
     np.testing.assert_allclose(paired, np.diag(expected[:, :5]), rtol=rtol, atol=atol)
 
 
+def test_gaussian_conditional_matrix_gradient_is_the_direct_forms(x64):
+    """The centring is held constant: exact, since the value does not depend on it."""
+    q = GaussianConditional(2, 2, hidden=(4,), param_dtype=jnp.float64, rngs=nnx.Rngs(2))
+    kx, ky, kw = jax.random.split(jax.random.key(14), 3)
+    x = jax.random.normal(kx, (4, 2), jnp.float64)
+    y = 3.0 + jax.random.normal(ky, (5, 2), jnp.float64)
+    weights = jax.random.normal(kw, (4, 5), jnp.float64)
+
+    def direct(q, x, y):
+        code = q(x)
+        residual = y[None, :, :] - code.mean[:, None, :]
+        precision = jnp.exp(-code.log_variance)[:, None, :]
+        terms = math.log(2.0 * math.pi) + code.log_variance[:, None, :] + residual**2 * precision
+        return -0.5 * jnp.sum(terms, axis=-1)
+
+    @nnx.jit
+    def gradients(q, x, y):
+        def weighted(fn):
+            return lambda q, x, y: jnp.sum(weights * fn(q, x, y))
+
+        expanded = weighted(lambda q, x, y: q.log_likelihood_matrix(x, y))
+        grad = nnx.grad(expanded, argnums=(0, 1, 2))(q, x, y)
+        return grad, nnx.grad(weighted(direct), argnums=(0, 1, 2))(q, x, y)
+
+    got, want = gradients(q, x, y)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert any(np.any(np.asarray(leaf) != 0) for leaf in jax.tree.leaves(got))
+
+
 def test_masking_equals_slicing_with_garbage_in_masked_rows_and_columns(x64):
     x, y = _correlated(jax.random.key(8), (16,))
     log_likelihoods = _true_log_likelihoods(x, y)
