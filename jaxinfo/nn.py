@@ -3,11 +3,13 @@
 The critics map paired rows ``(x, y)`` to the score matrix the variational bounds in
 :mod:`jaxinfo` read; :func:`estimate_mutual_information` trains one and returns a held-out
 estimate; :class:`GaussianEncoder` is the stochastic encoder of the variational information
-bottleneck; :class:`KoopmanAutoencoder` is the model of
-:func:`jaxinfo.koopman_information_lagrangian`.
+bottleneck; :class:`GaussianConditional` is the learned ``q(y | x)`` of the upper bounds
+:func:`jaxinfo.club_upper_bound` and :func:`jaxinfo.l1out_upper_bound`;
+:class:`KoopmanAutoencoder` is the model of :func:`jaxinfo.koopman_information_lagrangian`.
 """
 
 from jaxinfo._src.autoencoders import KoopmanAutoencoder
+from jaxinfo._src.conditionals import GaussianConditional
 from jaxinfo._src.critics import MLP, BilinearCritic, ConcatCritic, Critic, SeparableCritic
 from jaxinfo._src.encoders import GaussianCode, GaussianEncoder
 from jaxinfo._src.estimation import MutualInformationEstimate, estimate_mutual_information
@@ -18,6 +20,7 @@ __all__ = [
     "ConcatCritic",
     "Critic",
     "GaussianCode",
+    "GaussianConditional",
     "GaussianEncoder",
     "KoopmanAutoencoder",
     "MutualInformationEstimate",

@@ -8,6 +8,7 @@ features it supports.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import jax
@@ -581,6 +582,40 @@ def _variational_entries() -> list[Entry]:
     ]
 
 
+def _gaussian_log_likelihoods(x, y, where, axis_name):
+    """``log q(y_j | x_i)`` for ``q(y | x) = N(x / 2, I)``: this device's rows, every ``y``.
+
+    Padded rows are zeroed first, as a user's conditional must (see _separable_scores).
+    """
+    if where is not None:
+        x, y = (jnp.where(where[:, None], a, 0.0) for a in (x, y))
+    y = collectives.gather_rows(y, axis_name)
+    squared = jnp.sum((0.5 * x[:, None, :] - y[None, :, :]) ** 2, axis=-1)
+    return -0.5 * squared - 0.5 * x.shape[1] * math.log(2.0 * math.pi)
+
+
+# The upper bounds by name, called on a log-likelihood matrix (tests/test_upper_bounds.py runs
+# the score-matrix categories of tests/test_bad_inputs.py on them; their errors name
+# `log_likelihoods`, not `scores`).
+UPPER_BOUNDS: dict[str, Callable] = {
+    "club_upper_bound": jaxinfo.club_upper_bound,
+    "l1out_upper_bound": jaxinfo.l1out_upper_bound,
+}
+
+
+def _upper_bound_entries() -> list[Entry]:
+    """CLUB and L1Out on a fixed Gaussian conditional's log-likelihoods (issue 25)."""
+
+    def bound(name):
+        def call(x, y, *, where=None, axis_name=None):
+            log_likelihoods = _gaussian_log_likelihoods(x, y, where, axis_name)
+            return UPPER_BOUNDS[name](log_likelihoods, where=where, axis_name=axis_name)
+
+        return Entry(name, call, (2, 2), passes_arrays_through=False)
+
+    return [bound(name) for name in UPPER_BOUNDS]
+
+
 def _bottleneck_entries() -> list[Entry]:
     """Information-bottleneck losses (issue 11); labels from the sign of a logit column, so
     they agree under slicing, masking and row sharding."""
@@ -632,6 +667,7 @@ ENTRIES: list[Entry] = (
     + _distribution_entries()
     + _neighbour_entries()
     + _variational_entries()
+    + _upper_bound_entries()
     + _bottleneck_entries()
 )
 

@@ -114,37 +114,44 @@ class _Batch(NamedTuple):
         return validation.convert_units(self.answer(nats), self.base)
 
 
-def _batch(scores, where, axis_name: str | None, base) -> _Batch:
+_SCORE_MATRIX = "a critic score matrix [n, n] (scores[i, j] = f(x_i, y_j))"
+
+
+def _batch(
+    scores, where, axis_name: str | None, base, name: str = "scores", what: str = _SCORE_MATRIX
+) -> _Batch:
     """The preamble of every bound here: ``base``, then ``scores`` and ``where`` validated.
 
-    ``scores`` is ``[n, n]``, or ``[n_local, n]`` with ``axis_name``.
+    ``scores`` is ``[n, n]``, or ``[n_local, n]`` with ``axis_name``. ``name`` and ``what``
+    are the caller's argument name and what it holds, for the errors (the upper bounds read a
+    log-likelihood matrix through the same preamble).
     """
     validation.log_base_divisor(base)
     validation.check_axis_name(axis_name)
-    arr = validation.as_float_array(scores, "scores")
+    arr = validation.as_float_array(scores, name)
     if arr.ndim != 2:
         raise ValueError(
-            f"`scores` must be a critic score matrix [n, n] (scores[i, j] = f(x_i, y_j)); "
+            f"`{name}` must be {what}; "
             f"got shape {tuple(arr.shape)}. Use `jax.vmap` over leading batch dimensions."
         )
     rows, n = arr.shape
     if axis_name is None and rows != n:
         raise ValueError(
-            f"`scores` must be square [n, n] with the positives on the diagonal; got shape "
+            f"`{name}` must be square [n, n] with the positives on the diagonal; got shape "
             f"{tuple(arr.shape)}. Inside shard_map pass axis_name (rows are then local)."
         )
     if axis_name is not None and rows * collectives.axis_size(axis_name) != n:
         raise ValueError(
-            f"with axis_name, `scores` holds this device's rows against all columns, "
+            f"with axis_name, `{name}` holds this device's rows against all columns, "
             f"[n / devices, n]; got shape {tuple(arr.shape)} on "
             f"{collectives.axis_size(axis_name)} devices."
         )
     if axis_name is None:
-        validation.require_rows(n, 2, "scores")
+        validation.require_rows(n, 2, name)
     mask = validation.as_mask(where, rows)
     if mask is not None and axis_name is None:
         count, counted_by = validation.valid_rows(mask, rows, "where")
-        validation.require_rows(count, 2, "scores", counted_by)
+        validation.require_rows(count, 2, name, counted_by)
     valid_rows = jnp.ones(rows, bool) if mask is None else mask
     columns = collectives.gather_rows(valid_rows, axis_name)
     ids = collectives.global_row_ids(rows, axis_name)
