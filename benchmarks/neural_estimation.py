@@ -245,8 +245,11 @@ def jaxinfo_objective(case: str):
     }[case]
 
 
-def jaxinfo_steps(critic, case: str):
-    """``(params, opt_state, step, scan, grad)``: one jitted step, a jitted scan of steps."""
+def jaxinfo_steps(critic, case: str, ema: float | None = None):
+    """``(params, opt_state, step, scan, grad)``: one jitted step, a jitted scan of steps.
+
+    With ``ema`` the optimiser state is ``(adam_state, averaged)`` and every step also
+    updates the moving average of the parameters (``estimate_mutual_information``'s)."""
     import optax
     from flax import nnx
 
@@ -262,6 +265,14 @@ def jaxinfo_steps(critic, case: str):
         updates, opt_state = optimizer.update(grads, opt_state, p)
         return optax.apply_updates(p, updates), opt_state, value
 
+    def ema_step(p, state, xb, yb):
+        p, opt_state, value = adam_step(p, state[0], xb, yb)
+        averaged = jax.tree.map(lambda a, b: ema * a + (1.0 - ema) * b, state[1], p)
+        return p, (opt_state, averaged), value
+
+    adam_step, step = step, (step if ema is None else ema_step)
+    state = optimizer.init(params) if ema is None else (optimizer.init(params), params)
+
     def scan(p, opt_state, xs, ys):
         def body(carry, batch):
             p, opt_state, value = step(*carry, *batch)
@@ -270,7 +281,7 @@ def jaxinfo_steps(critic, case: str):
         (p, opt_state), values = jax.lax.scan(body, (p, opt_state), (xs, ys))
         return p, opt_state, values.mean()
 
-    return params, optimizer.init(params), jax.jit(step), jax.jit(scan), jax.jit(jax.grad(loss))
+    return params, state, jax.jit(step), jax.jit(scan), jax.jit(jax.grad(loss))
 
 
 # --------------------------------------------------------------------------- 1. step timing
@@ -282,6 +293,7 @@ def step_child(dtype_name: str, quick: bool) -> list[dict]:
     from torch_mist.utils.train.model import instantiate_optimizer
 
     import jaxinfo
+    from jaxinfo.nn import GaussianBaselineCritic
 
     torch = _torch()
     torch.manual_seed(0)
@@ -406,6 +418,21 @@ def step_child(dtype_name: str, quick: bool) -> list[dict]:
 
             run_scan_readout()  # compile
             runners[case]["jaxinfo_scan_smile_ms"] = (run_scan_readout, scan_steps)
+            # the new default step: Gaussian baseline around the same MLP, JS, EMA 0.99
+            fit = x.reshape(-1, FEATURES)[:3500], y.reshape(-1, FEATURES)[:3500]
+            default = GaussianBaselineCritic(jaxinfo_critic(kind, layers, np_dtype), *fit)
+            d_params, d_opt, d_step, d_scan_fn, _ = jaxinfo_steps(default, "smile", ema=0.99)
+            d_state = {"p": d_params, "s": d_opt, "i": 1}
+            run_call(1, d_state, d_step)  # compile both
+            run_scan(d_state, d_scan_fn)
+            runners[case]["jaxinfo_call_default_ms"] = (
+                lambda f=run_call, s=d_state, g=d_step: f(block, s, g),
+                block,
+            )
+            runners[case]["jaxinfo_scan_default_ms"] = (
+                lambda f=run_scan, s=d_state, g=d_scan_fn: f(s, g),
+                scan_steps,
+            )
         rows[case] = row
 
     times = {case: {key: [] for key in runners[case]} for case in cases}
@@ -430,6 +457,8 @@ def step_child(dtype_name: str, quick: bool) -> list[dict]:
         row["ratio_plain_scan"] = row["torch_plain_ms"] / row["jaxinfo_scan_ms"]
         if "jaxinfo_scan_smile_ms" in row:
             row["ratio_scan_smile"] = row["torch_mist_ms"] / row["jaxinfo_scan_smile_ms"]
+            row["ratio_call_default"] = row["torch_mist_ms"] / row["jaxinfo_call_default_ms"]
+            row["ratio_scan_default"] = row["torch_mist_ms"] / row["jaxinfo_scan_default_ms"]
         row["rounds"], row["block_steps"], row["scan_steps"] = rounds, block, scan_steps
         out.append(row)
     return out
@@ -589,11 +618,15 @@ def main(argv=None):
             "jaxinfo_call_ms",
             "jaxinfo_scan_ms",
             "jaxinfo_scan_smile_ms",
+            "jaxinfo_call_default_ms",
+            "jaxinfo_scan_default_ms",
             "torch_mist_ms",
             "torch_plain_ms",
             "ratio_call",
             "ratio_scan",
             "ratio_scan_smile",
+            "ratio_call_default",
+            "ratio_scan_default",
             "ratio_plain_scan",
             "grad_diff_torch_mist",
             "grad_diff_plain",

@@ -64,7 +64,7 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_gram,
 )
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
-from jaxinfo._src.upper_bounds import club_upper_bound, l1out_upper_bound
+from jaxinfo._src.upper_bounds import club_estimate, l1out_estimate
 from jaxinfo._src.variational import (
     MineState,
     donsker_varadhan_estimate,
@@ -111,7 +111,7 @@ __all__ = [
     "cauchy_schwarz_divergence",
     "cauchy_schwarz_information_bottleneck_loss",
     "cauchy_schwarz_mutual_information",
-    "club_upper_bound",
+    "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
     "diffusion_reference_bins",
@@ -137,7 +137,7 @@ __all__ = [
     "knn_kl_divergence",
     "koopman_information_lagrangian",
     "ksg_mutual_information",
-    "l1out_upper_bound",
+    "l1out_estimate",
     "matrix_conditional_entropy",
     "matrix_information_bottleneck_loss",
     "matrix_joint_entropy",

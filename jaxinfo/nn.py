@@ -4,13 +4,20 @@ The critics map paired rows ``(x, y)`` to the score matrix the variational bound
 :mod:`jaxinfo` read; :func:`estimate_mutual_information` trains one and returns a held-out
 estimate; :class:`GaussianEncoder` is the stochastic encoder of the variational information
 bottleneck; :class:`GaussianConditional` is the learned ``q(y | x)`` of the upper bounds
-:func:`jaxinfo.club_upper_bound` and :func:`jaxinfo.l1out_upper_bound`;
+:func:`jaxinfo.club_estimate` and :func:`jaxinfo.l1out_estimate`;
 :class:`KoopmanAutoencoder` is the model of :func:`jaxinfo.koopman_information_lagrangian`.
 """
 
 from jaxinfo._src.autoencoders import KoopmanAutoencoder
 from jaxinfo._src.conditionals import GaussianConditional
-from jaxinfo._src.critics import MLP, BilinearCritic, ConcatCritic, Critic, SeparableCritic
+from jaxinfo._src.critics import (
+    MLP,
+    BilinearCritic,
+    ConcatCritic,
+    Critic,
+    GaussianBaselineCritic,
+    SeparableCritic,
+)
 from jaxinfo._src.encoders import GaussianCode, GaussianEncoder
 from jaxinfo._src.estimation import MutualInformationEstimate, estimate_mutual_information
 
@@ -21,6 +28,7 @@ __all__ = [
     "Critic",
     "GaussianCode",
     "GaussianConditional",
+    "GaussianBaselineCritic",
     "GaussianEncoder",
     "KoopmanAutoencoder",
     "MutualInformationEstimate",

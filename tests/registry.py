@@ -598,8 +598,8 @@ def _gaussian_log_likelihoods(x, y, where, axis_name):
 # the score-matrix categories of tests/test_bad_inputs.py on them; their errors name
 # `log_likelihoods`, not `scores`).
 UPPER_BOUNDS: dict[str, Callable] = {
-    "club_upper_bound": jaxinfo.club_upper_bound,
-    "l1out_upper_bound": jaxinfo.l1out_upper_bound,
+    "club_estimate": jaxinfo.club_estimate,
+    "l1out_estimate": jaxinfo.l1out_estimate,
 }
 
 

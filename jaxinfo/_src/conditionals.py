@@ -1,6 +1,6 @@
 """A variational conditional ``q(y | x)`` for the upper bounds (CLUB, L1Out).
 
-:func:`jaxinfo.club_upper_bound` and :func:`jaxinfo.l1out_upper_bound` read
+:func:`jaxinfo.club_estimate` and :func:`jaxinfo.l1out_estimate` read
 ``log q(y_j | x_i)`` for every pair of a batch. When the conditional is unknown it is learned
 alongside the model whose information is minimised, in two alternating steps (Cheng et al.,
 ICML 2020, Algorithm 1):
@@ -53,7 +53,7 @@ class GaussianConditional(nnx.Module):
       >>> q.log_likelihood(x, y).shape, q.log_likelihood_matrix(x, y).shape
       ((4,), (4, 4))
       >>> loss = q.negative_log_likelihood(x, y)  # the conditional's training loss
-      >>> bound = jaxinfo.club_upper_bound(q.log_likelihood_matrix(x, y))  # the model's
+      >>> bound = jaxinfo.club_estimate(q.log_likelihood_matrix(x, y))  # the model's
     """
 
     def __init__(

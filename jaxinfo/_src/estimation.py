@@ -1,10 +1,11 @@
 """Train a critic on paired samples and read out a variational estimate on held-out pairs.
 
 The workflow of bmi's neural estimators and torch-mist's ``estimate_mi``: split the pairs
-into a training and a held-out part, standardise with the training statistics, train the
-critic with optax on random batches, evaluate the read-out on the held-out pairs every few
-hundred steps, stop when it has not improved for ``patience`` evaluations, and report the
-best held-out value. The steps between two evaluations run as one jitted ``lax.scan``.
+into a training and a held-out part, map each column with a transform fitted on the training
+rows, train the critic with optax on random batches, evaluate the read-out on held-out chunks
+every few hundred steps, stop when it has not improved for ``patience`` evaluations, and
+report the cross-checked held-out value (:mod:`jaxinfo._src.selection`) with its standard
+error over the chunks. The steps between two evaluations run as one jitted ``lax.scan``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jaxinfo._src import deprecation, validation, variational
+from jaxinfo._src import deprecation, marginal_transforms, selection, validation, variational
 from jaxinfo._src.bench.progress import Progress
-from jaxinfo._src.critics import ConcatCritic, Critic, check_scores
-from jaxinfo._src.options import VARIATIONAL_METHODS, VariationalMethod
+from jaxinfo._src.critics import ConcatCritic, Critic, GaussianBaselineCritic, check_scores
+from jaxinfo._src.options import (
+    MARGINAL_TRANSFORMS,
+    VARIATIONAL_METHODS,
+    MarginalTransform,
+    VariationalMethod,
+)
 
 Scores = jax.Array
 Objective = Callable[[Scores, jax.Array, variational.MineState], tuple[jax.Array, object]]
@@ -60,15 +66,22 @@ class MutualInformationEstimate(NamedTuple):
     """Result of :func:`estimate_mutual_information`.
 
     Attributes:
-      value: the best held-out read-out (nats unless ``base`` was given): the estimate.
+      value: the estimate (nats unless ``base`` was given): the held-out read-out, each
+        held-out chunk read at the evaluation the other half of the chunks picked as its
+        best (unbiased on a flat curve, where the best of all evaluations reads high).
       method: the estimator's name (``bound`` is its deprecated alias).
       steps: training step at each evaluation ``[e]``.
       train_values: mean training objective over the steps before each evaluation ``[e]``
         (for ``"smile"`` the Jensen–Shannon objective it is trained with, for ``"mine"`` DV).
-      held_out_values: the held-out read-out at each evaluation ``[e]``.
-      best_step: the step whose critic gave ``value``. A NaN ``value`` means every
-        evaluation was NaN (training diverged: lower the learning rate).
+      held_out_values: the held-out read-out over all chunks at each evaluation ``[e]``.
+      best_step: the step picked by the first half of the chunks; ``critic`` holds its
+        parameters. A NaN ``value`` means every evaluation was NaN (training diverged:
+        lower the learning rate).
       critic: the critic with the parameters of ``best_step``.
+      standard_error: the standard error of ``value`` over the held-out chunks (same unit):
+        the evaluation noise of the trained critics. It does not include the
+        seed-to-seed spread of training or a critic's bias (docs/nn.md: when to trust it).
+        NaN with a single held-out chunk.
     """
 
     value: float
@@ -78,6 +91,7 @@ class MutualInformationEstimate(NamedTuple):
     held_out_values: np.ndarray
     best_step: int
     critic: Critic
+    standard_error: float = math.nan
 
     @property
     def bound(self) -> str:
@@ -128,18 +142,15 @@ def _split(n: int, held_out: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[num_held_out:], order[:num_held_out]
 
 
-def _standardizer(train: np.ndarray, enabled: bool) -> Callable[[np.ndarray], np.ndarray]:
-    if not enabled:
-        return lambda a: a
-    mean = train.mean(axis=0)
-    scale = train.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)  # a constant column stays constant
-    return lambda a: (a - mean) / scale
-
-
 def _chunks(x: np.ndarray, y: np.ndarray, size: int):
-    """Held-out pairs as ``[c, size, d]`` chunks plus the mask of the zero padding."""
+    """Held-out pairs as ``[c, size, d]`` chunks plus the mask of the zero padding.
+
+    At least two chunks (the cross-checked selection needs two halves) where the held-out
+    part has four pairs or more.
+    """
     n = x.shape[0]
+    if n >= 4:
+        size = min(size, -(-n // 2))
     count = -(-n // size)
     pad = count * size - n
     mask = np.arange(count * size) < n
@@ -150,15 +161,25 @@ def _chunks(x: np.ndarray, y: np.ndarray, size: int):
     return pack(x), pack(y), mask.reshape(count, size)
 
 
-def _default_critic(x_features: int, y_features: int, seed: int, dtype) -> Critic:
-    """The critic bmi uses: a joint ReLU MLP 16 -> 8 -> 1, parameters in the data's dtype.
+def _default_critic(x_train: jax.Array, y_train: jax.Array, seed: int, dtype) -> Critic:
+    """A fixed Gaussian log ratio plus bmi's joint ReLU MLP 16 -> 8 -> 1 as the residual.
 
-    Small on purpose: it must generalise from a few thousand pairs (a 128-wide separable
-    critic overfitted by 0.2-0.6 nats on the 5-d testing Gaussians).
+    The MLP is small on purpose: it must generalise from a few thousand pairs (a 128-wide
+    separable critic overfitted by 0.2-0.6 nats on the 5-d testing Gaussians). Alone it
+    approximates a Gaussian's quadratic log ratio poorly (1.86 nats at a true 2); the fixed
+    Gaussian term carries that part. Without enough rows for a covariance (``n <= 2 (dx +
+    dy)``) or with a singular one, the MLP alone.
     """
-    return ConcatCritic(
+    x_features, y_features = x_train.shape[1], y_train.shape[1]
+    mlp = ConcatCritic(
         x_features, y_features, hidden=(16, 8), param_dtype=dtype, rngs=nnx.Rngs(seed)
     )
+    if x_train.shape[0] <= 2 * (x_features + y_features):
+        return mlp
+    try:
+        return GaussianBaselineCritic(mlp, x_train, y_train)
+    except ValueError:  # a singular covariance: a constant or duplicated column
+        return mlp
 
 
 def _check_numbers(clip, decay, held_out, learning_rate) -> tuple[float, float, float]:
@@ -188,6 +209,23 @@ def _fraction(value, name: str, hint: str) -> float:
     return value
 
 
+def _marginal_choice(marginals, standardize) -> MarginalTransform | None:
+    """``marginals``, or the deprecated ``standardize`` flag translated into it."""
+    if standardize is not None:
+        validation.check_bool(standardize, "standardize")
+        if marginals != "asinh":
+            raise TypeError("Pass `marginals` only; `standardize` is its deprecated form.")
+        deprecation.warn_renamed(
+            "estimate_mutual_information(standardize=...)",
+            '`marginals="standardize"` (True) or `marginals=None` (False)',
+            stacklevel=4,
+        )
+        return "standardize" if standardize else None
+    if marginals is None:
+        return None
+    return validation.check_choice(marginals, "marginals", MARGINAL_TRANSFORMS)
+
+
 @deprecation.renamed_keywords(bound="method")
 def estimate_mutual_information(
     x,
@@ -205,21 +243,26 @@ def estimate_mutual_information(
     evaluate_every: int = 250,
     evaluation_batch_size: int | None = None,
     patience: int = 3,
-    standardize: bool = True,
+    marginals: MarginalTransform | None = "asinh",
+    weight_averaging: float | None = 0.99,
+    standardize: bool | None = None,
     seed: int = 0,
     progress: bool | None = None,
     base: float | None = None,
 ) -> MutualInformationEstimate:
     """Estimate ``I(X; Y)`` by training a critic and reading out an estimate on held-out pairs.
 
-    Training runs on random batches of the training split (``batch_size`` pairs; the other
-    rows of the batch are the negatives). Every ``evaluate_every`` steps the estimate is read
-    out on the held-out split, in chunks of ``evaluation_batch_size`` pairs (default
-    ``batch_size``; the estimate of InfoNCE is at most ``log`` of it) averaged over chunks.
-    Training stops after ``patience`` evaluations without a new best or at ``max_steps``
-    (rounded up to a multiple of ``evaluate_every``);
-    the estimate is the best held-out value (bmi's rule), which favours the high side by
-    the evaluation noise: take a larger held-out split to shrink it.
+    Each column is first mapped by ``marginals``, fitted on the training split (a strictly
+    monotone map per column leaves the MI unchanged; the default keeps heavy tails from
+    dominating the critic). Training runs on random batches of the training split
+    (``batch_size`` pairs; the other rows of the batch are the negatives). Every
+    ``evaluate_every`` steps the read-out is evaluated on the held-out split, in chunks of
+    ``evaluation_batch_size`` pairs (default ``batch_size``; the estimate of InfoNCE is at
+    most ``log`` of it; at least two chunks). Training stops after ``patience`` evaluations
+    without a new best or at ``max_steps`` (rounded up to a multiple of ``evaluate_every``).
+    The estimate reads each chunk at the evaluation the other half of the chunks picked as
+    its best (a chunk never votes for the evaluation it is read at, so noise does not read
+    high, as the best of all evaluations does), with its standard error over the chunks.
 
     Args:
       x: samples ``[n, dx]`` (or ``[n]``), rows paired with ``y``.
@@ -227,8 +270,11 @@ def estimate_mutual_information(
       method: ``"smile"`` (trained with the Jensen–Shannon objective, read out as SMILE,
         Song & Ermon's recipe), ``"infonce"``, ``"nwj"``, ``"donsker_varadhan"``, ``"mine"``
         (DV read-out, MINE gradient) or ``"jensen_shannon"`` (NWJ(S + 1) read-out).
-      critic: a :class:`Critic`, trained in place; default a :class:`ConcatCritic` with
-        hidden widths (16, 8) (bmi's), initialised from ``seed``.
+      critic: a :class:`Critic`, trained in place; default a
+        :class:`GaussianBaselineCritic` (the Gaussian log ratio of the mapped training
+        pairs, fixed) around a :class:`ConcatCritic` with hidden widths (16, 8) (bmi's),
+        initialised from ``seed``; the :class:`ConcatCritic` alone when the training
+        split has at most ``2 (dx + dy)`` rows or a singular covariance.
       clip: SMILE's ``tau`` (> 0, or inf for DV); default 5. Only with ``method="smile"``
         (else it raises).
       decay: MINE's moving-average decay in (0, 1); default 0.9. Only with ``method="mine"``.
@@ -241,13 +287,23 @@ def estimate_mutual_information(
       evaluate_every: training steps between evaluations, an int >= 1.
       evaluation_batch_size: pairs per held-out chunk, an int >= 2.
       patience: evaluations without improvement before stopping, an int >= 1.
-      standardize: scale every column to zero mean, unit variance (training statistics).
+      marginals: the per-column map, fitted on the training rows: ``"asinh"`` (default;
+        ``3 asinh(z / 3)`` of the robust z-score ``z = (v - median) / (IQR / 1.349)``:
+        nearly linear within 3 robust deviations, logarithmic tails), ``"standardize"``
+        (z-score), ``"normal_scores"`` (the normal quantile of the rank) or ``None`` (the
+        raw values).
+      weight_averaging: evaluate the exponential moving average of the parameters with
+        this decay in (0, 1) (default 0.99: about the last 100 steps), or ``None`` for the
+        raw parameters. Averaging removes the step-to-step noise of Adam from the critic.
+      standardize: deprecated (removed in 0.3.0): ``True`` is ``marginals="standardize"``,
+        ``False`` is ``marginals=None``.
       seed: an int >= 0; seeds the split, the batches and the default critic.
       progress: show a progress bar on stderr (default: when stderr is a terminal).
       base: logarithm base of the result (``None``: nats).
 
     Returns:
-      A :class:`MutualInformationEstimate` (``.value`` is the estimate).
+      A :class:`MutualInformationEstimate` (``.value`` is the estimate, ``.standard_error``
+      its evaluation noise).
 
     Raises:
       TypeError: non-numeric or integer ``x``/``y``, an option of the wrong type (a string
@@ -269,6 +325,7 @@ def estimate_mutual_information(
     """
     validation.check_choice(method, "method", VARIATIONAL_METHODS)
     x_all, y_all = _as_pairs(x, y)
+    marginals = _marginal_choice(marginals, standardize)
     batch_size = validation.check_positive_int(batch_size, "batch_size", minimum=2)
     max_steps = validation.check_positive_int(max_steps, "max_steps")
     evaluate_every = validation.check_positive_int(evaluate_every, "evaluate_every")
@@ -279,7 +336,6 @@ def estimate_mutual_information(
         minimum=2,
     )
     seed = validation.check_positive_int(seed, "seed", minimum=0)
-    validation.check_bool(standardize, "standardize")
     if progress is not None:
         validation.check_bool(progress, "progress")
     if method != "smile":
@@ -287,6 +343,10 @@ def estimate_mutual_information(
     if method != "mine":
         validation.check_unused_options("method", method, "mine", decay=decay)
     clip, decay, held_out = _check_numbers(clip, decay, held_out, learning_rate)
+    if weight_averaging is not None:
+        weight_averaging = _fraction(
+            weight_averaging, "weight_averaging", "0.99 averages about the last 100 steps."
+        )
     if optimizer is not None and not (
         callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
     ):
@@ -302,25 +362,26 @@ def estimate_mutual_information(
     validation.log_base_divisor(base)
 
     train_rows, held_rows = _split(x_all.shape[0], held_out, seed)
-    scale_x = _standardizer(x_all[train_rows], standardize)
-    scale_y = _standardizer(y_all[train_rows], standardize)
+    map_x = marginal_transforms.fit(x_all[train_rows], marginals)
+    map_y = marginal_transforms.fit(y_all[train_rows], marginals)
     dtype = validation.compute_dtype(x_all.dtype)
-    x_train = jnp.asarray(scale_x(x_all[train_rows]), dtype)
-    y_train = jnp.asarray(scale_y(y_all[train_rows]), dtype)
+    x_train = jnp.asarray(map_x(x_all[train_rows]), dtype)
+    y_train = jnp.asarray(map_y(y_all[train_rows]), dtype)
     held = _chunks(
-        scale_x(x_all[held_rows]).astype(dtype),
-        scale_y(y_all[held_rows]).astype(dtype),
+        map_x(x_all[held_rows]).astype(dtype),
+        map_y(y_all[held_rows]).astype(dtype),
         min(evaluation_batch_size, len(held_rows)),
     )
     batch_size = min(batch_size, len(train_rows))
 
     if critic is None:
-        critic = _default_critic(x_all.shape[1], y_all.shape[1], seed, dtype)
+        critic = _default_critic(x_train, y_train, seed, dtype)
     check_scores(critic(x_train[:1], y_train[:2]), 1, 2)  # n != m: a transpose shows
     optimizer = optax.adam(learning_rate) if optimizer is None else optimizer
     graph, params, rest = nnx.split(critic, nnx.Param, ...)
     objective = _training_objective(method, clip, decay)
     readout = _readout(method, clip)
+    average = _averager(weight_averaging)
 
     def loss(p, xb, yb, state):
         scores = nnx.merge(graph, p, rest)(xb, yb)
@@ -328,64 +389,94 @@ def estimate_mutual_information(
         return -value, (value, new_state)
 
     @jax.jit
-    def train(p, opt_state, mine_state, key):
+    def train(p, averaged, opt_state, mine_state, key):
         def step(carry, step_key):
-            p, opt_state, mine_state = carry
+            p, averaged, opt_state, mine_state = carry
             rows = jax.random.choice(step_key, x_train.shape[0], (batch_size,), replace=False)
             grads, (value, mine_state) = jax.grad(loss, has_aux=True)(
                 p, x_train[rows], y_train[rows], mine_state
             )
             updates, opt_state = optimizer.update(grads, opt_state, p)
-            return (optax.apply_updates(p, updates), opt_state, mine_state), value
+            p = optax.apply_updates(p, updates)
+            return (p, average(averaged, p), opt_state, mine_state), value
 
         keys = jax.random.split(key, evaluate_every)
-        (p, opt_state, mine_state), values = jax.lax.scan(step, (p, opt_state, mine_state), keys)
-        return p, opt_state, mine_state, jnp.mean(values)
+        carry = (p, averaged, opt_state, mine_state)
+        (p, averaged, opt_state, mine_state), values = jax.lax.scan(step, carry, keys)
+        return p, averaged, opt_state, mine_state, jnp.mean(values)
 
     @jax.jit
     def evaluate(p, xs, ys, masks):
         model = nnx.merge(graph, p, rest)
-        values = jax.lax.map(lambda c: readout(model(c[0], c[1]), c[2]), (xs, ys, masks))
-        weights = jnp.sum(masks, axis=1).astype(values.dtype)
-        return jnp.sum(values * weights) / jnp.sum(weights)
+        return jax.lax.map(lambda c: readout(model(c[0], c[1]), c[2]), (xs, ys, masks))
 
     # optax's Adam raises an int32 step count to a float power, which strict dtype promotion
     # refuses; the step is traced under standard promotion whatever the caller's setting.
     with jax.numpy_dtype_promotion("standard"):
         held_arrays = tuple(jnp.asarray(a) for a in held)
+        weights = np.sum(held[2], axis=1).astype(np.float64)
         opt_state = optimizer.init(params)
         mine_state = variational.mine_initial_state(dtype)
         key = jax.random.key(seed)
-        steps, train_values, held_values = [], [], []
-        best_value, best_step, best_params, stale = -math.inf, 0, params, 0
+        averaged = params
+        steps, train_values, chunk_values, snapshots = [], [], [], []
+        best_value, stale = -math.inf, 0
         bar = Progress(max_steps, enabled=progress)
         step = 0
         while step < max_steps and stale < patience:
             key, chunk_key = jax.random.split(key)
-            params, opt_state, mine_state, train_value = train(
-                params, opt_state, mine_state, chunk_key
+            params, averaged, opt_state, mine_state, train_value = train(
+                params, averaged, opt_state, mine_state, chunk_key
             )
             step += evaluate_every
-            value = float(evaluate(params, *held_arrays))
+            values = np.asarray(evaluate(averaged, *held_arrays), np.float64)
+            value = float(values @ weights / np.sum(weights))
             steps.append(step)
             train_values.append(float(train_value))
-            held_values.append(value)
+            chunk_values.append(values)
+            snapshots.append(averaged)
             if value > best_value:
-                best_value, best_step, best_params, stale = value, step, params, 0
+                best_value, stale = value, 0
             else:
                 stale += 1
+            # an evaluation more than `patience` behind the best can no longer be picked
+            snapshots = _keep_recent_and_best(snapshots, chunk_values, weights, patience)
             bar.update(min(step, max_steps), f"held-out {value:.4f} best {best_value:.4f}")
     bar.close()
-    nnx.update(critic, best_params)
-    if best_value == -math.inf:  # every evaluation was NaN: training diverged
-        best_value = math.nan
-    divisor = validation.log_base_divisor(base)
+    picked = selection.cross_checked(np.stack(chunk_values), weights)
+    nnx.update(critic, snapshots[picked.evaluation] or params)
+    divisor = validation.log_base_divisor(base) or 1.0
+    held_values = np.stack(chunk_values) @ weights / np.sum(weights)
     return MutualInformationEstimate(
-        value=best_value / divisor if divisor else best_value,
+        value=picked.value / divisor,
         method=method,
         steps=np.asarray(steps),
         train_values=np.asarray(train_values),
-        held_out_values=np.asarray(held_values),
-        best_step=best_step,
+        held_out_values=held_values / divisor,
+        best_step=int(steps[picked.evaluation]),
         critic=critic,
+        standard_error=picked.standard_error / divisor,
     )
+
+
+def _averager(decay: float | None) -> Callable:
+    """``average(averaged, params)``: one step of the moving average, or ``params``."""
+    if decay is None:
+        return lambda averaged, p: p
+    return lambda averaged, p: jax.tree.map(lambda a, b: decay * a + (1.0 - decay) * b, averaged, p)
+
+
+def _keep_recent_and_best(snapshots: list, chunk_values: list, weights, patience: int) -> list:
+    """Drops (sets to ``None``) the parameters no half of the chunks can still pick.
+
+    Either half picks its own best evaluation, so only those two and the last ``patience``
+    evaluations (which may still become a best) need their parameters.
+    """
+    values = np.stack(chunk_values)
+    first = np.arange(values.shape[1]) % 2 == 0
+    keep = set(range(max(0, len(snapshots) - patience - 1), len(snapshots)))
+    for half in (first, ~first) if values.shape[1] > 1 else (first,):
+        curve = values[:, half] @ weights[half]
+        if not np.all(np.isnan(curve)):
+            keep.add(int(np.nanargmax(curve)))
+    return [s if i in keep else None for i, s in enumerate(snapshots)]

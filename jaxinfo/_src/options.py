@@ -19,6 +19,9 @@ ConditionalMethod = Literal["symmetric", "single_cross", "csib_code"]
 VariationalMethod = Literal["smile", "infonce", "nwj", "donsker_varadhan", "mine", "jensen_shannon"]
 """Variational estimator trained and read out by ``estimate_mutual_information``."""
 
+MarginalTransform = Literal["asinh", "standardize", "normal_scores"]
+"""Per-column map fitted on the training split of ``estimate_mutual_information``."""
+
 TemporalInformation = Literal["infonce", "gaussian"]
 """Estimator of the temporal information term of the Koopman information Lagrangian."""
 
@@ -46,6 +49,7 @@ KoopmanOperator = Literal["learned", "ridge"]
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
+MARGINAL_TRANSFORMS: tuple[MarginalTransform, ...] = get_args(MarginalTransform)
 TEMPORAL_INFORMATION: tuple[TemporalInformation, ...] = get_args(TemporalInformation)
 SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
 PREPROCESSINGS: tuple[Preprocessing, ...] = get_args(Preprocessing)

@@ -1,4 +1,4 @@
-"""Upper bounds on mutual information from a conditional's log-likelihood matrix: CLUB, L1Out.
+"""Upper-bound estimates of mutual information from a conditional's log-likelihoods: CLUB, L1Out.
 
 ``log_likelihoods[i, j] = log q(y_j | x_i)`` for a batch of ``n`` pairs, with the paired rows
 on the diagonal, so the matrix has the layout of a critic's score matrix and goes through
@@ -6,7 +6,7 @@ the same preamble as the lower bounds (:func:`jaxinfo._src.variational._batch`: 
 the ``where`` row mask, ``base``, and with ``axis_name`` this device's rows against every
 column). The lower bounds are maximised to raise the information; these are minimised to
 lower it, and they hold as bounds when ``q`` is the true conditional ``p(y | x)`` (CLUB also
-for a learned ``q`` close enough to it: :func:`club_upper_bound`).
+for a learned ``q`` close enough to it: :func:`club_estimate`).
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ def _log_likelihood_batch(log_likelihoods, where, axis_name, base):
 
 
 @programs.one_program
-def club_upper_bound(
+def club_estimate(
     log_likelihoods: ArrayLike,
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
-    r"""Contrastive log-ratio upper bound (CLUB) on ``I(X; Y)``.
+    r"""CLUB (contrastive log-ratio upper bound) estimate of ``I(X; Y)``, to minimise.
+
+    Named ``_estimate``: it bounds ``I(X; Y)`` from above for the true conditional (and a
+    learned one close enough to it, below), not for every ``q`` (docs/conventions.md).
 
     With ``L_{ij} = log q(y_j | x_i)``,
 
@@ -75,7 +78,7 @@ def club_upper_bound(
       >>> import jax.numpy as jnp, jaxinfo
       >>> index = jnp.arange(3.0)
       >>> log_likelihoods = -jnp.abs(index[:, None] - index[None, :])
-      >>> print(f"{jaxinfo.club_upper_bound(log_likelihoods):.4f}")  # 0 - (-8 / 6)
+      >>> print(f"{jaxinfo.club_estimate(log_likelihoods):.4f}")  # 0 - (-8 / 6)
       1.3333
 
     References:
@@ -87,14 +90,17 @@ def club_upper_bound(
 
 
 @programs.one_program
-def l1out_upper_bound(
+def l1out_estimate(
     log_likelihoods: ArrayLike,
     *,
     base: float | None = None,
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
-    r"""Leave-one-out (L1Out) upper bound on ``I(X; Y)``.
+    r"""Leave-one-out (L1Out) upper-bound estimate of ``I(X; Y)``, to minimise.
+
+    Named ``_estimate``: it bounds ``I(X; Y)`` from above for the true conditional, not for
+    every ``q`` (docs/conventions.md).
 
     With ``L_{ij} = log q(y_j | x_i)``,
 
@@ -113,10 +119,10 @@ def l1out_upper_bound(
     information; the values are in nats unless ``base``.
 
     Args:
-      log_likelihoods: as in :func:`club_upper_bound`.
-      base: as in :func:`club_upper_bound`.
-      where: as in :func:`club_upper_bound` (a masked row leaves every column's mixture).
-      axis_name: as in :func:`club_upper_bound`.
+      log_likelihoods: as in :func:`club_estimate`.
+      base: as in :func:`club_estimate`.
+      where: as in :func:`club_estimate` (a masked row leaves every column's mixture).
+      axis_name: as in :func:`club_estimate`.
 
     Returns:
       Scalar upper bound (NaN where a valid entry is not finite or fewer than two pairs
@@ -126,7 +132,7 @@ def l1out_upper_bound(
       >>> import jax.numpy as jnp, jaxinfo
       >>> index = jnp.arange(3.0)
       >>> log_likelihoods = -jnp.abs(index[:, None] - index[None, :])
-      >>> print(f"{jaxinfo.l1out_upper_bound(log_likelihoods):.4f}")
+      >>> print(f"{jaxinfo.l1out_estimate(log_likelihoods):.4f}")
       1.2533
 
     References:
