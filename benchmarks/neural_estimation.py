@@ -13,6 +13,10 @@
      ``hidden_dims=[128, 32]``, asymmetric heads, ``neg_samples=0``; jaxinfo
      ``SeparableCritic(hidden=(128,), embedding=32)``).
    * NWJ: the joint critic of SMILE, NWJ objective, 255 negatives (full run only).
+   * The default step of ``estimate_mutual_information`` (SMILE case, jaxinfo side only):
+     the same joint MLP inside a ``GaussianBaselineCritic`` fitted on 3500 rows, the JS
+     objective and the moving average of the parameters (decay 0.99), against the same
+     torch-mist SMILE step (what a torch-mist user runs).
 
    jaxinfo is timed two ways: (a) one jitted step per Python call (dispatch included; the
    loop blocks once per block of steps, as a training loop would), (b) the steps inside one
