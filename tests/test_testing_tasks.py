@@ -364,6 +364,7 @@ def test_swiss_roll_inverts_to_the_uniform_pair():
     x, y = map(np.asarray, task.sample(key, 50_000))
     u, v = map(np.asarray, base.sample(key, 50_000))
     assert x.shape == (50_000, 2) and y.shape == (50_000, 1)
+    assert task.entropy_x is None and task.entropy_y == 0.0  # y ~ U(0, 1)
     np.testing.assert_array_equal(y, v)
     t = np.linalg.norm(x, axis=1)  # |x| = t: the map is injective
     assert t.min() >= 1.5 * np.pi * (1 - 1e-6) and t.max() <= 4.5 * np.pi * (1 + 1e-6)
