@@ -320,6 +320,7 @@ def test_x_mixture_truth_against_numerical_integration():
     x, y = map(np.asarray, task.sample(jax.random.key(1), 50_000))
     assert stats.kstest(x[:, 0], "norm").pvalue > 1e-3
     assert stats.kstest(y[:, 0], "norm").pvalue > 1e-3
+    assert task.entropy_x == task.entropy_y == pytest.approx(0.5 * np.log(2 * np.pi * np.e))
     assert abs(np.corrcoef(x[:, 0], y[:, 0])[0, 1]) < 0.02  # uncorrelated, yet dependent
     assert abs(np.corrcoef(x[:, 0] ** 2, y[:, 0] ** 2)[0, 1] - c * c) < 0.03
 
@@ -329,6 +330,7 @@ def test_inlier_mixture_truth_against_an_independent_monte_carlo():
     task = testing.inlier_mixture(2, 2, correlation=c, inlier_fraction=f)
     gauss = testing.correlated_gaussians(2, 2, correlation=c, interaction="sparse")
     assert 0 < task.mutual_information < (1 - f) * gauss.mutual_information  # convexity
+    assert (task.entropy_x, task.entropy_y) == (gauss.entropy_x, gauss.entropy_y)
     joint = np.eye(4)
     joint[0, 2] = joint[2, 0] = joint[1, 3] = joint[3, 1] = c
     x, y = (np.asarray(a, np.float64) for a in task.sample(jax.random.key(2), 100_000))
@@ -364,6 +366,7 @@ def test_swiss_roll_inverts_to_the_uniform_pair():
     x, y = map(np.asarray, task.sample(key, 50_000))
     u, v = map(np.asarray, base.sample(key, 50_000))
     assert x.shape == (50_000, 2) and y.shape == (50_000, 1)
+    assert task.entropy_x is None and task.entropy_y == 0.0  # y ~ U(0, 1)
     np.testing.assert_array_equal(y, v)
     t = np.linalg.norm(x, axis=1)  # |x| = t: the map is injective
     assert t.min() >= 1.5 * np.pi * (1 - 1e-6) and t.max() <= 4.5 * np.pi * (1 + 1e-6)
