@@ -437,7 +437,7 @@ def _normal_scores(t, components):
 _BIMODAL = {"x": ((0.3, 0.0, 1.0), (0.7, 5.0, 1.0)), "y": ((0.5, -1.0, 1.0), (0.5, 3.0, 1.0))}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", pytest.param("float64", marks=pytest.mark.slow)])
 def test_bimodal_inverts_to_the_base_and_has_mixture_marginals(dtype, request):
     if dtype == "float64":
         request.getfixturevalue("x64")

@@ -115,6 +115,7 @@ def test_the_cauchy_task_with_defaults_is_within_a_tenth_of_a_nat():
         assert abs(result.value - task.mutual_information) < 0.1, (seed, result.value)
 
 
+@pytest.mark.slow
 def test_standard_error_is_finite_and_shrinks_with_the_sample():
     task = testing.correlated_gaussians(1, 1, correlation=0.75)
     errors = []
@@ -222,6 +223,7 @@ def test_gaussian_baseline_refuses_what_it_cannot_fit():
         GaussianBaselineCritic(mlp, x, y, shrinkage=1.0)
 
 
+@pytest.mark.slow
 def test_default_estimate_of_a_gaussian_is_within_its_error_bar():
     # the Gaussian baseline carries a Gaussian's log ratio: a short run is already close
     task = testing.correlated_gaussians(3, 3, correlation=0.5, interaction="sparse")
@@ -230,6 +232,7 @@ def test_default_estimate_of_a_gaussian_is_within_its_error_bar():
     assert abs(result.value - task.mutual_information) < max(3 * result.standard_error, 0.03)
 
 
+@pytest.mark.slow
 def test_min_improvement_stops_a_creeping_curve_earlier():
     x, y = testing.correlated_gaussians(1, 1, correlation=0.75).sample(jax.random.key(11), 600)
     options: dict[str, Any] = {

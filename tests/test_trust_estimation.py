@@ -74,10 +74,26 @@ def _pairs():
         ({"held_out": 0.0}, ValueError, r"`held_out` must lie in \(0, 1\); got 0\.0"),
         ({"held_out": 1.5}, ValueError, r"`held_out` must lie in \(0, 1\); got 1\.5"),
         ({"held_out": math.nan}, ValueError, r"`held_out` must be a finite number"),
-        ({"clip": "5"}, TypeError, r"`clip` must be a real scalar number; got str"),
-        ({"clip": -1.0}, ValueError, r"`clip` must be a finite positive number; got -1\.0"),
-        ({"clip": -math.inf}, ValueError, r"`clip` must be a finite positive number; got -inf"),
-        ({"clip": math.nan}, ValueError, r"`clip` must be a finite positive number; got nan"),
+        (
+            {"clip": "5", "method": "smile"},
+            TypeError,
+            r"`clip` must be a real scalar number; got str",
+        ),
+        (
+            {"clip": -1.0, "method": "smile"},
+            ValueError,
+            r"`clip` must be a finite positive number; got -1\.0",
+        ),
+        (
+            {"clip": -math.inf, "method": "smile"},
+            ValueError,
+            r"`clip` must be a finite positive number; got -inf",
+        ),
+        (
+            {"clip": math.nan, "method": "smile"},
+            ValueError,
+            r"`clip` must be a finite positive number; got nan",
+        ),
         ({"method": "mine", "decay": "0.9"}, TypeError, r"`decay` must be a real scalar"),
         ({"method": "mine", "decay": 0.0}, ValueError, r"`decay` must lie in \(0, 1\)"),
         ({"method": "mine", "decay": 1.0}, ValueError, r"`decay` must lie in \(0, 1\)"),
@@ -110,7 +126,13 @@ def test_estimate_mutual_information_keeps_valid_edge_options():
     x, y = _pairs()
     schedule = optax.constant_schedule(3e-3)
     result = estimate_mutual_information(
-        x, y, clip=math.inf, learning_rate=schedule, max_steps=10, evaluate_every=10
+        x,
+        y,
+        method="smile",
+        clip=math.inf,
+        learning_rate=schedule,
+        max_steps=10,
+        evaluate_every=10,
     )
     assert math.isfinite(result.value) and result.steps.tolist() == [10]
 

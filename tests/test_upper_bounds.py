@@ -262,6 +262,7 @@ def test_jit_equals_eager_and_float32_is_close_to_float64(name, x64):
     np.testing.assert_allclose(single, eager, rtol=1e-5)
 
 
+@pytest.mark.slow  # the registry battery checks finite differences of both by default
 @pytest.mark.parametrize("name", UPPER_BOUNDS)
 def test_gradients_are_finite_and_match_finite_differences(name, x64):
     bound = UPPER_BOUNDS[name]
@@ -327,6 +328,7 @@ def _fit_conditional(x, y, steps=300):
     return q, losses
 
 
+@pytest.mark.slow
 def test_a_conditional_trained_by_maximum_likelihood_gives_bounds_above_the_truth():
     x, y = _correlated(jax.random.key(12), (2048, 1), dtype=jnp.float32)
     q, losses = _fit_conditional(x, y)
