@@ -34,6 +34,7 @@ from jaxinfo._src.distributions import (
     shannon_entropy,
     shannon_entropy_from_logits,
 )
+from jaxinfo._src.entry import Estimate, entropy, mutual_information
 from jaxinfo._src.gaussian import (
     gaussian_copula_mutual_information,
     gaussian_entropy,
@@ -104,6 +105,7 @@ _DEPRECATED_ALIASES = (
 )
 
 __all__ = [
+    "Estimate",
     "MineState",
     "StochasticLanczos",
     "binned_mutual_information",
@@ -121,6 +123,7 @@ __all__ = [
     "donsker_varadhan_estimate",
     "effective_dimension",
     "effective_rank",
+    "entropy",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",
@@ -148,6 +151,7 @@ __all__ = [
     "miller_madow_entropy",
     "mine_estimate",
     "mine_initial_state",
+    "mutual_information",
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
     "plugin_entropy",

@@ -46,6 +46,14 @@ EntropyCorrection = Literal["miller_madow"]
 KoopmanOperator = Literal["learned", "ridge"]
 """How a Koopman autoencoder gets its linear operator."""
 
+MutualInformationMethod = Literal[
+    "auto", "ksg", "gaussian", "copula", "kde", "binned", "discrete", "neural"
+]
+"""Estimator run by ``jaxinfo.mutual_information`` (``"auto"``: the documented static rule)."""
+
+EntropyMethod = Literal["auto", "knn", "gaussian", "kde", "plugin", "miller_madow"]
+"""Estimator run by ``jaxinfo.entropy`` (``"auto"``: the documented static rule)."""
+
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
@@ -58,3 +66,5 @@ SPECTRAL_METHODS: tuple[SpectralMethod, ...] = get_args(SpectralMethod)
 NEIGHBOUR_SEARCHES: tuple[NeighbourSearch, ...] = get_args(NeighbourSearch)
 ENTROPY_CORRECTIONS: tuple[EntropyCorrection, ...] = get_args(EntropyCorrection)
 KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
+MUTUAL_INFORMATION_METHODS: tuple[MutualInformationMethod, ...] = get_args(MutualInformationMethod)
+ENTROPY_METHODS: tuple[EntropyMethod, ...] = get_args(EntropyMethod)
