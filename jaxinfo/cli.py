@@ -17,6 +17,7 @@ import math
 import pathlib
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -396,7 +397,29 @@ def _writable_folder(text: str) -> pathlib.Path:
     return folder
 
 
+def _guide(args) -> int:
+    import jax
+
+    from jaxinfo._src.bench import guide
+
+    if args.compare or args.families or args.max_n is not None:
+        raise _UsageError("`--guide` takes --quick, --x64 and --output only.")
+    jax.config.update("jax_enable_x64", args.x64)
+    output = _writable_folder(args.output)
+    start = time.perf_counter()
+    result = guide.run(args.quick, progress=lambda line: print(line, file=sys.stderr))
+    table = guide.markdown(result)
+    (output / "guide.json").write_text(json.dumps(result, indent=2) + "\n")
+    (output / "guide.md").write_text(table)
+    print(table)
+    seconds = time.perf_counter() - start
+    print(f"wrote {output / 'guide.md'} and {output / 'guide.json'} in {seconds:.0f} s")
+    return 0
+
+
 def _bench(args) -> int:
+    if args.guide:
+        return _guide(args)
     from jaxinfo._src.bench import runner as _bench
 
     settings = _bench.Settings(
@@ -489,6 +512,12 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         default="jaxinfo-bench",
         help="folder for bench.json and bench.png, created if missing (default ./jaxinfo-bench)",
+    )
+    bench.add_argument(
+        "--guide",
+        action="store_true",
+        help="instead: every sample estimator on the accuracy suite as the Markdown table of "
+        "docs/choosing.md (--quick: n = 500, about 5 minutes on 2 CPU cores)",
     )
     bench.set_defaults(func=_bench, parser=bench)
     return parser
