@@ -117,6 +117,10 @@ def summarise(runs: Sequence[Run]) -> dict[str, float]:
     errors, spreads, values, truths = [], [], [], []
     for task_runs in by_task.values():
         vals = [r.value for r in task_runs]
+        if not all(math.isfinite(v) for v in vals):  # refused (or NaN): no error, no spread
+            errors.append(math.nan)
+            spreads.append(math.nan)
+            continue
         mean = statistics.fmean(vals)
         errors.append(mean - task_runs[0].truth)
         values.append(mean)
@@ -130,8 +134,8 @@ def summarise(runs: Sequence[Run]) -> dict[str, float]:
         "spread": statistics.fmean(s for s in spreads if math.isfinite(s))
         if any(math.isfinite(s) for s in spreads)
         else math.nan,
-        "value": statistics.fmean(values),
-        "truth": statistics.fmean(truths),
+        "value": statistics.fmean(values) if values else math.nan,
+        "truth": statistics.fmean(truths) if truths else math.nan,
         "seconds": statistics.median(_finite(r.seconds for r in runs) or [math.nan]),
         "failed": len(errors) - len(finite),
     }
@@ -444,7 +448,10 @@ def _growth(measure: Measure, task, sizes: tuple[int, int]) -> float:
     for n in sizes:
         x, y = task.sample(jax.random.key(0), n)
         args = (x, y) if measure.kind == "mi" else (x,)
-        seconds.append(timing.median_time(measure.call, *args, repeats=3))
+        try:
+            seconds.append(timing.median_time(measure.call, *args, repeats=3))
+        except ValueError:  # refused on this task (binning beyond an int32 code)
+            return math.nan
     return growth_exponent(seconds[0], seconds[1], *sizes)
 
 
