@@ -70,6 +70,17 @@ def test_docs_auto_rule_table_is_the_code_rule(page):
     assert _table(page) == _code_table()
 
 
+@pytest.mark.parametrize("function", ["mutual_information", "entropy"])
+def test_docstring_auto_table_names_the_rule(function):
+    """The docstring's table (``help(jaxinfo.entropy)``) holds each row of the code rule."""
+    rule = entry.MUTUAL_INFORMATION_RULE if function == "mutual_information" else entry.ENTROPY_RULE
+    doc = " ".join(getattr(jaxinfo, function).__doc__.split())
+    for row in rule:
+        assert f'``"{row.method}"``' in doc
+        if row.max_dim is not None:
+            assert f"<= {row.max_dim}``" in doc and f"> {row.max_dim}``" in doc
+
+
 def _inputs_of(function, dtype, dim, key):
     if dtype == "integer":
         labels = jax.random.randint(key, (N, dim), 0, 3)

@@ -269,7 +269,8 @@ def mutual_information(
 
     - ``"ksg"``: :func:`ksg_mutual_information` (``k``, ``block_size``). No gradient.
     - ``"gaussian"``: :func:`gaussian_mutual_information` (``shrinkage``,
-      ``bias_correction``): exact for Gaussians, a lower bound-like value otherwise.
+      ``bias_correction``): exact for jointly Gaussian data, otherwise the MI of the
+      Gaussian with the same covariance.
     - ``"copula"``: :func:`gaussian_copula_mutual_information` (same options): Gaussian MI
       of the normal scores; invariant to monotone maps of each column.
     - ``"kde"``: ``H(X) + H(Y) - H(X, Y)`` with three :func:`kde_entropy` calls
