@@ -369,7 +369,7 @@ class Settings:
     @classmethod
     def of(cls, quick: bool) -> Settings:
         if quick:
-            return cls(n=500, seeds=(0, 1), growth_sizes=(500, 1000))
+            return cls(n=500, seeds=(0, 1), growth_sizes=(500, 2000))
         return cls(n=2000, seeds=(0, 1, 2), growth_sizes=(1000, 4000))
 
 
@@ -422,7 +422,7 @@ def run(quick: bool, progress: Callable[[str], None] | None = None) -> dict:
     rows = []
     for measure in measures:
         mine = [r for r in runs if r.measure == measure.name]
-        row = {"measure": measure.name, **summarise(mine)} if mine else {"measure": measure.name}
+        row: dict[str, object] = {"measure": measure.name, **(summarise(mine) if mine else {})}
         row["showcase"] = next((r.value for r in mine if r.task == SHOWCASE), math.nan)
         row["showcase_truth"] = truth_of(
             next(t for t in testing.accuracy_suite() if t.name == SHOWCASE), measure.kind
@@ -442,6 +442,11 @@ def run(quick: bool, progress: Callable[[str], None] | None = None) -> dict:
 
 
 def _growth(measure: Measure, task, sizes: tuple[int, int]) -> float:
+    """Time growth of the call under ``jax.jit`` (as in a training step), else eagerly.
+
+    An eager call of the matrix family runs operation by operation (docs/conventions.md),
+    whose dispatch cost hides the growth of the computation at these sizes.
+    """
     import jax
 
     seconds = []
@@ -449,10 +454,21 @@ def _growth(measure: Measure, task, sizes: tuple[int, int]) -> float:
         x, y = task.sample(jax.random.key(0), n)
         args = (x, y) if measure.kind == "mi" else (x,)
         try:
-            seconds.append(timing.median_time(measure.call, *args, repeats=3))
+            call = jax.jit(measure.call)
+            timing.block(call(*args))
+        except (TypeError, ValueError):  # needs concrete values (DSMI's labels): eagerly
+            call = measure.call
+        try:
+            seconds.append(timing.median_time(call, *args, repeats=5, budget_s=20.0))
         except ValueError:  # refused on this task (binning beyond an int32 code)
             return math.nan
     return growth_exponent(seconds[0], seconds[1], *sizes)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    return f"{seconds:.1f} s" if seconds >= 1.0 else f"{seconds * 1e3:.1f} ms"
 
 
 def _number(value, digits: int = 3, sign: bool = False) -> str:
@@ -494,7 +510,7 @@ def markdown(result: dict) -> str:
                     _number(row.get("spread")),
                     f"{_number(row.get('showcase'))} ({_number(row.get('showcase_truth'), 2)})",
                     f"{_number(row.get('value'))} ({_number(row.get('truth'))})",
-                    f"{seconds * 1e3:.1f} ms" if math.isfinite(seconds) else "-",
+                    _duration(seconds),
                     growth,
                     m.memory,
                     m.use,
@@ -508,7 +524,7 @@ def markdown(result: dict) -> str:
         "seed-mean error, nats; spread: mean over tasks of the seed standard deviation); "
         f"time: median warm call at n = {settings['n']}; growth: slope of log time between "
         f"n = {settings['growth_sizes'][0]} and {settings['growth_sizes'][1]} on "
-        f"`{settings['growth_task']}`; `{NEURAL}`: stored results of "
+        f"`{settings['growth_task']}`, jitted; `{NEURAL}`: stored results of "
         "benchmarks/trained_estimates.py (NWJ default, n = 5000, one seed, time per estimate "
         "with training)."
     )
