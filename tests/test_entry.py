@@ -94,7 +94,7 @@ def _dims_to_try(rows, function, dtype):
     """Total dimensions on both sides of every boundary of the docs table."""
     bounds = [r[2] for r in rows if r[0] == function and r[1] == dtype and r[2] is not None]
     low = 2 if function == "mutual_information" else 1
-    return sorted({low, *bounds, *(b + 1 for b in bounds)})
+    return sorted({*bounds, *(b + 1 for b in bounds)} or {low})
 
 
 @pytest.mark.parametrize("function", ["mutual_information", "entropy"])
@@ -200,13 +200,6 @@ def test_discrete_entropies_are_the_direct_calls(key):
     assert jaxinfo.entropy(labels).method == "miller_madow"
 
 
-def test_base_two_is_nats_over_log_two(key):
-    x, y = _pair(key)
-    nats = jaxinfo.mutual_information(x, y).value
-    bits = jaxinfo.mutual_information(x, y, base=2).value
-    np.testing.assert_allclose(bits, nats / np.log(2.0), rtol=1e-6)
-
-
 @pytest.mark.slow
 def test_neural_method_is_the_direct_call(key):
     from jaxinfo import nn
@@ -285,7 +278,10 @@ def test_result_passes_through_jit_with_its_method(key):
 def test_vmap_batches_the_value_and_keeps_the_method(key):
     xs, ys = _pair(key, 3, 3, n=4 * 60)
     xs, ys = xs.reshape(4, 60, 3), ys.reshape(4, 60, 3)
-    batched = jax.vmap(lambda a, b: jaxinfo.mutual_information(a, b, method="gaussian"))(xs, ys)
+    # jit(vmap): an eager vmap dispatches (and compiles) every batched operation on its own.
+    batched = jax.jit(jax.vmap(lambda a, b: jaxinfo.mutual_information(a, b, method="gaussian")))(
+        xs, ys
+    )
     assert batched.method == "gaussian"
     assert batched.value.shape == (4,)
     loop = [jaxinfo.gaussian_mutual_information(a, b) for a, b in zip(xs, ys, strict=True)]
@@ -295,7 +291,7 @@ def test_vmap_batches_the_value_and_keeps_the_method(key):
 def test_float32_agrees_with_float64(key, x64):
     x64_pair = _pair(key, 1, 1, n=60)
     x32_pair = tuple(a.astype(jnp.float32) for a in x64_pair)
-    for method in ("ksg", "gaussian"):
+    for method in ("gaussian",):
         v64 = jaxinfo.mutual_information(*x64_pair, method=method).value
         v32 = jaxinfo.mutual_information(*x32_pair, method=method).value
         assert v64.dtype == jnp.float64 and v32.dtype == jnp.float32
