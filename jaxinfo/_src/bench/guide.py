@@ -380,7 +380,8 @@ def stored_neural_runs(dtype: str) -> list[Run]:
     from jaxinfo._src.bench.results import RESULTS
 
     runs: list[Run] = []
-    for stem in (f"trained_estimates_{dtype}", f"trained_estimates_nwj_rest_{dtype}"):
+    stems = ("trained_estimates", "trained_estimates_methods", "trained_estimates_nwj_rest")
+    for stem in (f"{prefix}_{dtype}" for prefix in stems):
         path = RESULTS / f"{stem}-cpu.json"
         if not path.exists():
             continue
