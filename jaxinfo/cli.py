@@ -517,7 +517,8 @@ def _parser() -> argparse.ArgumentParser:
         "--guide",
         action="store_true",
         help="instead: every sample estimator on the accuracy suite as the Markdown table of "
-        "docs/choosing.md (--quick: n = 500, about 5 minutes on 2 CPU cores)",
+        "docs/choosing.md (--quick: n = 500, 4-7 minutes on 2 shared CPU cores; without: "
+        "n = 2000, about 20 minutes)",
     )
     bench.set_defaults(func=_bench, parser=bench)
     return parser
