@@ -64,6 +64,12 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_gram,
 )
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.resampling import (
+    ConfidenceInterval,
+    PermutationTest,
+    confidence_interval,
+    permutation_test,
+)
 from jaxinfo._src.upper_bounds import club_estimate, l1out_estimate
 from jaxinfo._src.variational import (
     MineState,
@@ -104,7 +110,9 @@ _DEPRECATED_ALIASES = (
 )
 
 __all__ = [
+    "ConfidenceInterval",
     "MineState",
+    "PermutationTest",
     "StochasticLanczos",
     "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
@@ -113,6 +121,7 @@ __all__ = [
     "cauchy_schwarz_mutual_information",
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
+    "confidence_interval",
     "conditional_cauchy_schwarz_divergence_two_sample",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
@@ -150,6 +159,7 @@ __all__ = [
     "mine_initial_state",
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
+    "permutation_test",
     "plugin_entropy",
     "renyi_entropy",
     "shannon_entropy",

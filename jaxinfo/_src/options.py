@@ -46,6 +46,9 @@ EntropyCorrection = Literal["miller_madow"]
 KoopmanOperator = Literal["learned", "ridge"]
 """How a Koopman autoencoder gets its linear operator."""
 
+ResamplingMethod = Literal["subsample", "bootstrap"]
+"""How :func:`jaxinfo.confidence_interval` redraws rows: without or with replacement."""
+
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
@@ -58,3 +61,4 @@ SPECTRAL_METHODS: tuple[SpectralMethod, ...] = get_args(SpectralMethod)
 NEIGHBOUR_SEARCHES: tuple[NeighbourSearch, ...] = get_args(NeighbourSearch)
 ENTROPY_CORRECTIONS: tuple[EntropyCorrection, ...] = get_args(EntropyCorrection)
 KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
+RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
