@@ -82,9 +82,7 @@ def cost(estimator, dtype, repeats: int) -> dict:
     x, y = x.astype(dtype), y.astype(dtype)
     single = jax.jit(estimator)
     half = ROWS // 2
-    subsets = [
-        jax.random.permutation(jax.random.key(b), ROWS)[:half] for b in range(RESAMPLES)
-    ]
+    subsets = [jax.random.permutation(jax.random.key(b), ROWS)[:half] for b in range(RESAMPLES)]
     pieces = [(x[rows], y[rows]) for rows in subsets]  # sliced once, outside the timed loop
 
     def interval(x, y):

@@ -192,9 +192,7 @@ def _redrawn_values(
     return _scalar(estimator(*arrays)), _map_draws(draw, num_resamples, mesh, batch_size)
 
 
-@functools.partial(
-    jax.jit, static_argnames=("estimator", "num_permutations", "mesh", "batch_size")
-)
+@functools.partial(jax.jit, static_argnames=("estimator", "num_permutations", "mesh", "batch_size"))
 def _permuted_values(x, y, key, *, estimator, num_permutations, mesh, batch_size):
     """The estimator on the observed pairs and with ``y``'s rows permuted, in one program."""
 
@@ -350,9 +348,7 @@ def confidence_interval(
             _resample_size(method, a.shape[0], None, name)
             for a, name in zip(rows, names, strict=True)
         )
-        factor = min(
-            rescaling(method, a.shape[0], m) for a, m in zip(rows, sizes, strict=True)
-        )
+        factor = min(rescaling(method, a.shape[0], m) for a, m in zip(rows, sizes, strict=True))
     value, redrawn = _redrawn_values(
         tuple(rows),
         key,
