@@ -9,7 +9,7 @@ Gaussian kernels of width 1 targets its own population value
 (B redrawn sets in one program) against B single jitted calls in a Python loop, one
 thread, float32 and float64.
 
-Run:  python benchmarks/interval_coverage.py [--quick]
+Run:  python benchmarks/interval_coverage.py [--quick] [--cost-only]
 """
 
 from __future__ import annotations
@@ -104,14 +104,15 @@ def cost(estimator, dtype, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="50 data sets instead of 200")
+    parser.add_argument(
+        "--cost-only", action="store_true", help="only the timing columns (15 repeats)"
+    )
     args = parser.parse_args()
     repeats = 50 if args.quick else 200
-    repeats = int(__import__("os").environ.get("COVERAGE_REPEATS", repeats))
     jax.config.update("jax_enable_x64", True)
     rows = []
     for dtype in (jnp.float32, jnp.float64):
         for name, (estimator, truth) in ESTIMATORS.items():
-            timed = cost(estimator, dtype, repeats=5)
             for method in ("subsample", "bootstrap"):
                 start = time.perf_counter()
                 row = {
@@ -119,13 +120,14 @@ def main() -> None:
                     "dtype": jnp.dtype(dtype).name,
                     "method": method,
                     "truth": round(truth, 4),
-                    **coverage(estimator, truth, method, dtype, repeats),
-                    **(timed if method == "subsample" else {}),
+                    **cost(estimator, dtype, method, repeats=15 if args.cost_only else 5),
                 }
+                if not args.cost_only:
+                    row.update(coverage(estimator, truth, method, dtype, repeats))
                 row["seconds"] = round(time.perf_counter() - start, 1)
                 rows.append(row)
                 print(row, flush=True)
-    path = results.write_results("interval_coverage", rows)
+    path = results.write_results("interval_cost" if args.cost_only else "interval_coverage", rows)
     print(f"\nthreads: {THREADS}; {repeats} data sets of n = {ROWS}, B = {RESAMPLES}\n")
     results.print_table(
         rows,

@@ -306,8 +306,11 @@ def matrix_mutual_information_order2(
     ``(1 - p) / (n p)`` below each entropy term (``p`` the pair mean).
 
     Args:
-      dim_x, dim_y, correlation, interaction: as in :func:`correlated_gaussians`.
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      correlation: the correlation ``c`` of :func:`correlated_gaussians`.
       bandwidth: the kernel width ``sigma`` of both Gaussian kernels.
+      interaction: ``"dense"`` or ``"sparse"``, as in :func:`correlated_gaussians`.
 
     Example:
       >>> from jaxinfo import testing

@@ -47,8 +47,9 @@ class ConfidenceInterval:
     Attributes:
       value: the estimator on all rows.
       standard_error: the spread of the redrawn values, rescaled to ``n`` rows.
-      low, high: the interval's ends (basic, or pivotal, interval: ``value`` minus the
-        rescaled quantiles of ``redrawn - value``).
+      low, high: the interval's ends: ``value`` minus the upper and lower quantiles of
+        the rescaled deviations of the redrawn values from their mean (a pivotal interval
+        around ``value``; no bias correction).
       resampled_values: the estimator on each redrawn set ``[num_resamples]``.
       method: ``"subsample"`` or ``"bootstrap"``.
       confidence: the nominal coverage, e.g. 0.9.
@@ -315,6 +316,17 @@ def confidence_interval(
     Returns:
       A :class:`ConfidenceInterval`: ``value``, ``standard_error``, ``low``, ``high`` and
       the redrawn values.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> from jaxinfo import testing
+      >>> task = testing.correlated_gaussians(1, 1, correlation=0.6)  # I = 0.223 nats
+      >>> x, y = task.sample(jax.random.key(0), 500)
+      >>> ci = jaxinfo.confidence_interval(
+      ...     jaxinfo.ksg_mutual_information, x, y, key=jax.random.key(1)
+      ... )
+      >>> print(f"{ci.value:.3f} +- {ci.standard_error:.3f}, 90% in [{ci.low:.3f}, {ci.high:.3f}]")
+      0.184 +- 0.045, 90% in [0.110, 0.261]
     """
     estimator = _check_estimator(estimator)
     method = validation.check_choice(method, "method", RESAMPLING_METHODS)
@@ -360,7 +372,9 @@ def confidence_interval(
         mesh=mesh,
         batch_size=batch_size,
     )
-    deviations = factor * (redrawn - value)
+    # Spread around the redrawn mean, not around ``value``: a redrawn set's bias differs
+    # from the full sample's by a noisy amount (KSG: coverage 0.83 with it, 0.93 without).
+    deviations = factor * (redrawn - jnp.mean(redrawn))
     tail = (1 - confidence) / 2
     return ConfidenceInterval(
         value=value,
@@ -396,7 +410,8 @@ def permutation_test(
       estimator: ``estimator(x, y)`` returning a scalar that grows with dependence (or a
         result with a scalar ``.value``), e.g. ``jaxinfo.ksg_mutual_information``. A static
         argument of the compiled program: define it once.
-      x, y: paired samples with rows on the leading axis.
+      x: samples with rows on the leading axis.
+      y: samples paired with ``x`` row by row; its rows are permuted.
       key: a JAX PRNG key; permutation ``b`` is ``jax.random.permutation(
         jax.random.fold_in(key, b), n)``.
       num_permutations: permutations (at least 1); 199 resolves p down to 0.005.
@@ -406,6 +421,18 @@ def permutation_test(
 
     Returns:
       A :class:`PermutationTest`: ``statistic``, ``p_value`` and the null values.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> from jaxinfo import testing
+      >>> x, y = testing.correlated_gaussians(1, 1, correlation=0.6).sample(
+      ...     jax.random.key(0), 500
+      ... )
+      >>> test = jaxinfo.permutation_test(
+      ...     jaxinfo.ksg_mutual_information, x, y, key=jax.random.key(3)
+      ... )
+      >>> print(f"{test.p_value:.3f}")  # the smallest p-value 199 permutations resolve
+      0.005
     """
     estimator = _check_estimator(estimator)
     num_permutations = validation.check_positive_int(num_permutations, "num_permutations")
