@@ -76,18 +76,26 @@ def coverage(estimator, truth, method: str, dtype, repeats: int) -> dict:
     }
 
 
-def cost(estimator, dtype, repeats: int) -> dict:
-    """One interval (B redrawn sets, one program) against B jitted single calls."""
+def cost(estimator, dtype, method: str, repeats: int) -> dict:
+    """One interval (B redrawn sets, one program) against B jitted single calls.
+
+    The loop gets its row sets drawn and sliced beforehand, outside the timed region.
+    """
     x, y = TASK.sample(jax.random.key(0), ROWS)
     x, y = x.astype(dtype), y.astype(dtype)
     single = jax.jit(estimator)
-    half = ROWS // 2
-    subsets = [jax.random.permutation(jax.random.key(b), ROWS)[:half] for b in range(RESAMPLES)]
-    pieces = [(x[rows], y[rows]) for rows in subsets]  # sliced once, outside the timed loop
+    size = ROWS // 2 if method == "subsample" else ROWS
+    subsets = [
+        jax.random.permutation(jax.random.key(b), ROWS)[:size]
+        if method == "subsample"
+        else jax.random.randint(jax.random.key(b), (size,), 0, ROWS)
+        for b in range(RESAMPLES)
+    ]
+    pieces = [(x[rows], y[rows]) for rows in subsets]
 
     def interval(x, y):
         return jaxinfo.confidence_interval(
-            estimator, x, y, key=jax.random.key(1), num_resamples=RESAMPLES
+            estimator, x, y, key=jax.random.key(1), num_resamples=RESAMPLES, method=method
         ).high
 
     def loop(x, y):
