@@ -65,6 +65,12 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_gram,
 )
 from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.resampling import (
+    ConfidenceInterval,
+    PermutationTest,
+    confidence_interval,
+    permutation_test,
+)
 from jaxinfo._src.upper_bounds import club_estimate, l1out_estimate
 from jaxinfo._src.variational import (
     MineState,
@@ -105,8 +111,10 @@ _DEPRECATED_ALIASES = (
 )
 
 __all__ = [
+    "ConfidenceInterval",
     "Estimate",
     "MineState",
+    "PermutationTest",
     "StochasticLanczos",
     "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
@@ -116,6 +124,7 @@ __all__ = [
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
+    "confidence_interval",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
@@ -154,6 +163,7 @@ __all__ = [
     "mutual_information",
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
+    "permutation_test",
     "plugin_entropy",
     "renyi_entropy",
     "shannon_entropy",

@@ -261,6 +261,16 @@ def test_neural_under_jit_is_an_error(key):
         jax.jit(lambda a, b: jaxinfo.mutual_information(a, b, method="neural").value)(x, y)
 
 
+def test_confidence_interval_reads_the_estimate(key):
+    """The quick-start snippet: the lead's error bar takes the entry point as its estimator."""
+    x, y = _pair(key, 1, 1, n=200)
+    ci = jaxinfo.confidence_interval(
+        jaxinfo.mutual_information, x, y, key=jax.random.key(1), num_resamples=8
+    )
+    np.testing.assert_allclose(ci.value, jaxinfo.mutual_information(x, y).value, rtol=1e-6)
+    assert ci.low <= ci.value <= ci.high
+
+
 # --- the result under transformations ----------------------------------------------------------
 
 

@@ -54,6 +54,9 @@ MutualInformationMethod = Literal[
 EntropyMethod = Literal["auto", "knn", "gaussian", "kde", "plugin", "miller_madow"]
 """Estimator run by ``jaxinfo.entropy`` (``"auto"``: the documented static rule)."""
 
+ResamplingMethod = Literal["subsample", "bootstrap"]
+"""How :func:`jaxinfo.confidence_interval` redraws rows: without or with replacement."""
+
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
@@ -68,3 +71,4 @@ ENTROPY_CORRECTIONS: tuple[EntropyCorrection, ...] = get_args(EntropyCorrection)
 KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
 MUTUAL_INFORMATION_METHODS: tuple[MutualInformationMethod, ...] = get_args(MutualInformationMethod)
 ENTROPY_METHODS: tuple[EntropyMethod, ...] = get_args(EntropyMethod)
+RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
