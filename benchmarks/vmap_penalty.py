@@ -132,9 +132,7 @@ ESTIMATORS = {
     ),
     "nwj_lower_bound": lambda d, m: jaxinfo.nwj_lower_bound(d["scores"], where=m),
     "smile_estimate(clip=1)": lambda d, m: jaxinfo.smile_estimate(d["scores"], clip=1.0, where=m),
-    "jensen_shannon_objective": lambda d, m: jaxinfo.jensen_shannon_objective(
-        d["scores"], where=m
-    ),
+    "jensen_shannon_objective": lambda d, m: jaxinfo.jensen_shannon_objective(d["scores"], where=m),
     "club_estimate": lambda d, m: jaxinfo.club_estimate(d["loglik"], where=m),
     "l1out_estimate": lambda d, m: jaxinfo.l1out_estimate(d["loglik"], where=m),
     # distribution functions (where masks entries of one 600-outcome distribution)
@@ -188,11 +186,14 @@ def measure(name, fn, d, masks, each, repeats, budget_s) -> dict:
     except Exception as error:  # noqa: BLE001 - reported in the table
         row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:100]}"
         return row
+    timing.block(single(d, each[0]))  # compiled; the vmapped call ran above
     calls = {
         "loop": lambda d, masks, each: [single(d, m) for m in each],
         "vmap": lambda d, masks, each: batched(d, masks),
     }
-    times = timing.median_times(calls, d, masks, each, repeats=repeats, budget_s=budget_s)
+    times = timing.median_times(
+        calls, d, masks, each, repeats=repeats, budget_s=budget_s, warm_up=False
+    )
     row.update(
         single_ms=round(1e3 * times["loop"] / BATCH, 4),
         loop_ms=round(1e3 * times["loop"], 2),
