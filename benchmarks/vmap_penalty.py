@@ -153,7 +153,7 @@ NO_WHERE = (
 
 
 def data(dtype) -> tuple[dict, jax.Array]:
-    """Correlated ``[ROWS, DIM]`` samples, labels, scores, distributions; ``[BATCH, ROWS]`` masks."""
+    """Samples ``[ROWS, DIM]``, labels, scores, distributions and ``[BATCH, ROWS]`` masks."""
     kx, kn, kz, km = jax.random.split(jax.random.key(0), 4)
     x = jax.random.normal(kx, (ROWS, DIM), dtype)
     y = x + 0.5 * jax.random.normal(kn, (ROWS, DIM), dtype)
@@ -207,12 +207,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--only", nargs="*", default=(), help="estimator name substrings")
+    parser.add_argument("--skip", nargs="*", default=(), help="estimator name substrings")
     parser.add_argument("--dtypes", nargs="*", default=("float32", "float64"))
     parser.add_argument("--name", default="vmap_penalty", help="results file name")
     args = parser.parse_args()
     repeats, budget_s = (2, 2.0) if args.quick else (5, 6.0)
     jax.config.update("jax_enable_x64", True)
-    names = [n for n in ESTIMATORS if not args.only or any(s in n for s in args.only)]
+    names = [
+        n
+        for n in ESTIMATORS
+        if (not args.only or any(s in n for s in args.only)) and not any(s in n for s in args.skip)
+    ]
     rows = []
     for dtype in args.dtypes:
         d, masks = data(jnp.dtype(dtype))

@@ -196,3 +196,41 @@ def test_looped_keyword_calls_keep_derivatives(x64):
     gx = jax.grad(lambda x: jnp.sum(jax.vmap(kde, (None, 0))(x, masks)))(x)
     want = sum(jax.grad(kde)(x, m) for m in masks)
     np.testing.assert_allclose(gx, want, rtol=1e-10, atol=1e-12)
+
+
+def _sort_shapes(jaxpr) -> list:
+    """Operand shapes of every ``sort`` equation of a jaxpr, nested ones included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "sort":
+            found.append(eqn.invars[0].aval.shape)
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            found.extend(_sort_shapes(sub))
+    return found
+
+
+def test_discrete_estimators_sort_fixed_labels_once_under_vmap(x64):
+    # Codes do not depend on the mask: one sort of [n] labels serves every mask.
+    _, _, masks = _data(jnp.float64, n=60, batch=4)
+    labels = jax.random.randint(jax.random.key(5), (60, 2), 0, 3)
+
+    def mi(m):
+        return jaxinfo.discrete_mutual_information(
+            labels[:, 0], labels[:, 1], num_x=3, num_y=3, correction="miller_madow", where=m
+        )
+
+    got = jax.jit(jax.vmap(mi))(masks)
+    want = [jax.jit(mi)(m) for m in masks]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    # truth: the plug-in MI of the valid rows' contingency table, counted by NumPy
+    lab, valid = np.asarray(labels), np.asarray(masks[0])
+    table = np.zeros((3, 3))
+    np.add.at(table, (lab[valid, 0], lab[valid, 1]), 1.0)
+    p = table / table.sum()
+    px, py = p.sum(1), p.sum(0)
+    nz = p > 0
+    plug_in = np.sum(p[nz] * np.log(p[nz] / np.outer(px, py)[nz]))
+    cells = (np.sum(px > 0) - 1) + (np.sum(py > 0) - 1) - (np.sum(nz) - 1)
+    np.testing.assert_allclose(want[0], plug_in + cells / (2 * table.sum()), rtol=1e-12)
+    shapes = _sort_shapes(jax.make_jaxpr(jax.vmap(mi))(masks).jaxpr)
+    assert shapes and all(shape == (60,) for shape in shapes)
