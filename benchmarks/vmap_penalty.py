@@ -4,8 +4,9 @@ B = 200 random boolean row masks (about 80 % valid rows) over one set of ``[600,
 samples. Every estimator family of the battery registry (tests/registry.py) appears with
 one configuration per code path. Each is timed as one jitted single call run B times in a
 Python loop and as one ``jax.jit(jax.vmap(...))`` call over the stacked masks; ``ratio`` is
-vmapped over B x single (below 1: batching pays). Median of interleaved warm calls, one
-thread, float32 and float64 (issue 26). Targets: ratio <= 1.0 everywhere, <= 0.5 where a
+vmapped over B x single (below 1: batching pays), in wall time and in process CPU time
+(steadier on a loaded machine). Medians of interleaved warm calls, one thread, float32 and
+float64 (issue 26). Targets: ratio <= 1.0 everywhere, <= 0.5 where a
 single call takes under 1 ms.
 
 Run:  python benchmarks/vmap_penalty.py [--quick] [--only SUBSTRING ...]
@@ -191,7 +192,7 @@ def measure(name, fn, d, masks, each, repeats, budget_s) -> dict:
         "loop": lambda d, masks, each: [single(d, m) for m in each],
         "vmap": lambda d, masks, each: batched(d, masks),
     }
-    times = timing.median_times(
+    times, cpu = timing.median_wall_and_cpu_times(
         calls, d, masks, each, repeats=repeats, budget_s=budget_s, warm_up=False
     )
     row.update(
@@ -199,6 +200,8 @@ def measure(name, fn, d, masks, each, repeats, budget_s) -> dict:
         loop_ms=round(1e3 * times["loop"], 2),
         vmap_ms=round(1e3 * times["vmap"], 2),
         ratio=round(times["vmap"] / times["loop"], 3),
+        single_cpu_ms=round(1e3 * cpu["loop"] / BATCH, 4),
+        ratio_cpu=round(cpu["vmap"] / max(cpu["loop"], 1e-9), 3),
     )
     return row
 
@@ -225,7 +228,16 @@ def main() -> None:
         for name in names:
             rows.append(measure(name, ESTIMATORS[name], d, masks, each, repeats, budget_s))
             print(rows[-1], flush=True)
-    columns = ["estimator", "dtype", "single_ms", "loop_ms", "vmap_ms", "ratio", "error"]
+    columns = [
+        "estimator",
+        "dtype",
+        "single_ms",
+        "vmap_ms",
+        "ratio",
+        "single_cpu_ms",
+        "ratio_cpu",
+        "error",
+    ]
     results.print_table(rows, columns)
     print("no `where` argument:", ", ".join(NO_WHERE))
     results.write_results(args.name, rows)
