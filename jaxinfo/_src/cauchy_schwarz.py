@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import deprecation, guards, numerics, programs, samples, validation
+from jaxinfo._src import batching, deprecation, guards, numerics, programs, samples, validation
 from jaxinfo._src.kernels import DistanceKernel, Kernel, KernelLike, Linear, as_kernel
 from jaxinfo._src.options import CONDITIONAL_METHODS, ConditionalMethod
 
@@ -107,6 +107,7 @@ class _ConditionalSums(NamedTuple):
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def cauchy_schwarz_divergence(
     x: ArrayLike,
     y: ArrayLike,
@@ -256,6 +257,7 @@ def _qmi_log_sums(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def cauchy_schwarz_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -409,6 +411,7 @@ def _check_conditional_args(y, y_pred, method):
 
 @deprecation.renamed_keywords(estimator="method")
 @programs.one_program
+@batching.one_call_at_a_time
 def conditional_cauchy_schwarz_divergence(
     x: ArrayLike,
     y: ArrayLike,
@@ -510,6 +513,7 @@ def _shared_conditional_log_sums(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def conditional_cauchy_schwarz_divergence_two_sample(
     x_p: ArrayLike,
     y_p: ArrayLike,
@@ -582,6 +586,7 @@ def conditional_cauchy_schwarz_divergence_two_sample(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def cauchy_schwarz_conditional_mutual_information(
     x: ArrayLike,
     y: ArrayLike,
@@ -688,6 +693,7 @@ def _as_target_matrix(value, name: str):
 
 @deprecation.renamed_keywords(estimator="method")
 @programs.one_program
+@batching.one_call_at_a_time
 def cauchy_schwarz_information_bottleneck_loss(
     x: ArrayLike,
     y: ArrayLike,

@@ -20,6 +20,7 @@ from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxinfo._src import (
+    batching,
     collectives,
     deprecation,
     guards,
@@ -244,6 +245,7 @@ def _prepare(rows: guards.Checked, preprocess, adaptive_k):
 
 @deprecation.renamed_keywords(normalize="preprocess")
 @programs.one_program
+@batching.one_call_at_a_time
 def diffusion_spectral_entropy(
     x: ArrayLike,
     *,
@@ -398,6 +400,7 @@ def diffusion_reference_bins(y: ArrayLike, *, num_bins: int = 10) -> jax.Array:
 
 
 @deprecation.renamed_keywords(normalize="preprocess")
+@batching.one_call_at_a_time
 def diffusion_spectral_mutual_information(
     x: ArrayLike,
     labels: ArrayLike,

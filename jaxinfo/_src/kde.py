@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import deprecation, guards, programs, samples, validation
+from jaxinfo._src import batching, deprecation, guards, programs, samples, validation
 from jaxinfo._src.kernels import Gaussian, checked_bandwidth
 from jaxinfo._src.options import BandwidthRule
 
@@ -37,6 +37,7 @@ def _sum_of_row_log_sums(x, mask, kernel, *, axis_name, block_size, leave_one_ou
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def kde_entropy(
     x: ArrayLike,
     *,
@@ -95,6 +96,7 @@ def kde_entropy(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def gaussian_noise_mutual_information_upper_bound(
     h: ArrayLike,
     *,

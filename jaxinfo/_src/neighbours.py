@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, guards, programs, samples, trees, validation
+from jaxinfo._src import batching, collectives, guards, programs, samples, trees, validation
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
 from jaxinfo._src.options import NEIGHBOUR_SEARCHES, NeighbourSearch
@@ -444,7 +444,10 @@ def knn_entropy(
     k = check_k(k, count, axis_name, counted_by=counted_by)
     num_rows = x.shape[0] * collectives.axis_size(axis_name)
     route = search_route(method, x.shape[1], num_rows, block_size=block_size)
-    value = _knn_entropy_nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
+    nats = _knn_entropy_nats
+    if route == "brute":  # under vmap on CPU, one call per member (batching.py)
+        nats = batching.one_call_at_a_time(nats)
+    value = nats(x, mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     return rows.result(value, rows.holds(k + 1))
 
 
@@ -543,12 +546,10 @@ def ksg_mutual_information(
     route = search_route(
         method, x.shape[1] + y.shape[1], num_rows, block_size=block_size, sorted_allowed=False
     )
-    nats = functools.partial(
-        _ksg_nats, k=k, axis_name=axis_name, block_size=block_size, route=route
-    )
-    if axis_name is None and route == "brute":  # under vmap on CPU, one call per member
-        nats = samples.one_call_at_a_time(nats)
-    value = nats(x, y, rows.mask)
+    nats = _ksg_nats
+    if route == "brute":  # under vmap on CPU, one call per member (batching.py)
+        nats = batching.one_call_at_a_time(nats)
+    value = nats(x, y, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
     return rows.result(value, rows.holds(k + 1))
 
 
@@ -665,7 +666,10 @@ def knn_kl_divergence(
     check_k(k, count, axis_name, name="y", strict=False, counted_by=counted_by)
     num_rows = x.shape[0] * collectives.axis_size(axis_name)
     route = search_route(method, x.shape[1], num_rows, block_size=block_size)
-    value = _kl_nats(
+    nats = _kl_nats
+    if route == "brute":  # under vmap on CPU, one call per member (batching.py)
+        nats = batching.one_call_at_a_time(nats)
+    value = nats(
         x,
         y,
         mask_x,

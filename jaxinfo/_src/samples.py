@@ -67,45 +67,6 @@ def block_rows(block_size: int | None, num_rows: int, num_columns: int, dtype) -
     return min(rows, -(-even // BLOCK_ROW_MULTIPLE) * BLOCK_ROW_MULTIPLE)
 
 
-def one_call_at_a_time(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` (positional array arguments) whose ``vmap`` on CPU runs the batch in ``lax.map``.
-
-    :func:`block_rows` sizes the slabs of one call; ``vmap`` gives every slab a leading batch
-    axis, so B calls hold B times the slab (out of cache on CPU), and XLA's CPU batched
-    matrix products are slower than B single ones. ``jit(vmap)`` over 200 row masks of a
-    ``[600, 3]`` order-2 matrix MI took 4x the time of 200 single calls; one call per
-    batch member, inside the one program, takes 0.9 to 1.0x (benchmarks/vmap_penalty.py).
-    The values are those of single calls. Other backends keep the batched program (its
-    parallelism pays there). Derivatives (``custom_jvp``) differentiate ``fn`` itself, so
-    ``grad`` and ``jvp`` in and around ``vmap`` work as before (batched slabs); only values
-    take the loop.
-    """
-    if jax.default_backend() != "cpu":
-        return fn
-
-    def wrapper(*args):
-        # Flat leaves: a kernel's pytree structure depends on its values (a bool is static),
-        # so the batched-or-not flags of sequential_vmap cannot take the arguments' shape.
-        leaves, treedef = jax.tree.flatten(args)
-
-        def flat(*leaves):
-            return fn(*jax.tree.unflatten(treedef, leaves))
-
-        looped = jax.custom_batching.sequential_vmap(flat)
-
-        @jax.custom_jvp
-        def call(*leaves):
-            return looped(*leaves)
-
-        @call.defjvp
-        def _jvp(primals, tangents):
-            return jax.jvp(flat, primals, tangents)
-
-        return call(*leaves)
-
-    return wrapper
-
-
 def row_weights(mask: jax.Array | None, num_rows: int, dtype) -> jax.Array:
     """0/1 weights of the rows (all ones without a mask), used to exclude masked rows."""
     return jnp.ones(num_rows, dtype) if mask is None else mask.astype(dtype)

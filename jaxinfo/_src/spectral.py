@@ -27,7 +27,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxinfo._src import lanczos, moments, numerics, samples
+from jaxinfo._src import batching, lanczos, moments, numerics, samples
 from jaxinfo._src.kernels import Kernel
 
 
@@ -170,8 +170,8 @@ def sample_entropies(
         frobenius = functools.partial(
             _frobenius_entropies, subsets=gram_subsets, axis_name=axis_name, block_size=block_size
         )
-        if axis_name is None:  # under vmap on CPU, one call per batch member (samples.py)
-            frobenius = samples.one_call_at_a_time(frobenius)
+        if axis_name is None:  # under vmap on CPU, one call per batch member (batching.py)
+            frobenius = batching.one_call_at_a_time(frobenius)
         values = frobenius(xs, kernels, mask)
         results.update(zip(gram_subsets, values, strict=True))
     elif gram_subsets and method is not None:
@@ -182,16 +182,26 @@ def sample_entropies(
                 s, [resolved[i] for i in subset], subset, alpha, method
             )
     elif gram_subsets:
-        used = sorted({i for subset in gram_subsets for i in subset})
-        whole = s.whole()
-        grams = {i: whole.gram(kernels[i].resolve(s.all[i], s.mask), i) for i in used}
-        weights = s.weights[:, None] * s.weights[None, :]
-        # One eigensolver call per product: on CPU a batched call loops over its members on
-        # the host anyway (LAPACK, numerics.eigvalsh), and stacking the Grams costs a copy.
-        for subset in gram_subsets:
-            gram = _product(grams, subset) * weights
-            results[subset] = entropy_from_psd(gram, alpha, symmetric=True)
+        eigen = functools.partial(_eigen_entropies, subsets=gram_subsets, alpha=alpha)
+        if axis_name is None:  # under vmap on CPU, one call per batch member (batching.py)
+            eigen = batching.one_call_at_a_time(eigen)
+        values = eigen(s.all, kernels, s.mask)
+        results.update(zip(gram_subsets, values, strict=True))
     return [results[subset] for subset in subsets]
+
+
+def _eigen_entropies(xs, kernels, mask, *, subsets, alpha):
+    """Entropies of the Gram products of ``subsets`` from their eigenvalues (global ``xs``)."""
+    used = sorted({i for subset in subsets for i in subset})
+    whole = samples.whole_block(xs, samples.row_weights(mask, xs[0].shape[0], xs[0].dtype))
+    grams = {i: whole.gram(kernels[i].resolve(xs[i], mask), i) for i in used}
+    weights = whole.weights[:, None] * whole.weights[None, :]
+    # One eigensolver call per product: on CPU a batched call loops over its members on the
+    # host anyway (LAPACK, numerics.eigvalsh), and stacking the Grams costs a copy.
+    return [
+        entropy_from_psd(_product(grams, subset) * weights, alpha, symmetric=True)
+        for subset in subsets
+    ]
 
 
 @functools.partial(jax.jit, static_argnames=("subsets", "axis_name", "block_size"))

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, numerics, programs
+from jaxinfo._src import batching, collectives, numerics, programs
 from jaxinfo._src.variational import _batch
 
 _LOG_LIKELIHOOD_MATRIX = "a log-likelihood matrix [n, n] (log_likelihoods[i, j] = log q(y_j | x_i))"
@@ -28,6 +28,7 @@ def _log_likelihood_batch(log_likelihoods, where, axis_name, base):
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def club_estimate(
     log_likelihoods: ArrayLike,
     *,
@@ -90,6 +91,7 @@ def club_estimate(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def l1out_estimate(
     log_likelihoods: ArrayLike,
     *,

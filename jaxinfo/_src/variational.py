@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxinfo._src import collectives, deprecation, guards, numerics, programs, validation
+from jaxinfo._src import batching, collectives, deprecation, guards, numerics, programs, validation
 from jaxinfo._src.kernels import Cosine
 from jaxinfo._src.options import SIMILARITIES, Similarity
 
@@ -181,6 +181,7 @@ _NEGATIVES_OFF_DIAGONAL = "The negatives are the n(n - 1) off-diagonal entries."
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def infonce_lower_bound(
     scores: ArrayLike,
     *,
@@ -224,6 +225,7 @@ def infonce_lower_bound(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def nwj_lower_bound(
     scores: ArrayLike,
     *,
@@ -268,6 +270,7 @@ def nwj_lower_bound(
 
 
 @programs.one_program
+@batching.one_call_at_a_time
 def donsker_varadhan_estimate(
     scores: ArrayLike,
     *,
