@@ -1,4 +1,4 @@
-"""Wall-clock timing: thread pinning and the median of interleaved warm calls."""
+"""Wall-clock timing: thread pinning, interleaved warm calls, their medians, spreads and ratios."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 # The pools a BLAS, OpenMP or numexpr build sizes when it loads.
 THREAD_VARIABLES = (
@@ -54,19 +54,20 @@ def block(value):
     return jax.block_until_ready(value)
 
 
-def median_times(
+def round_times(
     calls: Mapping[str, Callable[..., object]],
     *args,
     repeats: int = 5,
     warm_up: bool = True,
     budget_s: float = math.inf,
-) -> dict[str, float]:
-    """Median wall time (seconds) of each ``calls[name](*args)``, run in interleaved rounds.
+) -> dict[str, list[float]]:
+    """Wall times (seconds) of each ``calls[name](*args)``, one per interleaved round.
 
     Each call runs once first (compilation, caches) unless ``warm_up`` is off because the
     caller timed that call itself. Every round then calls each once in turn, so drifting load
-    on a shared machine hits all alike. Rounds stop after ``repeats``, or after the first
-    round that ends with ``budget_s`` seconds spent.
+    on a shared machine hits all alike, and entry ``i`` of every list comes from round ``i``.
+    Rounds stop after ``repeats``, or after the first round that ends with ``budget_s``
+    seconds spent.
     """
     if warm_up:
         for call in calls.values():
@@ -81,9 +82,34 @@ def median_times(
             spent += times[name][-1]
         if spent > budget_s:
             break
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def median_times(calls: Mapping[str, Callable[..., object]], *args, **options) -> dict[str, float]:
+    """Median wall time (seconds) of each call over :func:`round_times` (same options)."""
+    return {name: statistics.median(t) for name, t in round_times(calls, *args, **options).items()}
 
 
 def median_time(call: Callable[..., object], *args, **options) -> float:
     """:func:`median_times` of one call (same options)."""
     return median_times({"call": call}, *args, **options)["call"]
+
+
+def spread(times: Sequence[float]) -> dict[str, float]:
+    """The median, minimum and maximum of repeated times (``spread``: max / min)."""
+    low, high = min(times), max(times)
+    return {
+        "median": statistics.median(times),
+        "min": low,
+        "max": high,
+        "spread": high / low if low > 0 else math.inf,
+    }
+
+
+def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """Round-by-round ratios of two sides' :func:`round_times` lists.
+
+    The two calls of a round ran back to back, so load that lasts a round scales both
+    sides of its ratio alike; the median over rounds then drops a round it hit unevenly.
+    """
+    return [a / b for a, b in zip(numerator, denominator, strict=True)]
