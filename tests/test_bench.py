@@ -4,6 +4,7 @@ import io
 import json
 import statistics
 import types
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -71,7 +72,7 @@ class _Clock:
     def __call__(self) -> float:
         return self.now
 
-    def call(self, name: str, result: object = None):
+    def call(self, name: str, result: Any = None) -> Callable[..., Any]:
         def run(*_):
             self.order.append(name)
             self.now += self.durations[name].pop(0)
@@ -184,17 +185,21 @@ def test_bench_writes_truth_speed_and_peer_ratios(tmp_path, capsys):
 
     # the figure: speed with min-max bars per family, and the accuracy errors per case
     from matplotlib.collections import PathCollection
+    from matplotlib.container import ErrorbarContainer
 
     fig = _bench.figure(results)
+    assert fig is not None
     speed_axis, accuracy_axis = fig.axes
-    bars = {container.get_label(): container for container in speed_axis.containers}
+    bars = {c.get_label(): c for c in speed_axis.containers if isinstance(c, ErrorbarContainer)}
     assert set(bars) == set(speed)
     for name, row in speed.items():
         (segment,) = bars[name].lines[2][0].get_segments()  # one size at --max-n 600
         expected = [[600, row["min_seconds"]], [600, row["max_seconds"]]]
         np.testing.assert_allclose(segment, expected, rtol=1e-12)
     (points,) = [c for c in accuracy_axis.collections if isinstance(c, PathCollection)]
-    assert points.get_offsets()[:, 0].tolist() == [r["error"] for r in results["accuracy"]]
+    assert np.asarray(points.get_offsets())[:, 0].tolist() == [
+        r["error"] for r in results["accuracy"]
+    ]
     assert len(accuracy_axis.get_yticklabels()) == len(results["accuracy"])
 
 
