@@ -483,7 +483,7 @@ def figure(results: dict):
         return None
     env = results["environment"]
     fig, (speed, accuracy) = plt.subplots(
-        1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [1.1, 1.0]}
+        1, 2, figsize=(15, 7), gridspec_kw={"width_ratios": [1.1, 1.0]}
     )
     for row in results["summary"]:
         medians = np.asarray(row["seconds"])
@@ -499,7 +499,7 @@ def figure(results: dict):
     speed.set_title(f"jaxinfo {env['jaxinfo']}: {env['device']}, {env['dtype']}")
     speed.grid(True, which="both", alpha=0.3)
     if results["summary"]:
-        speed.legend(fontsize=7, loc="upper left")
+        speed.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     rows = results["accuracy"]
     errors = [row["error"] for row in rows]
     colours = {
