@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from jaxinfo._src.bench.runner import Settings as BenchSettings
 from jaxinfo._src.options import KERNEL_NAMES
 from jaxinfo._version import __version__
 
@@ -83,14 +84,19 @@ def _base_flag(text: str) -> float:
     return value
 
 
-def _max_n_flag(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2; got {value}")
-    return value
+def _int_flag(minimum: int) -> Callable[[str], int]:
+    """An integer flag of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    return parse
 
 
 def _float_flag(text: str) -> float:
@@ -428,6 +434,7 @@ def _bench(args) -> int:
         x64=args.x64,
         families=tuple(part for part in (args.families or "").split(",") if part),
         max_n=args.max_n,
+        repeats=args.repeats,
     )
     if _bench.count_steps(settings) == 0:
         names = ", ".join(family.name for family in _bench.families())
@@ -506,7 +513,14 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated substrings of family/estimator names to run (default all)",
     )
     bench.add_argument(
-        "--max-n", type=_max_n_flag, default=None, help="cap every size at this n (>= 2)"
+        "--max-n", type=_int_flag(2), default=None, help="cap every size at this n (>= 2)"
+    )
+    bench.add_argument(
+        "--repeats",
+        type=_int_flag(1),
+        default=BenchSettings.repeats,
+        help=f"timed calls per cell after the first (default {BenchSettings.repeats}); "
+        "with --compare the peers' calls alternate with jaxinfo's",
     )
     bench.add_argument(
         "--output",

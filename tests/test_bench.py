@@ -2,6 +2,9 @@
 
 import io
 import json
+import statistics
+import types
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -60,6 +63,62 @@ def test_median_times_interleave_rounds_and_respect_the_budget():
     assert count == [1]  # the budget was spent after the first round
 
 
+class _Clock:
+    """A fake ``perf_counter``: each fake call advances it by that call's next duration."""
+
+    def __init__(self, durations: dict[str, list[float]]):
+        self.now, self.durations, self.order = 0.0, durations, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self, name: str, result: Any = None) -> Callable[..., Any]:
+        def run(*_):
+            self.order.append(name)
+            self.now += self.durations[name].pop(0)
+            return result
+
+        return run
+
+
+def test_round_times_keep_each_round_and_spread_summarises_them(monkeypatch):
+    clock = _Clock({"a": [1.0, 3.0, 2.0], "b": [4.0, 4.0, 1.0]})
+    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=clock))
+    times = timing.round_times(
+        {"a": clock.call("a"), "b": clock.call("b")}, warm_up=False, repeats=3
+    )
+    assert clock.order == ["a", "b"] * 3
+    assert times == {"a": [1.0, 3.0, 2.0], "b": [4.0, 4.0, 1.0]}
+    assert timing.spread(times["a"]) == {"median": 2.0, "min": 1.0, "max": 3.0, "spread": 3.0}
+    assert timing.paired_ratios(times["b"], times["a"]) == [4.0, 4.0 / 3.0, 0.5]
+
+
+def test_peers_alternate_with_jaxinfo_and_the_ratio_pairs_rounds(monkeypatch):
+    # jaxinfo is slowed in round 2, the peer in round 3: the median of the per-round ratios
+    # (2, 1, 4 -> 2) differs from the ratio of the medians (3 / 2 = 1.5).
+    clock = _Clock({"jaxinfo": [1.0, 3.0, 2.0], "p": [0.5, 2.0, 3.0, 8.0], "q": [0.25] * 4})
+    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=clock))
+
+    def missing(*_):
+        raise references.MissingPeer("pip install missing")
+
+    peers = (
+        _bench.Peer("p", clock.call("p", 1.5)),
+        _bench.Peer("gone", missing),
+        _bench.Peer("q", clock.call("q", 2.5)),
+    )
+    ours, rows = _bench.time_side_by_side(clock.call("jaxinfo"), peers, (np.ones(3),), 3)
+    # each peer once for its value, then rounds of jaxinfo, p, q
+    assert clock.order == ["p", "q"] + ["jaxinfo", "p", "q"] * 3
+    assert ours == [1.0, 3.0, 2.0]
+    p, gone, q = rows
+    assert gone == {"peer": "gone", "skipped": "pip install missing"}
+    assert p["peer_times"] == [2.0, 3.0, 8.0] and p["jaxinfo_times"] == ours
+    assert (p["ratio"], p["ratio_min"], p["ratio_max"]) == (2.0, 1.0, 4.0)
+    assert (p["peer_seconds"], p["peer_min_seconds"], p["peer_value"]) == (3.0, 2.0, 1.5)
+    assert q["ratio"] == 0.125 and q["peer_value"] == 2.5
+
+
 def test_pinned_environment_sets_every_pool_and_xla_once(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
     env = timing.pinned_environment("1")
@@ -81,7 +140,7 @@ def test_sizes_respect_quick_and_max_n():
 def test_bench_writes_truth_speed_and_peer_ratios(tmp_path, capsys):
     status = cli.main(
         ["bench", "--quick", "--compare", "--families", "gaussian_mutual,ksg", "--max-n", "600"]
-        + ["--output", str(tmp_path)]
+        + ["--repeats", "3", "--output", str(tmp_path)]
     )
     out, err = capsys.readouterr()
     assert status == 0, err
@@ -89,6 +148,7 @@ def test_bench_writes_truth_speed_and_peer_ratios(tmp_path, capsys):
     env = results["environment"]
     assert env["backend"] == jax.default_backend() and env["dtype"] == "float32"
     assert env["device"] in out and "accuracy" in out and "compare" in out
+    assert env["repeats"] == 3 and "3 warm jitted calls per size" in out
 
     # accuracy: the estimates of 2000 samples against the tasks' closed-form values
     rows = {(r["task"], r["estimator"]): r for r in results["accuracy"]}
@@ -105,16 +165,42 @@ def test_bench_writes_truth_speed_and_peer_ratios(tmp_path, capsys):
     x, y = _bench.families()[3].inputs(np.random.default_rng(0), ksg["n"])
     direct = jaxinfo.ksg_mutual_information(x.astype(np.float32), y.astype(np.float32), k=3)
     assert ksg["n"] == 600 and ksg["value"] == pytest.approx(float(direct), abs=1e-6)
-    assert all(r["seconds"] > 0 for r in results["speed"])
+    for row in results["speed"]:  # 3 timed calls: median, min, max, spread
+        times = row["times"]
+        assert len(times) == 3 and 0 < row["min_seconds"] <= row["seconds"] <= row["max_seconds"]
+        assert row["seconds"] == statistics.median(times) and row["min_seconds"] == min(times)
+        assert row["spread"] == pytest.approx(max(times) / min(times))
 
     # compare: the peers' values agree, and the ratio is their time over ours
     compare = {r["peer"]: r for r in results["compare"]}
     assert set(compare) == {"numpy", "scikit-learn"}
-    for row in compare.values():
-        assert row["ratio"] == pytest.approx(row["peer_seconds"] / row["jaxinfo_seconds"])
+    for row in compare.values():  # the jaxinfo side is the speed cell's own rounds
+        assert row["jaxinfo_times"] == speed[row["family"]]["times"]
+        ratios = [a / b for a, b in zip(row["peer_times"], row["jaxinfo_times"], strict=True)]
+        assert row["ratio"] == pytest.approx(statistics.median(ratios))
+        assert row["ratio_min"] == min(ratios) and row["ratio_max"] == max(ratios)
     assert abs(compare["numpy"]["difference"]) < 1e-4  # same covariance log-dets, float32
     assert abs(compare["scikit-learn"]["difference"]) < 5e-3  # sklearn jitters its inputs
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the figure: speed with min-max bars per family, and the accuracy errors per case
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import ErrorbarContainer
+
+    fig = _bench.figure(results)
+    assert fig is not None
+    speed_axis, accuracy_axis = fig.axes
+    bars = {c.get_label(): c for c in speed_axis.containers if isinstance(c, ErrorbarContainer)}
+    assert set(bars) == set(speed)
+    for name, row in speed.items():
+        (segment,) = bars[name].lines[2][0].get_segments()  # one size at --max-n 600
+        expected = [[600, row["min_seconds"]], [600, row["max_seconds"]]]
+        np.testing.assert_allclose(segment, expected, rtol=1e-12)
+    (points,) = [c for c in accuracy_axis.collections if isinstance(c, PathCollection)]
+    assert np.asarray(points.get_offsets())[:, 0].tolist() == [
+        r["error"] for r in results["accuracy"]
+    ]
+    assert len(accuracy_axis.get_yticklabels()) == len(results["accuracy"])
 
 
 def test_bench_refuses_a_filter_that_matches_nothing(tmp_path, capsys):

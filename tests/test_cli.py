@@ -105,6 +105,7 @@ def test_unknown_flags_print_the_subcommand_usage(saved, capsys):
     )
     _bad_command_line(["bench", "--bogus", "1"], capsys, "bench", "unrecognized arguments")
     _bad_command_line(["bench", "--max-n", "1"], capsys, "bench", "argument --max-n: must be")
+    _bad_command_line(["bench", "--repeats", "0"], capsys, "bench", "argument --repeats: must be")
 
 
 def test_version(capsys):

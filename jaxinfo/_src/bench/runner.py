@@ -1,11 +1,13 @@
 """``jaxinfo bench``: accuracy on ground-truth tasks and a speed grid on the current backend.
 
 Accuracy: each estimator against the closed-form value of a :mod:`jaxinfo.testing` task.
-Speed: every family, jitted, at growing ``n``; the median of warm calls (compilation timed
-separately), and the growth exponent (slope of log time against log n). ``--compare``
-times the peer a user would otherwise run (:mod:`.references`) on the same inputs and
-reports ``peer time / jaxinfo time`` (above 1: jaxinfo is faster) and the value difference.
-Small ``n`` are dispatch-bound, so exponents fitted there understate the asymptotic growth.
+Speed: every family, jitted, at growing ``n``; ``repeats`` warm calls per size (compilation
+timed separately) reported as median, minimum and max / min, and the growth exponent (slope
+of log median time against log n). ``--compare`` times the peer a user would otherwise run
+(:mod:`.references`) on the same inputs, alternating with the jaxinfo call round by round,
+and reports the median over rounds of ``peer time / jaxinfo time`` (above 1: jaxinfo is
+faster) and the value difference. Small ``n`` are dispatch-bound, so exponents fitted there
+understate the asymptotic growth.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import json
 import math
 import pathlib
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -227,8 +230,7 @@ class Settings:
     x64: bool = False
     families: tuple[str, ...] = ()
     max_n: int | None = None
-    repeats: int = 3
-    budget_s: float = 2.0
+    repeats: int = 5
     accuracy_n: int = 0
     seed: int = 0
     extra: dict = field(default_factory=dict)
@@ -240,10 +242,6 @@ class Settings:
             sizes = tuple(n for n in sizes if n <= self.max_n) or (min(self.max_n, sizes[0]),)
         return sizes
 
-    def timer(self) -> dict:
-        """The options of :func:`.timing.median_time` for this run."""
-        return {"repeats": self.repeats, "budget_s": self.budget_s}
-
     def selected(self, name: str) -> bool:
         """Whether the family or estimator ``name`` passes the ``--families`` filter."""
         return not self.families or any(part in name for part in self.families)
@@ -252,7 +250,12 @@ class Settings:
 def environment(settings: Settings) -> dict:
     """Versions, backend and device names, dtype and thread settings of this run."""
     dtype = "float64" if settings.x64 else "float32"
-    return {**process_environment(), "dtype": dtype, "quick": settings.quick}
+    return {
+        **process_environment(),
+        "dtype": dtype,
+        "quick": settings.quick,
+        "repeats": settings.repeats,
+    }
 
 
 def _to_device(arrays: tuple[np.ndarray, ...], dtype) -> tuple:
@@ -315,43 +318,67 @@ def run_speed(settings: Settings, progress: Progress) -> tuple[list[dict], list[
             start = time.perf_counter()
             value = float(timing.block(fn(*args)))  # type: ignore[arg-type]
             first = time.perf_counter() - start
-            seconds = timing.median_time(fn, *args, warm_up=False, **settings.timer())
-            speed.append(
-                {
-                    "family": family.name,
-                    "n": n,
-                    "seconds": seconds,
-                    "first_call_seconds": first,
-                    "value": value,
-                }
+            peers = family.peers if settings.compare and n == compare_at else ()
+            times, rows = time_side_by_side(
+                functools.partial(fn, *args), peers, host, settings.repeats
             )
+            speed.append(
+                {"family": family.name, "n": n, **_spread_fields(times),
+                 "first_call_seconds": first, "value": value}
+            )  # fmt: skip
             progress.step(f"speed {family.name} n={n}")
-            if settings.compare and n == compare_at:
-                comparisons += _compare(family, host, value, seconds, settings, progress)
+            for row in rows:
+                row = {"family": family.name, "n": n, **row}
+                if "skipped" not in row:
+                    row.update(jaxinfo_value=value, difference=value - row["peer_value"])
+                comparisons.append(row)
+                progress.step(f"compare {family.name} vs {row['peer']}")
     return speed, comparisons
 
 
-def _compare(family, host, value, seconds, settings, progress) -> list[dict]:
-    rows = []
-    for peer in family.peers:
-        row = {"family": family.name, "n": host[0].shape[0], "peer": peer.name}
+def _spread_fields(times: list[float], prefix: str = "") -> dict:
+    """``seconds`` (the median), ``min_seconds``, ``max_seconds``, ``spread`` and ``times``."""
+    summary = timing.spread(times)
+    return {
+        f"{prefix}seconds": summary["median"],
+        f"{prefix}min_seconds": summary["min"],
+        f"{prefix}max_seconds": summary["max"],
+        f"{prefix}spread": summary["spread"],
+        f"{prefix}times": times,
+    }
+
+
+def time_side_by_side(
+    ours: Callable[[], object], peers: Sequence[Peer], host: tuple, repeats: int
+) -> tuple[list[float], list[dict]]:
+    """Times ``ours()`` (already warm) in ``repeats`` rounds, each installed peer in the same.
+
+    Each peer runs once untimed for its value (and its warm-up); a missing one gives a
+    ``skipped`` row. A round calls ours, then every peer, so a load spike hits both sides of
+    a round; a peer's ``ratio`` is the median over rounds of its time over ours in that round
+    (:func:`.timing.paired_ratios`), ``ratio_min`` / ``ratio_max`` their range.
+    """
+    calls: dict[str, Callable[[], object]] = {"jaxinfo": ours}
+    rows, values = [], {}
+    for peer in peers:
         try:
-            peer_value = peer.run(*host)
-            peer_seconds = timing.median_time(peer.run, *host, warm_up=False, **settings.timer())
+            values[peer.name] = peer.run(*host)
         except references.MissingPeer as missing:
-            row["skipped"] = str(missing)
+            rows.append({"peer": peer.name, "skipped": str(missing)})
         else:
-            row.update(
-                peer_seconds=peer_seconds,
-                jaxinfo_seconds=seconds,
-                ratio=peer_seconds / seconds,
-                peer_value=peer_value,
-                jaxinfo_value=value,
-                difference=value - peer_value,
-            )
-        rows.append(row)
-        progress.step(f"compare {family.name} vs {peer.name}")
-    return rows
+            calls[peer.name] = functools.partial(peer.run, *host)
+    times = timing.round_times(calls, repeats=repeats, warm_up=False)
+    ours_times = times.pop("jaxinfo")
+    for name, peer_times in times.items():
+        ratios = timing.paired_ratios(peer_times, ours_times)
+        rows.append(
+            {"peer": name, **_spread_fields(peer_times, "peer_"),
+             **_spread_fields(ours_times, "jaxinfo_"), "ratio": statistics.median(ratios),
+             "ratio_min": min(ratios), "ratio_max": max(ratios), "peer_value": values[name]}
+        )  # fmt: skip
+    order = [peer.name for peer in peers]
+    rows.sort(key=lambda row: order.index(row["peer"]))
+    return ours_times, rows
 
 
 def count_steps(settings: Settings) -> int:
@@ -367,7 +394,7 @@ def count_steps(settings: Settings) -> int:
 
 
 def summarise(speed: list[dict]) -> list[dict]:
-    """Per family: sizes, median times and the growth exponent."""
+    """Per family: sizes, median, minimum and maximum times, and the growth exponent."""
     out = []
     for name in dict.fromkeys(row["family"] for row in speed):
         rows = [row for row in speed if row["family"] == name]
@@ -375,6 +402,8 @@ def summarise(speed: list[dict]) -> list[dict]:
         seconds = [row["seconds"] for row in rows]
         out.append(
             {"family": name, "sizes": sizes, "seconds": seconds,
+             "min_seconds": [row["min_seconds"] for row in rows],
+             "max_seconds": [row["max_seconds"] for row in rows],
              "growth_exponent": growth_exponent(sizes, seconds)}
         )  # fmt: skip
     return out
@@ -404,49 +433,100 @@ def report(results: dict, out=None) -> None:
                 f"{row['task'][:34]:34s} {row['estimator'][:46]:46s} {row['estimate']:9.4f} "
                 f"{row['truth']:8.4f} {row['error']:+8.4f}"
             )
-    if results["summary"]:
-        say("\nspeed (median of warm jitted calls; growth = slope of log t vs log n)")
-        for row in results["summary"]:
-            cells = "  ".join(
-                f"n={n}: {_format_seconds(s)}"
-                for n, s in zip(row["sizes"], row["seconds"], strict=True)
+    repeats = env["repeats"]
+    if results["speed"]:
+        say(
+            f"\nspeed ({repeats} warm jitted calls per size: median, min, max/min; "
+            "growth = slope of log median vs log n)"
+        )
+        say(f"{'family':38s} {'n':>8s} {'median':>9s} {'min':>9s} {'max/min':>7s}  growth")
+        growth = {row["family"]: row["growth_exponent"] for row in results["summary"]}
+        shown = None  # the family named on the line above: each family is named once
+        for cell in results["speed"]:
+            exponent = growth.pop(cell["family"], None)
+            name = "" if cell["family"] == shown else cell["family"]
+            shown = cell["family"]
+            median, low = (_format_seconds(cell[key]) for key in ("seconds", "min_seconds"))
+            say(
+                f"{name[:38]:38s} {cell['n']:8d} {median:>9s} {low:>9s} {cell['spread']:6.2f}x"
+                + ("" if exponent is None else f"  n^{exponent:.2f}")
             )
-            exponent = row["growth_exponent"]
-            growth = "" if exponent is None else f"  growth n^{exponent:.2f}"
-            say(f"{row['family'][:38]:38s} {cells}{growth}")
     if results["compare"]:
-        say("\ncompare (ratio = peer time / jaxinfo time; above 1: jaxinfo is faster)")
+        say(
+            f"\ncompare ({repeats} rounds alternating jaxinfo and peers; ratio = median over "
+            "rounds of peer time / jaxinfo time [min-max]; above 1: jaxinfo is faster)"
+        )
         for row in results["compare"]:
             head = f"{row['family'][:38]:38s} n={row['n']:<7d} {row['peer']:14s}"
             if "skipped" in row:
                 say(f"{head} skipped ({row['skipped']})")
             else:
                 say(
-                    f"{head} {row['ratio']:7.2f}x  ({_format_seconds(row['peer_seconds'])} vs "
-                    f"{_format_seconds(row['jaxinfo_seconds'])}; value diff "
+                    f"{head} {row['ratio']:7.2f}x [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}]"
+                    f"  ({_format_seconds(row['peer_seconds'])} vs "
+                    f"{_format_seconds(row['jaxinfo_seconds'])} medians; value diff "
                     f"{row['difference']:+.2e})"
                 )
 
 
-def plot(results: dict, path: pathlib.Path) -> bool:
-    """Time against n per family, log-log; ``False`` when matplotlib is missing."""
+def figure(results: dict):
+    """Speed (median, min-max bars; log-log) and accuracy (estimate - truth) panels.
+
+    ``None`` when matplotlib is missing.
+    """
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return False
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for row in results["summary"]:
-        ax.loglog(row["sizes"], row["seconds"], marker="o", label=row["family"])
+        return None
     env = results["environment"]
-    ax.set_xlabel("n (samples)")
-    ax.set_ylabel("seconds per jitted call (median)")
-    ax.set_title(f"jaxinfo {env['jaxinfo']}: {env['device']}, {env['dtype']}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    fig, (speed, accuracy) = plt.subplots(
+        1, 2, figsize=(15, 7), gridspec_kw={"width_ratios": [1.1, 1.0]}
+    )
+    for row in results["summary"]:
+        medians = np.asarray(row["seconds"])
+        below = medians - np.asarray(row["min_seconds"])
+        above = np.asarray(row["max_seconds"]) - medians
+        speed.errorbar(
+            row["sizes"], medians, yerr=(below, above), marker="o", capsize=3, label=row["family"]
+        )
+    speed.set_xscale("log")
+    speed.set_yscale("log")
+    speed.set_xlabel("n (samples)")
+    speed.set_ylabel(f"seconds per jitted call (median; bars: min-max of {env['repeats']})")
+    speed.set_title(f"jaxinfo {env['jaxinfo']}: {env['device']}, {env['dtype']}")
+    speed.grid(True, which="both", alpha=0.3)
+    if results["summary"]:
+        speed.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    rows = results["accuracy"]
+    errors = [row["error"] for row in rows]
+    colours = {
+        name: f"C{i % 10}" for i, name in enumerate(dict.fromkeys(r["estimator"] for r in rows))
+    }
+    positions = np.arange(len(rows))
+    accuracy.hlines(positions, 0.0, errors, colors="0.7", linewidth=1)
+    accuracy.scatter(errors, positions, c=[colours[r["estimator"]] for r in rows], zorder=3)
+    accuracy.axvline(0.0, color="k", linewidth=0.8)
+    accuracy.set_yticks(positions, [f"{r['estimator']} | {r['task']}" for r in rows], fontsize=6)
+    accuracy.yaxis.tick_right()
+    accuracy.set_ylim(len(rows) - 0.5, -0.5)  # the table's order, top to bottom
+    n = rows[0]["n"] if rows else 0
+    accuracy.set_xlabel("estimate - closed-form truth (nats)")
+    accuracy.set_title(f"accuracy at n = {n}" if rows else "accuracy: no case selected")
+    accuracy.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def plot(results: dict, path: pathlib.Path) -> bool:
+    """Saves :func:`figure` to ``path``; ``False`` when matplotlib is missing."""
+    fig = figure(results)
+    if fig is None:
+        return False
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True

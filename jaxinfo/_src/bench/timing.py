@@ -1,4 +1,4 @@
-"""Wall-clock timing: thread pinning and the median of interleaved warm calls."""
+"""Wall-clock timing: thread pinning, interleaved warm calls, their medians, spreads and ratios."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 # The pools a BLAS, OpenMP or numexpr build sizes when it loads.
 THREAD_VARIABLES = (
@@ -54,37 +54,22 @@ def block(value):
     return jax.block_until_ready(value)
 
 
-def median_times(
+def round_wall_and_cpu_times(
     calls: Mapping[str, Callable[..., object]],
     *args,
     repeats: int = 5,
     warm_up: bool = True,
     budget_s: float = math.inf,
-) -> dict[str, float]:
-    """Median wall time (seconds) of each ``calls[name](*args)``, run in interleaved rounds.
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and process CPU times (seconds) of each ``calls[name](*args)``, one per round.
 
     Each call runs once first (compilation, caches) unless ``warm_up`` is off because the
     caller timed that call itself. Every round then calls each once in turn, so drifting load
-    on a shared machine hits all alike. Rounds stop after ``repeats``, or after the first
-    round that ends with ``budget_s`` seconds spent.
-    """
-    wall, _ = median_wall_and_cpu_times(
-        calls, *args, repeats=repeats, warm_up=warm_up, budget_s=budget_s
-    )
-    return wall
-
-
-def median_wall_and_cpu_times(
-    calls: Mapping[str, Callable[..., object]],
-    *args,
-    repeats: int = 5,
-    warm_up: bool = True,
-    budget_s: float = math.inf,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """:func:`median_times` (same rounds and options) and the median process CPU times.
-
-    On a loaded machine a single-threaded call's wall time depends on its share of the
-    cores; its CPU time (every thread of this process, dispatch included) does much less.
+    on a shared machine hits all alike, and entry ``i`` of every list comes from round ``i``.
+    Rounds stop after ``repeats``, or after the first round that ends with ``budget_s``
+    seconds spent. On a loaded machine a single-threaded call's wall time depends on its
+    share of the cores; its CPU time (every thread of this process, dispatch included) does
+    much less.
     """
     if warm_up:
         for call in calls.values():
@@ -101,12 +86,53 @@ def median_wall_and_cpu_times(
             spent += wall[name][-1]
         if spent > budget_s:
             break
-    return (
-        {name: statistics.median(values) for name, values in wall.items()},
-        {name: statistics.median(values) for name, values in cpu.items()},
-    )
+    return wall, cpu
+
+
+def round_times(
+    calls: Mapping[str, Callable[..., object]], *args, **options
+) -> dict[str, list[float]]:
+    """Wall times of :func:`round_wall_and_cpu_times` (same rounds and options)."""
+    return round_wall_and_cpu_times(calls, *args, **options)[0]
+
+
+def _medians(times: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def median_times(calls: Mapping[str, Callable[..., object]], *args, **options) -> dict[str, float]:
+    """Median wall time (seconds) of each call over :func:`round_times` (same options)."""
+    return _medians(round_times(calls, *args, **options))
+
+
+def median_wall_and_cpu_times(
+    calls: Mapping[str, Callable[..., object]], *args, **options
+) -> tuple[dict[str, float], dict[str, float]]:
+    """:func:`median_times` (same rounds and options) and the median process CPU times."""
+    wall, cpu = round_wall_and_cpu_times(calls, *args, **options)
+    return _medians(wall), _medians(cpu)
 
 
 def median_time(call: Callable[..., object], *args, **options) -> float:
     """:func:`median_times` of one call (same options)."""
     return median_times({"call": call}, *args, **options)["call"]
+
+
+def spread(times: Sequence[float]) -> dict[str, float]:
+    """The median, minimum and maximum of repeated times (``spread``: max / min)."""
+    low, high = min(times), max(times)
+    return {
+        "median": statistics.median(times),
+        "min": low,
+        "max": high,
+        "spread": high / low if low > 0 else math.inf,
+    }
+
+
+def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """Round-by-round ratios of two sides' :func:`round_times` lists.
+
+    The two calls of a round ran back to back, so load that lasts a round scales both
+    sides of its ratio alike; the median over rounds then drops a round it hit unevenly.
+    """
+    return [a / b for a, b in zip(numerator, denominator, strict=True)]
