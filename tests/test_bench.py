@@ -83,7 +83,9 @@ class _Clock:
 
 def test_round_times_keep_each_round_and_spread_summarises_them(monkeypatch):
     clock = _Clock({"a": [1.0, 3.0, 2.0], "b": [4.0, 4.0, 1.0]})
-    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=clock))
+    monkeypatch.setattr(
+        timing, "time", types.SimpleNamespace(perf_counter=clock, process_time=clock)
+    )
     times = timing.round_times(
         {"a": clock.call("a"), "b": clock.call("b")}, warm_up=False, repeats=3
     )
@@ -97,7 +99,9 @@ def test_peers_alternate_with_jaxinfo_and_the_ratio_pairs_rounds(monkeypatch):
     # jaxinfo is slowed in round 2, the peer in round 3: the median of the per-round ratios
     # (2, 1, 4 -> 2) differs from the ratio of the medians (3 / 2 = 1.5).
     clock = _Clock({"jaxinfo": [1.0, 3.0, 2.0], "p": [0.5, 2.0, 3.0, 8.0], "q": [0.25] * 4})
-    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=clock))
+    monkeypatch.setattr(
+        timing, "time", types.SimpleNamespace(perf_counter=clock, process_time=clock)
+    )
 
     def missing(*_):
         raise references.MissingPeer("pip install missing")
