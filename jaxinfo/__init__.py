@@ -23,7 +23,9 @@ from jaxinfo._src.diffusion import (
 )
 from jaxinfo._src.discrete import (
     binned_mutual_information,
+    chao_shen_entropy,
     discrete_mutual_information,
+    grassberger_entropy,
     miller_madow_entropy,
     plugin_entropy,
 )
@@ -121,6 +123,7 @@ __all__ = [
     "cauchy_schwarz_divergence",
     "cauchy_schwarz_information_bottleneck_loss",
     "cauchy_schwarz_mutual_information",
+    "chao_shen_entropy",
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
@@ -139,6 +142,7 @@ __all__ = [
     "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_upper_bound",
+    "grassberger_entropy",
     "infonce_lower_bound",
     "jensen_shannon_objective",
     "js_divergence",

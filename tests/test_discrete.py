@@ -123,7 +123,7 @@ def test_discrete_bad_input():
         jaxinfo.plugin_entropy(jnp.array([0.0, 1.0]), num_classes=2)
     with pytest.raises(ValueError, match="correction"):
         jaxinfo.discrete_mutual_information(
-            labels, labels, num_x=3, num_y=3, correction=cast(Any, "grassberger")
+            labels, labels, num_x=3, num_y=3, correction=cast(Any, "nsb")
         )
     with pytest.raises(ValueError, match="int32 code"):
         jaxinfo.discrete_mutual_information(labels, labels, num_x=2**16, num_y=2**16)

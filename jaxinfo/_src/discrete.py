@@ -124,8 +124,8 @@ def _label_codes(arrays, names, class_counts, where, axis_name):
     return codes, sizes_all, weights, all_ok & (jnp.sum(weights) >= 2)
 
 
-def _code_entropy(codes: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Plug-in entropy (nats) of integer codes and the number of observed cells.
+def _code_counts(codes: jax.Array, weights: jax.Array) -> jax.Array:
+    """Per-row counts of integer codes: each run's count at its last row, 0 elsewhere.
 
     Sorting and counting runs needs O(n) memory whatever the alphabet size. Rows of weight 0
     (masked) join some run but add nothing to its count. The order comes from the codes
@@ -142,15 +142,65 @@ def _code_entropy(codes: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.
     before = running - weights
     # running totals never decrease: the largest at a start so far is that of this run's start
     before_run = jax.lax.cummax(jnp.where(starts, before, 0.0))
-    counts = jnp.where(ends, running - before_run, 0.0)
-    total = jnp.sum(weights)
-    p = counts / jnp.where(total > 0, total, 1.0)
-    return -jnp.sum(numerics.xlogx(p), axis=-1), jnp.sum(counts > 0).astype(weights.dtype)
+    return jnp.where(ends, running - before_run, 0.0)
+
+
+def _grassberger_terms(counts: jax.Array) -> jax.Array:
+    """``G(m) = psi(m) + (-1)^m (psi((m + 1) / 2) - psi(m / 2)) / 2`` (0 where ``m = 0``).
+
+    Grassberger (2003), eq. (35): ``E[log p]`` estimated from a count ``m`` with a bias that
+    decays exponentially in ``m`` instead of as ``1 / m``.
+    """
+    seen = counts > 0
+    m = jnp.where(seen, counts, 1.0)
+    sign = 1.0 - 2.0 * jnp.mod(m, 2.0)
+    g = jax.scipy.special.digamma(m) + 0.5 * sign * (
+        jax.scipy.special.digamma((m + 1.0) / 2.0) - jax.scipy.special.digamma(m / 2.0)
+    )
+    return jnp.where(seen, g, 0.0)
+
+
+def _chao_shen(counts: jax.Array, total: jax.Array) -> jax.Array:
+    """Coverage-adjusted Horvitz–Thompson entropy (Chao and Shen 2003).
+
+    Unseen classes are accounted for by shrinking the frequencies by the Good–Turing coverage
+    ``C = 1 - f1 / n`` and weighting each seen class by the inverse of its probability
+    ``1 - (1 - p)^n`` of being seen at all.
+    """
+    seen = counts > 0
+    singletons = jnp.sum(counts == 1.0).astype(counts.dtype)
+    singletons = jnp.where(singletons >= total, total - 1.0, singletons)  # C > 0
+    coverage = 1.0 - singletons / total
+    p = coverage * jnp.where(seen, counts, 1.0) / total
+    # (1 - p)^n as exp(n log1p(-p)): exact for p near 0 where 1 - p rounds to 1
+    seen_prob = -jnp.expm1(total * jnp.log1p(-p))
+    return -jnp.sum(jnp.where(seen, numerics.xlogx(p) / seen_prob, 0.0), axis=-1)
+
+
+def _counts_entropy(counts: jax.Array, correction: EntropyCorrection | None) -> jax.Array:
+    """Entropy (nats) from per-row counts (zeros ignored) by plug-in or a corrected estimator."""
+    total = jnp.sum(counts)
+    total = jnp.where(total > 0, total, 1.0)
+    if correction == "grassberger":
+        return jnp.log(total) - jnp.sum(counts * _grassberger_terms(counts)) / total
+    if correction == "chao_shen":
+        return _chao_shen(counts, total)
+    value = -jnp.sum(numerics.xlogx(counts / total), axis=-1)
+    if correction == "miller_madow":
+        value = value + _miller_madow(jnp.sum(counts > 0).astype(counts.dtype), total)
+    return value
+
+
+def _code_entropy(
+    codes: jax.Array, weights: jax.Array, correction: EntropyCorrection | None = None
+) -> jax.Array:
+    """Entropy (nats) of integer codes weighted by 0/1 row ``weights``."""
+    return _counts_entropy(_code_counts(codes, weights), correction)
 
 
 def _miller_madow(observed: jax.Array, total: jax.Array) -> jax.Array:
     """Miller–Madow bias term ``(m - 1) / (2 n)`` (plug-in underestimates by about this)."""
-    return (observed - 1.0) / (2.0 * jnp.where(total > 0, total, 1.0))
+    return (observed - 1.0) / (2.0 * total)
 
 
 def _check_correction(correction) -> None:
@@ -158,30 +208,20 @@ def _check_correction(correction) -> None:
 
 
 def _mutual_information_of_codes(cx, cy, cells_y: int, weights, correction) -> jax.Array:
-    """``H(X) + H(Y) - H(X, Y)`` (nats) from per-row codes; the one counts -> MI routine."""
-    h_x, m_x = _code_entropy(cx, weights)
-    h_y, m_y = _code_entropy(cy, weights)
-    h_xy, m_xy = _code_entropy(cx * cells_y + cy, weights)
-    value = h_x + h_y - h_xy
-    if correction == "miller_madow":
-        total = jnp.sum(weights)
-        value = (
-            value
-            + _miller_madow(m_x, total)
-            + _miller_madow(m_y, total)
-            - _miller_madow(m_xy, total)
-        )
-    return value
+    """``H(X) + H(Y) - H(X, Y)`` (nats) from per-row codes, each entropy corrected alike."""
+    return (
+        _code_entropy(cx, weights, correction)
+        + _code_entropy(cy, weights, correction)
+        - _code_entropy(cx * cells_y + cy, weights, correction)
+    )
 
 
-def _entropy(labels, num_classes, base, where, axis_name, miller_madow: bool) -> jax.Array:
+def _entropy(labels, num_classes, base, where, axis_name, correction) -> jax.Array:
     validation.log_base_divisor(base)
     (codes,), _, weights, ok = _label_codes(
         (labels,), ("labels",), [("num_classes", num_classes)], where, axis_name
     )
-    value, observed = _code_entropy(codes, weights)
-    if miller_madow:
-        value = value + _miller_madow(observed, jnp.sum(weights))
+    value = _code_entropy(codes, weights, correction)
     return validation.convert_units(jnp.where(ok, value, jnp.nan), base)
 
 
@@ -222,7 +262,7 @@ def plugin_entropy(
       >>> print(f"{jaxinfo.plugin_entropy(labels, num_classes=4, base=2):.4f}")
       2.0000
     """
-    return _entropy(labels, num_classes, base, where, axis_name, miller_madow=False)
+    return _entropy(labels, num_classes, base, where, axis_name, None)
 
 
 @programs.one_program
@@ -262,7 +302,93 @@ def miller_madow_entropy(
     References:
       Miller, "Note on the bias of information estimates", 1955.
     """
-    return _entropy(labels, num_classes, base, where, axis_name, miller_madow=True)
+    return _entropy(labels, num_classes, base, where, axis_name, "miller_madow")
+
+
+@programs.one_program
+def grassberger_entropy(
+    labels: ArrayLike,
+    *,
+    num_classes: int | Sequence[int],
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Grassberger (2003) bias-corrected entropy of integer samples.
+
+    ``H_G = log n - (1/n) sum_c n_c G(n_c)`` with
+    ``G(m) = psi(m) + (-1)^m (psi((m + 1) / 2) - psi(m / 2)) / 2`` (``psi`` the digamma
+    function) replacing the plug-in's ``log n_c``. Its bias falls faster with the counts than
+    Miller–Madow's: the estimator for small samples, when many classes are seen only a few
+    times (``n`` not much larger than the alphabet).
+
+    Args:
+      labels: as in :func:`plugin_entropy`.
+      num_classes: as in :func:`plugin_entropy`.
+      base: as in :func:`plugin_entropy`.
+      where: as in :func:`plugin_entropy`.
+      axis_name: as in :func:`plugin_entropy`.
+
+    Returns:
+      Scalar entropy (may exceed ``log num_classes`` when ``n`` is tiny; not clipped).
+
+    Raises:
+      ValueError, TypeError: as in :func:`plugin_entropy`.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> labels = jnp.array([0, 1, 2, 3, 0, 1, 2, 3])
+      >>> print(f"{jaxinfo.grassberger_entropy(labels, num_classes=4):.4f}")
+      1.3498
+
+    References:
+      Grassberger, "Entropy estimates from insufficient samplings", arXiv:physics/0307138,
+      2003 (eq. 35).
+    """
+    return _entropy(labels, num_classes, base, where, axis_name, "grassberger")
+
+
+@programs.one_program
+def chao_shen_entropy(
+    labels: ArrayLike,
+    *,
+    num_classes: int | Sequence[int],
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Chao–Shen (coverage-adjusted Horvitz–Thompson) entropy of integer samples.
+
+    With ``f1`` classes seen once, the sample coverage ``C = 1 - f1 / n`` (``f1 = n - 1``
+    when every sample is a singleton) shrinks the frequencies to ``p_c = C n_c / n``, and
+    ``H_CS = -sum_c p_c log p_c / (1 - (1 - p_c)^n)`` weights each seen class by the inverse
+    of its chance of being seen. It accounts for unseen classes: the estimator when the
+    alphabet may be much larger than ``n`` (many singletons).
+
+    Args:
+      labels: as in :func:`plugin_entropy`.
+      num_classes: as in :func:`plugin_entropy`.
+      base: as in :func:`plugin_entropy`.
+      where: as in :func:`plugin_entropy`.
+      axis_name: as in :func:`plugin_entropy`.
+
+    Returns:
+      Scalar entropy (not clipped to ``log num_classes``).
+
+    Raises:
+      ValueError, TypeError: as in :func:`plugin_entropy`.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxinfo
+      >>> labels = jnp.array([0, 1, 2, 3, 0, 1, 2, 3])
+      >>> print(f"{jaxinfo.chao_shen_entropy(labels, num_classes=4):.4f}")
+      1.5405
+
+    References:
+      Chao and Shen, "Nonparametric estimation of Shannon's index of diversity when there are
+      unseen species in sample", Environmental and Ecological Statistics 10, 2003.
+    """
+    return _entropy(labels, num_classes, base, where, axis_name, "chao_shen")
 
 
 @programs.one_program
@@ -280,16 +406,19 @@ def discrete_mutual_information(
     r"""Plug-in mutual information of paired integer samples.
 
     ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` from the counts. Biased upwards by about
-    ``(m_x - 1)(m_y - 1) / (2n)`` for independent variables; ``correction="miller_madow"``
-    applies the Miller–Madow term to each entropy, which removes that first-order bias
-    (and may then give slightly negative values; they are not clipped).
+    ``(m_x - 1)(m_y - 1) / (2n)`` for independent variables; ``correction=`` computes each of
+    the three entropies with that estimator instead of the plug-in: ``"miller_madow"``
+    removes the first-order bias, ``"grassberger"`` and ``"chao_shen"`` (see
+    :func:`grassberger_entropy`, :func:`chao_shen_entropy`) more of it when ``n`` is small
+    against the joint alphabet. Corrected values may be negative; they are not clipped.
 
     Args:
       x_labels: integer labels ``[n]`` or ``[n, c_x]``.
       y_labels: integer labels ``[n]`` or ``[n, c_y]`` paired with ``x_labels``.
       num_x: static alphabet size of ``x_labels`` (int, or one per column).
       num_y: static alphabet size of ``y_labels`` (int, or one per column).
-      correction: ``None`` (plug-in) or ``"miller_madow"``.
+      correction: ``None`` (plug-in), ``"miller_madow"``, ``"grassberger"`` or
+        ``"chao_shen"``.
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
@@ -369,7 +498,8 @@ def binned_mutual_information(
       y: samples ``[n, d_y]`` paired with ``x``.
       bins: bins per column, ``>= 2`` (static).
       adaptive: equal-mass instead of equal-width bins (static).
-      correction: ``None`` or ``"miller_madow"``.
+      correction: ``None``, ``"miller_madow"``, ``"grassberger"`` or ``"chao_shen"``
+        (each entropy of ``H(X) + H(Y) - H(X, Y)`` by that estimator).
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows (bin edges come from valid rows only).
       axis_name: mesh axis of the rows inside ``shard_map`` (the ``[n, d]`` inputs are

@@ -40,8 +40,8 @@ SpectralMethod = Literal["exact"]
 NeighbourSearch = Literal["auto", "brute", "sorted", "tree"]
 """k-nearest-neighbour search route."""
 
-EntropyCorrection = Literal["miller_madow"]
-"""Bias correction of plug-in entropies."""
+EntropyCorrection = Literal["miller_madow", "grassberger", "chao_shen"]
+"""Bias correction of plug-in entropies (each entropy of an MI gets the same one)."""
 
 KoopmanOperator = Literal["learned", "ridge"]
 """How a Koopman autoencoder gets its linear operator."""
