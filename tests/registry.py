@@ -438,6 +438,26 @@ def _distribution_entries() -> list[Entry]:
             (2, 1),
             differentiable=False,
         ),
+        # the small-alphabet corrections share the counts above; only the final sums differ
+        Entry(
+            "binned_mutual_information[fixed,grassberger]",
+            lambda x, y, **kw: jaxinfo.binned_mutual_information(
+                x, y, bins=4, correction="grassberger", **kw
+            ),
+            (2, 1),
+            differentiable=False,
+            sharded=False,
+            slow=True,  # the Chao-Shen entry below runs the same counts in the default run
+        ),
+        Entry(
+            "binned_mutual_information[adaptive,chao_shen]",
+            lambda x, y, **kw: jaxinfo.binned_mutual_information(
+                x, y, bins=4, adaptive=True, correction="chao_shen", **kw
+            ),
+            (2, 1),
+            differentiable=False,
+            sharded=False,
+        ),
     ]
 
 
