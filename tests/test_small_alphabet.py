@@ -73,7 +73,7 @@ def test_closer_to_the_truth_than_miller_madow_when_n_is_below_the_alphabet(key)
     fns = (jaxinfo.miller_madow_entropy, *CORRECTED.values())
     means = jax.jit(
         lambda d: jnp.array(
-            [jnp.mean(jax.vmap(lambda lab: f(lab, num_classes=200))(d)) for f in fns]
+            [jnp.mean(jax.vmap(lambda lab, f=f: f(lab, num_classes=200))(d)) for f in fns]
         )
     )(draws)
     miller_madow, *corrected = np.asarray(means) - truth
