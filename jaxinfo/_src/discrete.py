@@ -4,8 +4,9 @@ One routine turns integer codes into counts and an entropy (:func:`_code_entropy
 alphabet of at most ``max(n, 1024)`` cells is counted by a scatter-add into dense bins; a
 larger one by sorting the codes and counting runs, so memory is O(n) however many cells the
 alphabet has: a joint code of several columns (mixed radix, no hashing) may index up to
-``2**31 - 1`` cells while only the observed ones cost anything. With ``axis_name`` the codes (``n`` integers) and the row
-mask are all-gathered and every device computes the global counts.
+``2**31 - 1`` cells while only the observed ones cost anything. With ``axis_name`` the codes
+(``n`` integers) and the row mask are all-gathered and every device computes the global
+counts.
 
 Counts do not depend on the sample values continuously, so none of these estimators has a
 useful gradient: ``jax.grad`` returns zeros.
