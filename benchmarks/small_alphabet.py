@@ -11,8 +11,7 @@ row is compared with the 2003 formula written out in NumPy (``reference``) and t
 infomeasure 1988 value is listed for scale only. Also the MI of the issue's case (3 + 3
 independent Gaussian columns, 16 bins, n = 5000, truth 0) for every ``correction``.
 
-infomeasure (numba) is not a dependency of the default environment: install it beside the
-``benchmarks`` extra (``pip install infomeasure==0.6.3``).
+infomeasure (it brings numba) is in the ``benchmarks`` extra only.
 
 Run:  python benchmarks/small_alphabet.py [--x64]   (results/small_alphabet_float{32,64}-cpu.json)
 """
