@@ -197,6 +197,14 @@ def test_discrete_entropies_are_the_direct_calls(key):
         jaxinfo.entropy(labels, method="miller_madow", num_classes=8).value,
         jaxinfo.miller_madow_entropy(labels, num_classes=8),
     )
+    np.testing.assert_array_equal(
+        jaxinfo.entropy(labels, method="grassberger").value,
+        jaxinfo.grassberger_entropy(labels, num_classes=6),
+    )
+    np.testing.assert_array_equal(
+        jaxinfo.entropy(labels, method="chao_shen").value,
+        jaxinfo.chao_shen_entropy(labels, num_classes=6),
+    )
     assert jaxinfo.entropy(labels).method == "miller_madow"
 
 

@@ -26,7 +26,9 @@ from jax.typing import ArrayLike
 from jaxinfo._src import validation
 from jaxinfo._src.discrete import (
     binned_mutual_information,
+    chao_shen_entropy,
     discrete_mutual_information,
+    grassberger_entropy,
     miller_madow_entropy,
     plugin_entropy,
 )
@@ -107,6 +109,8 @@ ENTROPY_OPTIONS: dict[str, tuple[str, ...]] = {
     "kde": ("bandwidth", "block_size"),
     "plugin": ("num_classes",),
     "miller_madow": ("num_classes",),
+    "grassberger": ("num_classes",),
+    "chao_shen": ("num_classes",),
 }
 _ROWS = ("where", "axis_name")
 
@@ -223,6 +227,8 @@ _ENTROPY: dict[str, Callable[..., jax.Array]] = {
     "kde": kde_entropy,
     "plugin": plugin_entropy,
     "miller_madow": miller_madow_entropy,
+    "grassberger": grassberger_entropy,
+    "chao_shen": chao_shen_entropy,
 }
 
 
@@ -387,12 +393,13 @@ def entropy(
     ``"kde"`` (:func:`kde_entropy`: ``bandwidth``, ``block_size``), ``"plugin"`` and
     ``"miller_madow"`` (:func:`plugin_entropy`, :func:`miller_madow_entropy` of integer
     labels: ``num_classes``, by default the largest valid label + 1 outside a
-    transformation).
+    transformation), and for small samples of large alphabets ``"grassberger"`` and
+    ``"chao_shen"`` (:func:`grassberger_entropy`, :func:`chao_shen_entropy`, the same option).
 
     Args:
       x: samples ``[n, d]``, or integer labels ``[n]`` / ``[n, c]``.
       method: one of ``"auto"``, ``"knn"``, ``"gaussian"``, ``"kde"``, ``"plugin"``,
-        ``"miller_madow"`` (static).
+        ``"miller_madow"``, ``"grassberger"``, ``"chao_shen"`` (static).
       base: logarithm base; default nats.
       where: boolean ``[n]`` marking valid rows.
       axis_name: mesh axis of the rows inside ``shard_map``.
@@ -401,7 +408,7 @@ def entropy(
       shrinkage: covariance shrinkage of ``"gaussian"``.
       bias_correction: the Wishart bias correction of ``"gaussian"``.
       bandwidth: the bandwidth (a number or a rule name) of ``"kde"``.
-      num_classes: alphabet size for ``"plugin"`` and ``"miller_madow"``.
+      num_classes: alphabet size for the four label methods.
 
     Returns:
       An :class:`Estimate`: ``.value`` (scalar) and ``.method`` (what ran).
@@ -430,7 +437,7 @@ def entropy(
         num_classes=num_classes,
     )
     options = _options(chosen, described, ENTROPY_OPTIONS, passed)
-    if chosen in ("plugin", "miller_madow") and "num_classes" not in options:
+    if "num_classes" in ENTROPY_OPTIONS.get(chosen, ()) and "num_classes" not in options:
         options["num_classes"] = _alphabet(array, "x", where, "num_classes")
     value = _ENTROPY[chosen](array, base=base, **options)
     return Estimate(value=value, method=chosen)

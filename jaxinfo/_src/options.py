@@ -51,7 +51,9 @@ MutualInformationMethod = Literal[
 ]
 """Estimator run by ``jaxinfo.mutual_information`` (``"auto"``: the documented static rule)."""
 
-EntropyMethod = Literal["auto", "knn", "gaussian", "kde", "plugin", "miller_madow"]
+EntropyMethod = Literal[
+    "auto", "knn", "gaussian", "kde", "plugin", "miller_madow", "grassberger", "chao_shen"
+]
 """Estimator run by ``jaxinfo.entropy`` (``"auto"``: the documented static rule)."""
 
 ResamplingMethod = Literal["subsample", "bootstrap"]
