@@ -309,7 +309,8 @@ def mutual_information(
       bandwidth: the KDE bandwidth (a number or a rule name) of ``"kde"``.
       bins: bins per column of ``"binned"``.
       adaptive: equal-mass bins of ``"binned"``.
-      correction: ``"miller_madow"`` for ``"binned"`` and ``"discrete"``.
+      correction: ``"miller_madow"``, ``"grassberger"`` or ``"chao_shen"`` for ``"binned"``
+        and ``"discrete"``.
       num_x: alphabet size of ``x`` for ``"discrete"``.
       num_y: alphabet size of ``y`` for ``"discrete"``.
       seed: the training seed of ``"neural"``.
