@@ -150,8 +150,8 @@ def _code_counts(codes: jax.Array, weights: jax.Array) -> jax.Array:
 def _grassberger_terms(counts: jax.Array) -> jax.Array:
     """``G(m) = psi(m) + (-1)^m (psi((m + 1) / 2) - psi(m / 2)) / 2`` (0 where ``m = 0``).
 
-    Grassberger (2003), eq. (35): ``E[log p]`` estimated from a count ``m`` with a bias that
-    decays exponentially in ``m`` instead of as ``1 / m``.
+    Grassberger (2003), eq. (35): ``G(m) - log n`` estimates ``log p`` of a class counted
+    ``m`` times with a bias that decays exponentially in ``m``, not as ``1 / m``.
     """
     seen = counts > 0
     m = jnp.where(seen, counts, 1.0)
@@ -203,8 +203,8 @@ def _code_entropy(
     """Entropy (nats) of integer codes in ``[0, cells)`` weighted by 0/1 row ``weights``.
 
     An alphabet no larger than ``n`` (or :data:`DENSE_CELLS`) is counted by one scatter-add
-    into ``[cells]`` bins, O(n + cells) without a sort (4-5x faster than sorting at n = 5000
-    on one CPU thread); larger ones by sorting (:func:`_code_counts`), O(n) memory whatever
+    into ``[cells]`` bins, O(n + cells) without a sort (13x faster than sorting at n = 5000,
+    1000 cells, one CPU thread); larger ones by sorting (:func:`_code_counts`), O(n) memory whatever
     the alphabet. Neither depends on the mask beyond the weights, so a ``vmap`` over masks
     of fixed labels scatters batched weights, or sorts once.
     """
