@@ -454,14 +454,33 @@ def _assert_routes_agree(fn, args, mask, **kw):
         np.testing.assert_allclose(g_fused, g_log, rtol=0, atol=grad_rel * scale)
 
 
-@pytest.mark.parametrize("name", list(FUSED_CASES))
-@pytest.mark.parametrize("masked", [False, True])
+# Representatives that also run unmasked and in float64 by default; the other cases repeat
+# those code paths with another sum and run unmasked / in float64 with -m slow (CI time).
+FUSED_REPRESENTATIVES = ("divergence", "csib_loss")
+
+
+def _fused_params(other):
+    """``(name, other)`` pairs: every name with ``other[-1]``; the rest for representatives."""
+    for name in FUSED_CASES:
+        for value in other:
+            slow = value != other[-1] and name not in FUSED_REPRESENTATIVES
+            marks = (pytest.mark.slow,) if slow else ()
+            yield pytest.param(name, value, marks=marks, id=f"{value}-{name}")
+
+
+@pytest.mark.parametrize(("name", "masked"), list(_fused_params([False, True])))
 def test_fused_sums_equal_the_log_domain_float32(name, masked):
     mask = (jnp.arange(64) % 5 != 1) if masked else None  # None: statically unmasked sums
     _assert_routes_agree(FUSED_CASES[name], _fused_inputs(jnp.float32), mask, block_size=24)
 
 
-@pytest.mark.parametrize("name", list(FUSED_CASES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=() if name in FUSED_REPRESENTATIVES else (pytest.mark.slow,))
+        for name in FUSED_CASES
+    ],
+)
 # block 24 (ragged last block) repeats block 16's code path: -m slow
 @pytest.mark.parametrize("block_size", [16, pytest.param(24, marks=pytest.mark.slow)])
 def test_fused_sums_equal_the_log_domain_float64(name, block_size, x64):
@@ -469,7 +488,8 @@ def test_fused_sums_equal_the_log_domain_float64(name, block_size, x64):
     _assert_routes_agree(FUSED_CASES[name], _fused_inputs(jnp.float64), mask, block_size=block_size)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+# float32 underflows first; float64 repeats the same fallback path (-m slow, CI time)
+@pytest.mark.parametrize("dtype", ["float32", pytest.param("float64", marks=pytest.mark.slow)])
 def test_fused_sums_fall_back_to_the_log_domain_where_they_underflow(dtype, x64):
     """Tiny bandwidths: the cross sums underflow in the linear domain; values stay finite."""
     dtype = jnp.dtype(dtype)

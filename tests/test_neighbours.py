@@ -326,7 +326,8 @@ def _low_dimensional_data(d, n=500):
     return {"random": x, "tied": tied, "clustered": clustered}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+# float64 resolves exact ties and is the default; float32 repeats the path (-m slow, CI time)
+@pytest.mark.parametrize("dtype", [pytest.param("float32", marks=pytest.mark.slow), "float64"])
 def test_tree_search_equals_brute_force(dtype, x64):
     # the host k-d tree finds the same neighbours as the slab: equal values and gradients
     rtol = 1e-6 if dtype == "float32" else 1e-12

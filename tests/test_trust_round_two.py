@@ -66,6 +66,14 @@ def _axis_calls():
         "miller_madow_entropy": lambda a: jaxinfo.miller_madow_entropy(
             labels, num_classes=2, axis_name=a
         ),
+        "grassberger_entropy": lambda a: jaxinfo.grassberger_entropy(
+            labels, num_classes=2, axis_name=a
+        ),
+        "chao_shen_entropy": lambda a: jaxinfo.chao_shen_entropy(
+            labels, num_classes=2, axis_name=a
+        ),
+        "mutual_information": lambda a: jaxinfo.mutual_information(x, x, axis_name=a),
+        "entropy": lambda a: jaxinfo.entropy(x, axis_name=a),
         "discrete_mutual_information": lambda a: jaxinfo.discrete_mutual_information(
             labels, labels, num_x=2, num_y=2, axis_name=a
         ),
@@ -155,6 +163,12 @@ def _keyed_calls():
             jaxinfo.diffusion_spectral_mutual_information(x, labels, num_classes=2, key=key)
         ),
         "lorenz63": lambda key: testing.lorenz63(key, 2, 5),
+        "confidence_interval": lambda key: jaxinfo.confidence_interval(
+            jaxinfo.gaussian_entropy, x, key=key, num_resamples=2
+        ),
+        "permutation_test": lambda key: jaxinfo.permutation_test(
+            jaxinfo.gaussian_mutual_information, x, x, key=key, num_permutations=2
+        ),
         "Task.sample": lambda key: testing.correlated_gaussians().sample(key, 8),
     }
 
