@@ -175,19 +175,20 @@ def _options(
 
 def _alphabet(labels: jax.Array, name: str, where, option: str) -> int | tuple[int, ...]:
     """Alphabet size of concrete labels (largest valid label + 1, per column)."""
-    if isinstance(labels, Tracer) or isinstance(where, Tracer):
+    values = validation.concrete_value(labels)
+    mask = None if where is None else validation.concrete_value(where)
+    if values is None or (where is not None and mask is None):
         raise ValueError(
             f"`{option}` is needed under jit/vmap: the number of classes of `{name}` is a "
             f"static size. Pass `{option}=`."
         )
-    values = np.asarray(labels)
     if values.ndim not in (1, 2) or values.shape[0] == 0:
         return 1  # the estimator raises its own shape error
     if values.ndim == 2:
         columns = [values[:, j] for j in range(values.shape[1])]
     else:
         columns = [values]
-    valid = np.ones(values.shape[0], bool) if where is None else np.asarray(where, bool)
+    valid = np.ones(values.shape[0], bool) if mask is None else mask.astype(bool)
     sizes = tuple(int(c[valid].max(initial=0)) + 1 for c in columns)
     return sizes if values.ndim == 2 else sizes[0]
 
