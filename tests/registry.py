@@ -680,6 +680,39 @@ def _bottleneck_entries() -> list[Entry]:
     ]
 
 
+def _multivariate_entries() -> list[Entry]:
+    """Multivariate measures of three variables (issue 27, item 4): one entry per method.
+
+    The four measures share one core per method, so each method runs through one of them;
+    ``dual_total_correlation`` and ``multiplet_information`` are in the axis-name battery
+    (tests/test_trust_round_two.py). Gaussian without shrinkage needs n > d = 4.
+    """
+    return [
+        Entry(
+            "o_information[gaussian]",
+            lambda *xs, **kw: jaxinfo.o_information(*xs, **kw),
+            (1, 2, 1),
+            min_samples=5,
+        ),
+        Entry(
+            "total_correlation[copula]",
+            lambda *xs, **kw: jaxinfo.total_correlation(*xs, method="copula", **kw),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=5,
+        ),
+        Entry(
+            "s_information[knn]",
+            lambda *xs, **kw: jaxinfo.s_information(*xs, method="knn", k=2, **kw),
+            (1, 2, 1),
+            sharded=False,
+            min_samples=3,
+            slow=True,  # knn_entropy's core, covered in the default run; 7 searches per call
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
@@ -689,6 +722,7 @@ ENTRIES: list[Entry] = (
     + _variational_entries()
     + _upper_bound_entries()
     + _bottleneck_entries()
+    + _multivariate_entries()
 )
 
 

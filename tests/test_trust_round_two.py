@@ -98,6 +98,10 @@ def _axis_calls():
                 x, labels, num_classes=2, key=jax.random.key(1), axis_name=a
             )
         ),
+        "dual_total_correlation": lambda a: jaxinfo.dual_total_correlation(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
+        "multiplet_information": lambda a: jaxinfo.multiplet_information(x, order=3, axis_name=a),
     }
 
 

@@ -59,6 +59,14 @@ EntropyMethod = Literal[
 ResamplingMethod = Literal["subsample", "bootstrap"]
 """How :func:`jaxinfo.confidence_interval` redraws rows: without or with replacement."""
 
+MultivariateMethod = Literal["gaussian", "copula", "knn"]
+"""Entropy estimator of every term of ``jaxinfo.total_correlation`` and its siblings."""
+
+MultivariateMeasure = Literal[
+    "o_information", "total_correlation", "dual_total_correlation", "s_information"
+]
+"""Measure scored by ``jaxinfo.multiplet_information``."""
+
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
@@ -74,3 +82,5 @@ KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
 MUTUAL_INFORMATION_METHODS: tuple[MutualInformationMethod, ...] = get_args(MutualInformationMethod)
 ENTROPY_METHODS: tuple[EntropyMethod, ...] = get_args(EntropyMethod)
 RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
+MULTIVARIATE_METHODS: tuple[MultivariateMethod, ...] = get_args(MultivariateMethod)
+MULTIVARIATE_MEASURES: tuple[MultivariateMeasure, ...] = get_args(MultivariateMeasure)
