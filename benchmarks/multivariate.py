@@ -12,10 +12,13 @@ Two jobs, both with hoi (``benchmarks`` extra only; it needs float64 inputs):
   ``bias_correction=True``); hoi's ``"knn"`` is Kozachenko-Leonenko with ``k = 3`` and the
   Euclidean norm, clipped at 0 per entropy, so the data are scaled (x4) to keep every
   entropy positive.
-- default: median warm times at n = 5000 (interleaved rounds, one thread) of one call with
+- default: median times at n = 5000 (interleaved rounds, one thread) of one call with
   V = 5 variables for each method, and of the O-information of all order-3 subsets of
   V = 12 variables (220 multiplets) for ``"gaussian"`` / ``"copula"``; float32 (hoi on
-  float64 inputs: it refuses float32 for gc / knn) or ``--x64``.
+  float64 inputs: it refuses float32 for gc / knn) or ``--x64``. jaxinfo is warm (``jax.jit``
+  compiled by the call that reads its value); hoi's ``fit`` traces and compiles again on
+  every call (its entropy functions are new static arguments each time), which is what a
+  hoi call costs. Rounds stop after 60 s (one round for hoi's kNN).
 
 Run (hoi and jaxinfo in one process; the peers' venv has both JAX versions equal):
   PYTHONPATH=. /tmp/im-venv/bin/python benchmarks/multivariate.py --peers
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -111,6 +115,17 @@ def _ours_triplets(method: MultivariateMethod):
     )
 
 
+def _timed(row: dict, calls: dict, repeats: int) -> dict:
+    """``row`` with the median warm times (interleaved rounds; hoi's kNN: one round)."""
+    wall = timing.median_times(calls, repeats=repeats, warm_up=False, budget_s=60.0)
+    return {
+        **row,
+        "jaxinfo_s": wall["jaxinfo"],
+        "hoi_s": wall["hoi"],
+        "speedup": wall["hoi"] / wall["jaxinfo"],
+    }
+
+
 def bench(x64: bool, repeats: int) -> None:
     dtype = jnp.float64 if x64 else jnp.float32
     rows = []
@@ -119,41 +134,32 @@ def bench(x64: bool, repeats: int) -> None:
     columns = [jnp.asarray(x5[:, j : j + 1], dtype) for j in range(5)]
     for peer, method in PEER_METHODS.items():
         ours = _ours_o_information(method)
+        row: dict[str, Any] = {
+            "case": f"o_information, V=5, {method}",
+            "dtype": str(np.dtype(dtype)),
+            "n": n,
+        }
+        row["jaxinfo_bits"] = float(ours(*columns)) / np.log(2.0)  # compiles
+        row["hoi_bits"] = float(_hoi("Oinfo", x5, 5, peer)[0])  # hoi compiles on every call
         calls = {
             "jaxinfo": lambda f=ours: f(*columns),
             "hoi": lambda p=peer: _hoi("Oinfo", x5, 5, p),
         }
-        wall = timing.median_times(calls, repeats=repeats)
-        rows.append(
-            {
-                "case": f"o_information, V=5, {method}",
-                "dtype": str(np.dtype(dtype)),
-                "n": n,
-                "jaxinfo_bits": float(ours(*columns)) / np.log(2.0),
-                "hoi_bits": float(_hoi("Oinfo", x5, 5, peer)[0]),
-                "jaxinfo_s": wall["jaxinfo"],
-                "hoi_s": wall["hoi"],
-                "speedup": wall["hoi"] / wall["jaxinfo"],
-            }
-        )
+        rows.append(_timed(row, calls, repeats))
     x12 = system(n, 12)
     xj = jnp.asarray(x12, dtype)
     for peer, method in list(PEER_METHODS.items())[:2]:
         ours = _ours_triplets(method)
+        row = {
+            "case": f"multiplets order 3 of V=12 (220), {method}",
+            "dtype": str(np.dtype(dtype)),
+            "n": n,
+        }
+        peer_values = _hoi("Oinfo", x12, 3, peer)
+        diff = np.max(np.abs(np.asarray(ours(xj)) / np.log(2.0) - peer_values))
+        row["max_abs_diff_bits"] = float(diff)
         calls = {"jaxinfo": lambda f=ours: f(xj), "hoi": lambda p=peer: _hoi("Oinfo", x12, 3, p)}
-        wall = timing.median_times(calls, repeats=repeats)
-        diff = np.max(np.abs(np.asarray(ours(xj)) / np.log(2.0) - _hoi("Oinfo", x12, 3, peer)))
-        rows.append(
-            {
-                "case": f"multiplets order 3 of V=12 (220), {method}",
-                "dtype": str(np.dtype(dtype)),
-                "n": n,
-                "max_abs_diff_bits": float(diff),
-                "jaxinfo_s": wall["jaxinfo"],
-                "hoi_s": wall["hoi"],
-                "speedup": wall["hoi"] / wall["jaxinfo"],
-            }
-        )
+        rows.append(_timed(row, calls, repeats))
     name = f"multivariate_{np.dtype(dtype).name}"
     print(results.write_results(name, rows))
     results.print_table(rows, ["case", "dtype", "jaxinfo_s", "hoi_s", "speedup"])

@@ -83,7 +83,7 @@ def _passed(name: str, value):
     """``value``, or ``None`` where it equals the signature's default (a traced one differs)."""
     default = _DEFAULTS[name]
     if value is None or value is default:
-        return None if value is default else value
+        return None
     concrete = validation.concrete_value(value)
     same = (
         default is not None
@@ -133,7 +133,7 @@ def _check_rows(
 
 
 def _correlation(z: jax.Array, mask, shrinkage, s: _Settings, axis_name):
-    """``(corr, floor, count)``: the floored correlation matrix of all columns of ``z``.
+    """``(corr, count)``: the (shrunk) correlation matrix of all columns of ``z``.
 
     The copula route ranks whole columns, so its rows are all-gathered first
     (as in ``gaussian_copula_mutual_information``).
@@ -143,9 +143,7 @@ def _correlation(z: jax.Array, mask, shrinkage, s: _Settings, axis_name):
         z = jax.lax.stop_gradient(gaussian._normal_scores(z, samples.valid_rows(mask, z.shape[0])))
         axis_name = None
     count, scatter, roundoff = gaussian._scatter(z, mask, axis_name)
-    corr = gaussian._shrink(gaussian._standardise(scatter, roundoff)[0], shrinkage)
-    corr, floor = gaussian._floored(corr)
-    return corr, floor, count
+    return gaussian._shrink(gaussian._standardise(scatter, roundoff)[0], shrinkage), count
 
 
 def _subsets(dims: Sequence[int]) -> list[np.ndarray]:
@@ -156,12 +154,15 @@ def _subsets(dims: Sequence[int]) -> list[np.ndarray]:
     return [*blocks, *outs, np.concatenate(blocks)]
 
 
-def _gaussian_sets(corr, floor, count, dims: Sequence[int], s: _Settings) -> _Sets:
+def _gaussian_sets(corr, count, dims: Sequence[int], s: _Settings) -> _Sets:
     """Half log-dets of the diagonal blocks of one correlation matrix, in one batch.
 
     Each block is embedded in a ``[D, D]`` matrix with the identity outside it (pivots 1,
-    log 0), so all ``2K + 1`` log-dets are one batched Cholesky.
+    log 0), so all ``2K + 1`` log-dets are one batched Cholesky. The floor is that of
+    ``corr`` (``gaussian.py``), so a subset scored from a larger matrix gets the floor of
+    its own call.
     """
+    corr, floor = gaussian._floored(corr)
     subsets = _subsets(dims)
     member = np.zeros((len(subsets), corr.shape[0]), bool)
     for row, columns in zip(member, subsets, strict=True):
@@ -215,8 +216,8 @@ def _measure_nats(z, mask, shrinkage, weights, *, dims, s: _Settings, axis_name)
     """``(measure in nats, valid row count)`` of the variables ``z = [x_1, ..., x_K]``."""
     if s.method == "knn":
         return _combine(_knn_sets(z, mask, dims, s, axis_name), weights), jnp.zeros((), z.dtype)
-    corr, floor, count = _correlation(z, mask, shrinkage, s, axis_name)
-    return _combine(_gaussian_sets(corr, floor, count, dims, s), weights), count
+    corr, count = _correlation(z, mask, shrinkage, s, axis_name)
+    return _combine(_gaussian_sets(corr, count, dims, s), weights), count
 
 
 def _measure(
@@ -626,10 +627,10 @@ def _multiplet_nats(x, mask, shrinkage, indices, weights, *, s: _Settings, axis_
             return _combine(_knn_sets(x[:, subset], mask, dims, s, axis_name), weights)
 
         return jax.lax.map(knn_score, indices), jnp.zeros((), x.dtype)
-    corr, floor, count = _correlation(x, mask, shrinkage, s, axis_name)
+    corr, count = _correlation(x, mask, shrinkage, s, axis_name)
 
     def score(subset):
         block = corr[subset[:, None], subset[None, :]]
-        return _combine(_gaussian_sets(block, floor, count, dims, s), weights)
+        return _combine(_gaussian_sets(block, count, dims, s), weights)
 
     return jax.vmap(score)(indices), count
