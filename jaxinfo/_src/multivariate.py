@@ -7,8 +7,10 @@ variables: the singles ``H(X_k)``, the leave-one-outs ``H(X_-k)`` and the joint 
 - dual total correlation ``DTC = sum_k H(X_-k) - (K - 1) H(X)``;
 - O-information ``O = TC - DTC``, S-information ``S = TC + DTC``.
 
-:func:`_entropy_sets` computes the three sets once per estimator and :func:`_combine` weighs
-them, so every measure, every estimator and the subset scores share one core.
+:func:`_gaussian_sets` (``"gaussian"``, ``"copula"``) or :func:`_knn_sets` (``"knn"``)
+computes the ``2K + 1`` entropies once and :func:`_combine` weighs them with the measure's
+weights, passed as data: the four measures share one compiled core per method and shape,
+and :func:`multiplet_information` maps the same two steps over subsets.
 
 The Gaussian sets are log-determinants of diagonal blocks of ONE correlation matrix (the
 copula's: of the normal scores). Each measure's dimensions balance (``sum_k d_k = D`` in TC,
