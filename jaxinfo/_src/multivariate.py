@@ -614,12 +614,18 @@ def multiplet_information(
     return Multiplets(jnp.asarray(indices), rows.result(values, holds), measure)
 
 
+# Subsets scored at once (vmapped) by the Gaussian routes; batches run one after another, so
+# memory stays O(batch * order^3) however many subsets there are (comb(100, 4) = 3.9e6).
+_SUBSETS_PER_BATCH = 4096
+
+
 @functools.partial(jax.jit, static_argnames=("s", "axis_name"))
 def _multiplet_nats(x, mask, shrinkage, indices, weights, *, s: _Settings, axis_name):
     """``(values [M], valid row count)``: the measure of each subset of columns ``indices``.
 
-    Gaussian routes gather each subset's block of ONE correlation matrix (vmapped); kNN
-    searches each subset's gathered columns in turn (``lax.map``).
+    Gaussian routes gather each subset's block of ONE correlation matrix (vmapped over
+    batches of :data:`_SUBSETS_PER_BATCH` subsets); kNN searches each subset's gathered
+    columns in turn (``lax.map``).
     """
     order = indices.shape[1]
     dims = (1,) * order
@@ -635,4 +641,5 @@ def _multiplet_nats(x, mask, shrinkage, indices, weights, *, s: _Settings, axis_
         block = corr[subset[:, None], subset[None, :]]
         return _combine(_gaussian_sets(block, count, dims, s), weights)
 
-    return jax.vmap(score)(indices), count
+    batch = min(indices.shape[0], _SUBSETS_PER_BATCH)
+    return jax.lax.map(score, indices, batch_size=batch), count
