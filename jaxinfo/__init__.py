@@ -38,6 +38,8 @@ from jaxinfo._src.distributions import (
 )
 from jaxinfo._src.entry import Estimate, entropy, mutual_information
 from jaxinfo._src.gaussian import (
+    gaussian_conditional_mutual_information,
+    gaussian_copula_conditional_mutual_information,
     gaussian_copula_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
@@ -136,6 +138,8 @@ __all__ = [
     "effective_dimension",
     "effective_rank",
     "entropy",
+    "gaussian_conditional_mutual_information",
+    "gaussian_copula_conditional_mutual_information",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",

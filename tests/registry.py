@@ -680,6 +680,32 @@ def _bottleneck_entries() -> list[Entry]:
     ]
 
 
+def _conditional_entries() -> list[Entry]:
+    """Conditional mutual information ``I(X; Y | Z)`` (issue 27): one entry per route.
+
+    The Gaussian route is the family's sharded representative (moments ``psum``-reduced);
+    the copula and kNN routes have zero gradients.
+    """
+    return [
+        Entry(
+            "gaussian_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_conditional_mutual_information(x, y, z, **kw),
+            (2, 1, 1),
+            min_samples=5,
+        ),
+        Entry(
+            "gaussian_copula_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_copula_conditional_mutual_information(
+                x, y, z, **kw
+            ),
+            (2, 2, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=6,
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
@@ -689,6 +715,7 @@ ENTRIES: list[Entry] = (
     + _variational_entries()
     + _upper_bound_entries()
     + _bottleneck_entries()
+    + _conditional_entries()
 )
 
 

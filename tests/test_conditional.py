@@ -1,0 +1,172 @@
+"""Conditional mutual information: Gaussian, Gaussian-copula, Frenzel-Pompe kNN, the entry point.
+
+Truth: the closed form of ``jaxinfo.testing.conditional_gaussians`` and the log-determinant
+identity on the sample covariance; invariants (independent ``z``: CMI = MI; ``x`` and ``y``
+conditionally independent: CMI = 0); peers (infomeasure, frites) through tests/data.
+"""
+
+from typing import Any, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxinfo
+from jaxinfo import testing
+
+N = 5000
+
+
+def _logdet(m):
+    return np.linalg.slogdet(m)[1]
+
+
+def _sample_cmi(x, y, z):
+    """``0.5 (log det S_xz + log det S_yz - log det S_z - log det S_xyz)``, NumPy float64."""
+    v = np.concatenate([np.asarray(a, np.float64) for a in (x, y, z)], axis=1)
+    s = np.cov(v, rowvar=False, bias=True)
+    dx, dy = x.shape[1], y.shape[1]
+    xs, ys, zs = np.arange(dx), np.arange(dx, dx + dy), np.arange(dx + dy, v.shape[1])
+
+    def ld(*blocks):
+        i = np.concatenate(blocks)
+        return _logdet(s[np.ix_(i, i)])
+
+    return 0.5 * (ld(xs, zs) + ld(ys, zs) - ld(zs) - ld(xs, ys, zs))
+
+
+# tol: about 3 standard deviations of the estimate at n = 5000 (0.007 at 2 x 3 x 2)
+@pytest.mark.parametrize(("dims", "tol"), [((1, 1, 1), 1e-2), ((2, 3, 2), 2e-2)])
+def test_gaussian_cmi_closed_form_and_sample_identity(key, x64, dims, tol):
+    task = testing.conditional_gaussians(*dims, coupling=0.5, confounding=1.0)
+    x, y, z = task.sample(key, N)
+    value = float(jaxinfo.gaussian_conditional_mutual_information(x, y, z))
+    assert abs(value - task.conditional_mutual_information) < tol
+    # the formula, exactly, on the sample covariance
+    np.testing.assert_allclose(value, _sample_cmi(x, y, z), rtol=1e-10)
+    corrected = float(
+        jaxinfo.gaussian_conditional_mutual_information(x, y, z, bias_correction=True)
+    )
+    assert abs(corrected - task.conditional_mutual_information) < tol
+    assert corrected < value
+    bits = jaxinfo.gaussian_conditional_mutual_information(x, y, z, base=2)
+    np.testing.assert_allclose(bits, value / np.log(2.0), rtol=1e-12)
+
+
+def test_gaussian_cmi_bias_correction_is_the_expected_bias(x64):
+    """Over 400 small samples the corrected estimate averages the truth, the plug-in does not."""
+    task = testing.conditional_gaussians(2, 2, 2, coupling=0.3, confounding=1.0)
+    keys = jax.random.split(jax.random.key(1), 400)
+
+    @jax.jit
+    def both(keys):
+        def one(k):
+            x, y, z = task.sample(k, 40)
+            return (
+                jaxinfo.gaussian_conditional_mutual_information(x, y, z),
+                jaxinfo.gaussian_conditional_mutual_information(x, y, z, bias_correction=True),
+            )
+
+        return jax.vmap(one)(keys)
+
+    plug_in, corrected = both(keys)
+    truth = task.conditional_mutual_information
+    se = float(jnp.std(corrected)) / np.sqrt(400)
+    assert abs(float(jnp.mean(corrected)) - truth) < 4 * se
+    assert float(jnp.mean(plug_in)) - truth > 10 * se  # biased upwards by ~ d_x d_y / (2n)
+
+
+def test_gaussian_cmi_independent_z_is_the_mi(key, x64):
+    task = testing.conditional_gaussians(2, 1, 2, coupling=0.8, confounding=0.0)
+    assert task.conditional_mutual_information == pytest.approx(task.mutual_information)
+    x, y, _ = task.sample(key, N)
+    z = jnp.zeros_like(x)  # a constant z carries nothing: exactly the MI
+    np.testing.assert_allclose(
+        jaxinfo.gaussian_conditional_mutual_information(x, y, z),
+        jaxinfo.gaussian_mutual_information(x, y),
+        rtol=1e-12,
+    )
+    z = jax.random.normal(jax.random.key(7), (N, 2), x.dtype)
+    value = jaxinfo.gaussian_conditional_mutual_information(x, y, z)
+    assert abs(float(value) - task.mutual_information) < 1e-2
+
+
+def test_gaussian_cmi_conditionally_independent_is_zero(key, x64):
+    task = testing.conditional_gaussians(1, 1, 1, coupling=0.0, confounding=1.5)
+    assert task.conditional_mutual_information == 0.0 and task.mutual_information > 0.3
+    x, y, z = task.sample(key, N)
+    assert float(jaxinfo.gaussian_mutual_information(x, y)) > 0.3
+    assert float(jaxinfo.gaussian_conditional_mutual_information(x, y, z)) < 2e-3
+    # a monotone map of every column: the copula CMI is unchanged, the Gaussian one is not
+    copula = jaxinfo.gaussian_copula_conditional_mutual_information
+    np.testing.assert_allclose(copula(jnp.exp(x), y**3, jnp.sinh(z)), copula(x, y, z), rtol=1e-12)
+    assert float(copula(x, y, z)) < 2e-3
+
+
+def test_copula_cmi_equals_gaussian_cmi_of_normal_scores(key, x64):
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    task = testing.conditional_gaussians(1, 2, 1)
+    x, y, z = (np.asarray(a) for a in task.sample(key, 300))
+    scores = [ndtri(rankdata(a, axis=0) / (a.shape[0] + 1.0)) for a in (x, y, z)]
+    np.testing.assert_allclose(
+        jaxinfo.gaussian_copula_conditional_mutual_information(x, y, z),
+        _sample_cmi(*scores),
+        rtol=1e-10,
+    )
+
+
+def test_gaussian_cmi_gradient_and_shrinkage(key, x64):
+    task = testing.conditional_gaussians(1, 1, 2)
+    x, y, z = task.sample(key, 200)
+
+    def f(x):
+        return jaxinfo.gaussian_conditional_mutual_information(x, y, z, shrinkage=0.1)
+
+    grad = jax.jit(jax.grad(f))(x)
+    direction = jax.random.normal(jax.random.key(3), x.shape, x.dtype)
+    h = 1e-6
+    numeric = (f(x + h * direction) - f(x - h * direction)) / (2 * h)
+    np.testing.assert_allclose(jnp.sum(grad * direction), numeric, rtol=1e-5)
+    zero = jax.jit(
+        jax.grad(lambda x: jaxinfo.gaussian_copula_conditional_mutual_information(x, y, z))
+    )(x)
+    assert not np.any(zero)
+    # shrinkage 1: identity correlation, no information
+    assert float(jaxinfo.gaussian_conditional_mutual_information(x, y, z, shrinkage=1.0)) == 0.0
+
+
+def test_gaussian_cmi_dependent_given_z_is_infinite(key):
+    z = jax.random.normal(key, (100, 1))
+    x = jax.random.normal(jax.random.key(1), (100, 1))
+    y = x + 2.0 * z  # a function of x and z, not of z alone
+    value = jaxinfo.gaussian_conditional_mutual_information(x, y, z)
+    assert jnp.isposinf(value)
+    grad = jax.jit(jax.grad(lambda x: jaxinfo.gaussian_conditional_mutual_information(x, y, z)))(x)
+    assert np.all(np.isfinite(grad))
+    # y a function of z alone: nothing left to share given z (finite, ~0)
+    small = jaxinfo.gaussian_conditional_mutual_information(x, 3.0 * z, z)
+    assert np.isfinite(small) and float(small) < 1e-2
+
+
+def test_gaussian_cmi_bad_input(key):
+    x = jax.random.normal(key, (10, 2))
+    fns = (
+        jaxinfo.gaussian_conditional_mutual_information,
+        jaxinfo.gaussian_copula_conditional_mutual_information,
+    )
+    for fn in fns:
+        with pytest.raises(ValueError, match="same number of rows"):
+            fn(x, x, x[:5])
+        with pytest.raises(ValueError, match=r"`z`.*\[n, d\]|\[n, d\].*`z`"):
+            fn(x, x, x[:, 0])
+        with pytest.raises(ValueError, match="shrinkage"):
+            fn(x, x, x, shrinkage=1.5)
+        with pytest.raises(ValueError, match=r"`x`, `y` and `z` \(d = 2 \+ 2 \+ 2\)"):
+            fn(x[:6], x[:6], x[:6])
+        with pytest.raises(ValueError, match="n > d"):
+            fn(x[:6], x[:6], x[:6], bias_correction=True)
+        with pytest.raises(TypeError, match="bias_correction"):
+            fn(x, x, x, bias_correction=cast(Any, "yes"))
