@@ -68,7 +68,12 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_covariance,
     von_neumann_entropy_from_gram,
 )
-from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.neighbours import (
+    knn_entropy,
+    knn_kl_divergence,
+    ksg_conditional_mutual_information,
+    ksg_mutual_information,
+)
 from jaxinfo._src.resampling import (
     ConfidenceInterval,
     PermutationTest,
@@ -156,6 +161,7 @@ __all__ = [
     "knn_entropy",
     "knn_kl_divergence",
     "koopman_information_lagrangian",
+    "ksg_conditional_mutual_information",
     "ksg_mutual_information",
     "l1out_estimate",
     "matrix_conditional_entropy",

@@ -703,6 +703,29 @@ def _conditional_entries() -> list[Entry]:
             sharded=False,
             min_samples=6,
         ),
+        # Frenzel-Pompe: the blocked slab (KSG's counts in the (x, z), (y, z), z subspaces)
+        Entry(
+            "ksg_conditional_mutual_information[brute]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="brute", block_size=5, **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
+        # the tree route: joint neighbours from the host tree, (x, z) and (y, z) counted by
+        # the tree, the 1-D z by the sorted search in JAX
+        Entry(
+            "ksg_conditional_mutual_information[tree]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="tree", **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
     ]
 
 

@@ -5,6 +5,8 @@ identity on the sample covariance; invariants (independent ``z``: CMI = MI; ``x`
 conditionally independent: CMI = 0); peers (infomeasure, frites) through tests/data.
 """
 
+import json
+import pathlib
 from typing import Any, cast
 
 import jax
@@ -170,3 +172,117 @@ def test_gaussian_cmi_bad_input(key):
             fn(x[:6], x[:6], x[:6], bias_correction=True)
         with pytest.raises(TypeError, match="bias_correction"):
             fn(x, x, x, bias_correction=cast(Any, "yes"))
+
+
+# Peer values: regenerate with `python benchmarks/peers_conditional.py` (in an environment
+# with infomeasure 0.6.3 and frites 0.4.6); n = 400, float64.
+_PEERS = pathlib.Path(__file__).parent / "data" / "peers_conditional"
+
+
+def _peer_cases():
+    meta = json.loads(_PEERS.with_suffix(".json").read_text())
+    return sorted(meta["values"].items())
+
+
+@pytest.mark.parametrize(("name", "peer"), _peer_cases())
+def test_agrees_with_infomeasure_and_frites(name, peer, x64):
+    data = np.load(_PEERS.with_suffix(".npz"))
+    x, y, z = (data[f"{name}_{v}"] for v in "xyz")
+    for method in ("brute", "tree"):
+        value = jaxinfo.ksg_conditional_mutual_information(x, y, z, k=3, method=method)
+        np.testing.assert_allclose(value, peer["infomeasure_ksg_k3"], rtol=0, atol=1e-6)
+    gaussian = jaxinfo.gaussian_conditional_mutual_information
+    np.testing.assert_allclose(gaussian(x, y, z), peer["frites_gaussian"], atol=1e-6)
+    np.testing.assert_allclose(
+        gaussian(x, y, z, bias_correction=True),
+        peer["frites_gaussian_bias_corrected"],
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        jaxinfo.gaussian_copula_conditional_mutual_information(x, y, z, bias_correction=True),
+        peer["frites_copula_bias_corrected"],
+        atol=1e-6,
+    )
+
+
+def _fp_loop(x, y, z, k):
+    """Frenzel-Pompe written out with explicit max-norm distances (NumPy float64)."""
+    from scipy.special import digamma
+
+    def cheb(a):
+        return np.max(np.abs(a[:, None, :] - a[None, :, :]), axis=-1)
+
+    dx, dy, dz = cheb(x), cheb(y), cheb(z)
+    n = x.shape[0]
+    joint = np.maximum(np.maximum(dx, dy), dz)
+    np.fill_diagonal(joint, np.inf)
+    eps = np.sort(joint, axis=1)[:, k - 1]
+    total = 0.0
+    for i in range(n):
+        others = np.arange(n) != i
+        nxz = np.sum((np.maximum(dx[i], dz[i]) < eps[i]) & others)
+        nyz = np.sum((np.maximum(dy[i], dz[i]) < eps[i]) & others)
+        nz = np.sum((dz[i] < eps[i]) & others)
+        total += digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)
+    return digamma(k) - total / n
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_ksg_cmi_equals_the_written_out_estimator(k, x64):
+    rng = np.random.default_rng(3)
+    # rounded to a grid: ties at the radius, where strict counting matters
+    x, y, z = (np.round(rng.standard_normal((150, d)), 1) for d in (2, 1, 2))
+    expected = _fp_loop(x, y, z, k)
+    for method in ("brute", "tree"):
+        value = jaxinfo.ksg_conditional_mutual_information(
+            x, y, z, k=k, method=method, block_size=32
+        )
+        np.testing.assert_allclose(value, expected, rtol=0, atol=1e-12)
+
+
+def test_ksg_cmi_invariants(key, x64):
+    # z independent of (x, y): Frenzel-Pompe is close to KSG's MI
+    task = testing.conditional_gaussians(coupling=0.8, confounding=0.0)
+    x, y, _ = task.sample(key, 2000)
+    z = jax.random.normal(jax.random.key(5), x.shape, x.dtype)
+    cmi = float(jaxinfo.ksg_conditional_mutual_information(x, y, z))
+    mi = float(jaxinfo.ksg_mutual_information(x, y))
+    assert abs(cmi - mi) < 0.03 and abs(cmi - task.mutual_information) < 0.04
+    # x, y functions of z plus independent noise: ~0 given z, large without
+    z = jax.random.normal(key, (2000, 1), jnp.float64)
+    kx, ky = jax.random.split(jax.random.key(9))
+    x = jnp.sin(2.0 * z) + 0.3 * jax.random.normal(kx, z.shape, z.dtype)
+    y = z**2 + 0.3 * jax.random.normal(ky, z.shape, z.dtype)
+    assert abs(float(jaxinfo.ksg_conditional_mutual_information(x, y, z))) < 0.02
+    assert float(jaxinfo.ksg_mutual_information(x, y)) > 0.1
+    # zero gradient, finite
+    grad = jax.grad(lambda x: jaxinfo.ksg_conditional_mutual_information(x, y, z))(x)
+    assert not np.any(grad)
+
+
+def test_ksg_cmi_float32_matches_float64(key, x64):
+    task = testing.conditional_gaussians(2, 1, 1)
+    x, y, z = task.sample(key, 500)
+    f64 = jaxinfo.ksg_conditional_mutual_information(x, y, z, method="brute")
+    x32, y32, z32 = (a.astype(jnp.float32) for a in (x, y, z))
+    for method in ("brute", "tree"):
+        f32 = jaxinfo.ksg_conditional_mutual_information(x32, y32, z32, method=method)
+        assert f32.dtype == jnp.float32
+        np.testing.assert_allclose(f32, f64, atol=1e-5)
+
+
+def test_ksg_cmi_bad_input(key):
+    x = jax.random.normal(key, (10, 2))
+    fn = jaxinfo.ksg_conditional_mutual_information
+    with pytest.raises(ValueError, match="same number of rows"):
+        fn(x, x, x[:5])
+    with pytest.raises(ValueError, match=r"`k` must be at most 9"):
+        fn(x, x, x, k=10)
+    with pytest.raises(ValueError, match=r"`k` must be at most 2.*under `where`"):
+        fn(x, x, x, k=3, where=jnp.arange(10) < 3)
+    with pytest.raises(ValueError, match="method"):
+        fn(x, x, x, method=cast(Any, "sorted"))
+    with pytest.raises(ValueError, match="block_size"):
+        fn(x, x, x, block_size=0)
+    with pytest.raises(ValueError, match=r"`z`"):
+        fn(x, x, x[:, 0])
