@@ -36,7 +36,12 @@ from jaxinfo._src.distributions import (
     shannon_entropy,
     shannon_entropy_from_logits,
 )
-from jaxinfo._src.entry import Estimate, entropy, mutual_information
+from jaxinfo._src.entry import (
+    Estimate,
+    conditional_mutual_information,
+    entropy,
+    mutual_information,
+)
 from jaxinfo._src.gaussian import (
     gaussian_conditional_mutual_information,
     gaussian_copula_conditional_mutual_information,
@@ -134,6 +139,7 @@ __all__ = [
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
+    "conditional_mutual_information",
     "confidence_interval",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",

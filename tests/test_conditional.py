@@ -286,3 +286,55 @@ def test_ksg_cmi_bad_input(key):
         fn(x, x, x, block_size=0)
     with pytest.raises(ValueError, match=r"`z`"):
         fn(x, x, x[:, 0])
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "direct"),
+    [
+        ("ksg", {"k": 5}, jaxinfo.ksg_conditional_mutual_information),
+        ("gaussian", {"shrinkage": 0.1}, jaxinfo.gaussian_conditional_mutual_information),
+        (
+            "copula",
+            {"bias_correction": True},
+            jaxinfo.gaussian_copula_conditional_mutual_information,
+        ),
+        (
+            "cauchy_schwarz",
+            {"block_size": 16},
+            jaxinfo.cauchy_schwarz_conditional_mutual_information,
+        ),
+    ],
+)
+def test_entry_point_methods_are_the_direct_calls(method, options, direct, key):
+    x, y, z = testing.conditional_gaussians(1, 1, 1).sample(key, 60)
+    where = jnp.arange(60) < 50
+    result = jaxinfo.conditional_mutual_information(
+        x, y, z, method=method, base=2, where=where, **options
+    )
+    assert result.method == method
+    np.testing.assert_array_equal(result.value, direct(x, y, z, base=2, where=where, **options))
+
+
+def test_entry_point_auto_rule_and_errors(key):
+    small = testing.conditional_gaussians(1, 1, 2).sample(key, 80)
+    large = testing.conditional_gaussians(2, 2, 1).sample(key, 80)
+    picked = jaxinfo.conditional_mutual_information(*small)
+    assert picked.method == "ksg"
+    np.testing.assert_array_equal(picked.value, jaxinfo.ksg_conditional_mutual_information(*small))
+    assert jaxinfo.conditional_mutual_information(*large).method == "copula"
+    # under jit the pick is the same (static facts only)
+    jitted = jax.jit(jaxinfo.conditional_mutual_information)(*small)
+    assert jitted.method == "ksg"
+    with pytest.raises(
+        ValueError, match=r"`k` is not an option of method='auto' \(which chose 'copula'"
+    ):
+        jaxinfo.conditional_mutual_information(*large, k=3)
+    with pytest.raises(ValueError, match=r"`kernel_z` is not an option of method='gaussian'"):
+        jaxinfo.conditional_mutual_information(
+            *small, method="gaussian", kernel_z=jaxinfo.kernels.Gaussian(1.0)
+        )
+    with pytest.raises(ValueError, match="method"):
+        jaxinfo.conditional_mutual_information(*small, method=cast(Any, "binned"))
+    labels = jnp.arange(80).reshape(80, 1) % 3
+    with pytest.raises(TypeError, match="no estimator for integer inputs"):
+        jaxinfo.conditional_mutual_information(labels, labels, labels)
