@@ -702,6 +702,9 @@ def _conditional_entries() -> list[Entry]:
             differentiable=False,
             sharded=False,
             min_samples=6,
+            # its code is the copula MI's normal scores and the Gaussian CMI's core, both
+            # in the default run
+            slow=True,
         ),
         # Frenzel-Pompe: the blocked slab (KSG's counts in the (x, z), (y, z), z subspaces)
         Entry(

@@ -39,7 +39,9 @@ def _sample_cmi(x, y, z):
 
 
 # tol: about 3 standard deviations of the estimate at n = 5000 (0.007 at 2 x 3 x 2)
-@pytest.mark.parametrize(("dims", "tol"), [((1, 1, 1), 1e-2), ((2, 3, 2), 2e-2)])
+@pytest.mark.parametrize(
+    ("dims", "tol"), [((1, 1, 1), 1e-2), pytest.param((2, 3, 2), 2e-2, marks=pytest.mark.slow)]
+)
 def test_gaussian_cmi_closed_form_and_sample_identity(key, x64, dims, tol):
     task = testing.conditional_gaussians(*dims, coupling=0.5, confounding=1.0)
     x, y, z = task.sample(key, N)
@@ -106,6 +108,7 @@ def test_gaussian_cmi_conditionally_independent_is_zero(key, x64):
     assert float(copula(x, y, z)) < 2e-3
 
 
+@pytest.mark.slow  # the default run holds the copula CMI to frites' (peer test)
 def test_copula_cmi_equals_gaussian_cmi_of_normal_scores(key, x64):
     from scipy.special import ndtri
     from scipy.stats import rankdata
@@ -124,6 +127,7 @@ def test_gaussian_cmi_gradient_and_shrinkage(key, x64):
     task = testing.conditional_gaussians(1, 1, 2)
     x, y, z = task.sample(key, 200)
 
+    @jax.jit
     def f(x):
         return jaxinfo.gaussian_conditional_mutual_information(x, y, z, shrinkage=0.1)
 
@@ -180,8 +184,12 @@ _PEERS = pathlib.Path(__file__).parent / "data" / "peers_conditional"
 
 
 def _peer_cases():
+    """One shape in the default run, the others with -m slow (the same code paths)."""
     meta = json.loads(_PEERS.with_suffix(".json").read_text())
-    return sorted(meta["values"].items())
+    return [
+        pytest.param(name, peer, marks=() if name == "d212" else pytest.mark.slow)
+        for name, peer in sorted(meta["values"].items())
+    ]
 
 
 @pytest.mark.parametrize(("name", "peer"), _peer_cases())
@@ -227,7 +235,7 @@ def _fp_loop(x, y, z, k):
     return digamma(k) - total / n
 
 
-@pytest.mark.parametrize("k", [1, 4])
+@pytest.mark.parametrize("k", [pytest.param(1, marks=pytest.mark.slow), 4])
 def test_ksg_cmi_equals_the_written_out_estimator(k, x64):
     rng = np.random.default_rng(3)
     # rounded to a grid: ties at the radius, where strict counting matters
@@ -255,11 +263,17 @@ def test_ksg_cmi_invariants(key, x64):
     y = z**2 + 0.3 * jax.random.normal(ky, z.shape, z.dtype)
     assert abs(float(jaxinfo.ksg_conditional_mutual_information(x, y, z))) < 0.02
     assert float(jaxinfo.ksg_mutual_information(x, y)) > 0.1
-    # zero gradient, finite
-    grad = jax.grad(lambda x: jaxinfo.ksg_conditional_mutual_information(x, y, z))(x)
-    assert not np.any(grad)
+    # zero gradient, finite (both routes)
+    for method in ("brute", "tree"):
+        grad = jax.grad(
+            lambda x, m=method: jaxinfo.ksg_conditional_mutual_information(
+                x, y[:50], z[:50], method=cast(Any, m)
+            )
+        )(x[:50])
+        assert not np.any(grad)
 
 
+@pytest.mark.slow  # the battery's float32 test covers both routes at small n
 def test_ksg_cmi_float32_matches_float64(key, x64):
     task = testing.conditional_gaussians(2, 1, 1)
     x, y, z = task.sample(key, 500)
@@ -288,20 +302,23 @@ def test_ksg_cmi_bad_input(key):
         fn(x, x, x[:, 0])
 
 
+# the dispatch is one dict lookup: two methods in the default run, all with -m slow
 @pytest.mark.parametrize(
     ("method", "options", "direct"),
     [
         ("ksg", {"k": 5}, jaxinfo.ksg_conditional_mutual_information),
         ("gaussian", {"shrinkage": 0.1}, jaxinfo.gaussian_conditional_mutual_information),
-        (
+        pytest.param(
             "copula",
             {"bias_correction": True},
             jaxinfo.gaussian_copula_conditional_mutual_information,
+            marks=pytest.mark.slow,
         ),
-        (
+        pytest.param(
             "cauchy_schwarz",
             {"block_size": 16},
             jaxinfo.cauchy_schwarz_conditional_mutual_information,
+            marks=pytest.mark.slow,
         ),
     ],
 )
