@@ -36,8 +36,15 @@ from jaxinfo._src.distributions import (
     shannon_entropy,
     shannon_entropy_from_logits,
 )
-from jaxinfo._src.entry import Estimate, entropy, mutual_information
+from jaxinfo._src.entry import (
+    Estimate,
+    conditional_mutual_information,
+    entropy,
+    mutual_information,
+)
 from jaxinfo._src.gaussian import (
+    gaussian_conditional_mutual_information,
+    gaussian_copula_conditional_mutual_information,
     gaussian_copula_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
@@ -66,7 +73,12 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_covariance,
     von_neumann_entropy_from_gram,
 )
-from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.neighbours import (
+    knn_entropy,
+    knn_kl_divergence,
+    ksg_conditional_mutual_information,
+    ksg_mutual_information,
+)
 from jaxinfo._src.resampling import (
     ConfidenceInterval,
     PermutationTest,
@@ -127,6 +139,7 @@ __all__ = [
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
+    "conditional_mutual_information",
     "confidence_interval",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
@@ -136,6 +149,8 @@ __all__ = [
     "effective_dimension",
     "effective_rank",
     "entropy",
+    "gaussian_conditional_mutual_information",
+    "gaussian_copula_conditional_mutual_information",
     "gaussian_copula_mutual_information",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",
@@ -152,6 +167,7 @@ __all__ = [
     "knn_entropy",
     "knn_kl_divergence",
     "koopman_information_lagrangian",
+    "ksg_conditional_mutual_information",
     "ksg_mutual_information",
     "l1out_estimate",
     "matrix_conditional_entropy",

@@ -29,11 +29,13 @@ from jaxinfo._src import validation
 from jaxinfo._src.numerics import HIGHEST
 
 __all__ = [
+    "ConditionalTask",
     "Task",
     "accuracy_suite",
     "additive_uniform_noise",
     "asinh",
     "bimodal",
+    "conditional_gaussians",
     "correlated_gaussians",
     "gaussian_copula_uniform",
     "gaussian_mixture",
@@ -283,6 +285,141 @@ def correlated_gaussians(
         dim_y=dim_y,
         entropy_x=0.5 * (dim_x * log_2pie + _log_det(cov_x)),
         entropy_y=0.5 * (dim_y * log_2pie + _log_det(cov_y)),
+        truth="closed form (Gaussian log-determinants)",
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConditionalTask:
+    """A joint distribution of ``(x, y, z)`` with known conditional mutual information (nats).
+
+    Args:
+      name: short label, e.g. ``"conditional-gaussian-1x1x1-0.5-1"``.
+      sample: ``sample(key, n) -> (x, y, z)`` with shapes ``[n, dim_x]``, ``[n, dim_y]``,
+        ``[n, dim_z]`` (the key and ``n`` are checked as in :class:`Task`).
+      conditional_mutual_information: the true ``I(X; Y | Z)``.
+      mutual_information: the true ``I(X; Y)`` (``z`` ignored).
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      dim_z: feature dimension of ``z``.
+      truth: where the values come from.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> task = testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> print(f"{task.conditional_mutual_information:.4f} {task.mutual_information:.4f}")
+      0.1116 0.4236
+    """
+
+    name: str
+    sample: Callable[[jax.Array, int], tuple[jax.Array, jax.Array, jax.Array]]
+    conditional_mutual_information: float
+    mutual_information: float
+    dim_x: int
+    dim_y: int
+    dim_z: int
+    truth: str = "closed form"
+
+    def __post_init__(self):
+        """Validates the fields and wraps ``sample`` with the check of ``key`` and ``n``."""
+        fields = {
+            "sample": _checked_sampler(self.sample),
+            "conditional_mutual_information": _check_real(
+                self.conditional_mutual_information, "conditional_mutual_information", low=0.0
+            ),
+            "mutual_information": _check_real(
+                self.mutual_information, "mutual_information", low=0.0
+            ),
+            "dim_x": _check_dim(self.dim_x, "dim_x"),
+            "dim_y": _check_dim(self.dim_y, "dim_y"),
+            "dim_z": _check_dim(self.dim_z, "dim_z"),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+
+def conditional_gaussians(
+    dim_x: int = 1,
+    dim_y: int = 1,
+    dim_z: int = 1,
+    *,
+    coupling: float = 0.5,
+    confounding: float = 1.0,
+) -> ConditionalTask:
+    r"""Jointly Gaussian ``(x, y, z)``: ``z`` drives both ``x`` and ``y``, and ``x`` drives ``y``.
+
+    ``z ~ N(0, I)``, ``x = c A z + e_x``, ``y = a B x + c C z + e_y`` with standard normal
+    noises ``e``, ``a`` the ``coupling``, ``c`` the ``confounding`` and ``A``, ``B``, ``C``
+    all-ones matrices scaled by ``1 / sqrt(columns)``. With ``S`` the covariance of the
+    three,
+
+    .. math::
+       I(X; Y \mid Z) = \tfrac12 \log\frac{\det S_{xz} \det S_{yz}}{\det S_z \det S_{xyz}},
+
+    and ``I(X; Y)`` from the ``[x, y]`` block. ``coupling=0`` makes ``x`` and ``y``
+    conditionally independent (CMI 0, MI > 0 through ``z``); ``confounding=0`` makes ``z``
+    independent of both (CMI = MI). One dimension each: CMI ``= 0.5 log(1 + a^2)``.
+
+    Args:
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      dim_z: feature dimension of ``z``.
+      coupling: ``a``, the direct effect of ``x`` on ``y``.
+      confounding: ``c``, the effect of ``z`` on ``x`` and ``y``.
+
+    Returns:
+      A :class:`ConditionalTask` with both values in closed form.
+
+    Raises:
+      TypeError: a non-integer dimension, a non-real coefficient.
+      ValueError: a dimension < 1, a non-finite coefficient.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> task = testing.conditional_gaussians(2, 1, 3)
+      >>> x, y, z = task.sample(jax.random.key(0), 10)
+      >>> print(x.shape, y.shape, z.shape, f"{task.conditional_mutual_information:.4f}")
+      (10, 2) (10, 1) (10, 3) 0.1116
+    """
+    dx, dy, dz = _check_dim(dim_x, "dim_x"), _check_dim(dim_y, "dim_y"), _check_dim(dim_z, "dim_z")
+    a = _check_real(coupling, "coupling")
+    c = _check_real(confounding, "confounding")
+
+    def ones(rows, cols):
+        return np.ones((rows, cols)) / math.sqrt(cols)
+
+    size = dx + dy + dz
+    # [x, y, z] = M [e_x, e_y, z]
+    mixing = np.eye(size)
+    mixing[:dx, dx + dy :] = c * ones(dx, dz)
+    mixing[dx : dx + dy, :dx] = a * ones(dy, dx)
+    mixing[dx : dx + dy, dx + dy :] = a * c * ones(dy, dx) @ ones(dx, dz) + c * ones(dy, dz)
+    cov = mixing @ mixing.T
+    xs, ys, zs = np.arange(dx), np.arange(dx, dx + dy), np.arange(dx + dy, size)
+
+    def log_det(*blocks):
+        index = np.concatenate(blocks)
+        return _log_det(cov[np.ix_(index, index)])
+
+    cmi = 0.5 * (log_det(xs, zs) + log_det(ys, zs) - log_det(zs) - log_det(xs, ys, zs))
+    mi = 0.5 * (log_det(xs) + log_det(ys) - log_det(xs, ys))
+
+    def sample(key, n):
+        w = jax.random.normal(key, (n, size))
+        v = jnp.matmul(w, jnp.asarray(mixing.T, w.dtype), precision=HIGHEST)
+        return v[:, :dx], v[:, dx : dx + dy], v[:, dx + dy :]
+
+    return ConditionalTask(
+        name=f"conditional-gaussian-{dx}x{dy}x{dz}-{a:g}-{c:g}",
+        sample=sample,
+        # exactly 0 without coupling (x, y independent given z), and without confounding
+        # too (independent); else >= 0, clamped against round-off
+        conditional_mutual_information=0.0 if a == 0.0 else max(cmi, 0.0),
+        mutual_information=0.0 if a == 0.0 and c == 0.0 else max(mi, 0.0),
+        dim_x=dx,
+        dim_y=dy,
+        dim_z=dz,
         truth="closed form (Gaussian log-determinants)",
     )
 

@@ -680,6 +680,58 @@ def _bottleneck_entries() -> list[Entry]:
     ]
 
 
+def _conditional_entries() -> list[Entry]:
+    """Conditional mutual information ``I(X; Y | Z)`` (issue 27): one entry per route.
+
+    The Gaussian route is the family's sharded representative (moments ``psum``-reduced);
+    the copula and kNN routes have zero gradients.
+    """
+    return [
+        Entry(
+            "gaussian_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_conditional_mutual_information(x, y, z, **kw),
+            (2, 1, 1),
+            min_samples=5,
+        ),
+        Entry(
+            "gaussian_copula_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_copula_conditional_mutual_information(
+                x, y, z, **kw
+            ),
+            (2, 2, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=6,
+            # its code is the copula MI's normal scores and the Gaussian CMI's core, both
+            # in the default run
+            slow=True,
+        ),
+        # Frenzel-Pompe: the blocked slab (KSG's counts in the (x, z), (y, z), z subspaces)
+        Entry(
+            "ksg_conditional_mutual_information[brute]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="brute", block_size=5, **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
+        # the tree route: joint neighbours from the host tree, (x, z) and (y, z) counted by
+        # the tree, the 1-D z by the sorted search in JAX
+        Entry(
+            "ksg_conditional_mutual_information[tree]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="tree", **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
@@ -689,6 +741,7 @@ ENTRIES: list[Entry] = (
     + _variational_entries()
     + _upper_bound_entries()
     + _bottleneck_entries()
+    + _conditional_entries()
 )
 
 

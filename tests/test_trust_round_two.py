@@ -74,6 +74,9 @@ def _axis_calls():
         ),
         "mutual_information": lambda a: jaxinfo.mutual_information(x, x, axis_name=a),
         "entropy": lambda a: jaxinfo.entropy(x, axis_name=a),
+        "conditional_mutual_information": lambda a: jaxinfo.conditional_mutual_information(
+            x[:, :1], x[:, 1:2], x[:, 2:], axis_name=a
+        ),
         "discrete_mutual_information": lambda a: jaxinfo.discrete_mutual_information(
             labels, labels, num_x=2, num_y=2, axis_name=a
         ),

@@ -1,11 +1,12 @@
-"""One entry point: ``mutual_information`` and ``entropy`` with ``method=`` naming the estimator.
+"""Entry points: ``mutual_information``, ``entropy``, ``conditional_mutual_information``.
 
-Each method is a direct call of one public estimator with the options the caller passed (an
-option left ``None`` is not passed, so the estimator's own default applies and is documented
-in one place). An option that the chosen method does not read is an error naming it and the
-method. ``method="auto"`` picks from static facts only (integer or float dtype, the total
-dimension ``d_x + d_y``), by the rule in :data:`MUTUAL_INFORMATION_RULE` and
-:data:`ENTROPY_RULE`, chosen from measurements on the accuracy suite
+Each takes ``method=`` naming the estimator, and each method is a direct call of one public
+estimator with the options the caller passed (an option left ``None`` is not passed, so the
+estimator's own default applies and is documented in one place). An option that the chosen
+method does not read is an error naming it and the method. ``method="auto"`` picks from
+static facts only (integer or float dtype, the total dimension), by the rule in
+:data:`MUTUAL_INFORMATION_RULE`, :data:`ENTROPY_RULE` and
+:data:`CONDITIONAL_MUTUAL_INFORMATION_RULE`, chosen from measurements on the accuracy suite
 (benchmarks/auto_rule.py; docs/choosing.md). The result is an :class:`Estimate`, a pytree
 whose ``method`` is static, so it passes through ``jit`` and ``vmap``.
 """
@@ -24,6 +25,7 @@ from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxinfo._src import validation
+from jaxinfo._src.cauchy_schwarz import cauchy_schwarz_conditional_mutual_information
 from jaxinfo._src.discrete import (
     binned_mutual_information,
     chao_shen_entropy,
@@ -33,15 +35,24 @@ from jaxinfo._src.discrete import (
     plugin_entropy,
 )
 from jaxinfo._src.gaussian import (
+    gaussian_conditional_mutual_information,
+    gaussian_copula_conditional_mutual_information,
     gaussian_copula_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
 )
 from jaxinfo._src.kde import kde_entropy
-from jaxinfo._src.neighbours import knn_entropy, ksg_mutual_information
+from jaxinfo._src.kernels import KernelLike
+from jaxinfo._src.neighbours import (
+    knn_entropy,
+    ksg_conditional_mutual_information,
+    ksg_mutual_information,
+)
 from jaxinfo._src.options import (
+    CONDITIONAL_MUTUAL_INFORMATION_METHODS,
     ENTROPY_METHODS,
     MUTUAL_INFORMATION_METHODS,
+    ConditionalMutualInformationMethod,
     EntropyCorrection,
     EntropyMethod,
     MutualInformationMethod,
@@ -51,7 +62,10 @@ from jaxinfo._src.options import (
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["value"], meta_fields=["method"])
 @dataclasses.dataclass(frozen=True)
 class Estimate:
-    """The value of :func:`mutual_information` or :func:`entropy` and the method that ran.
+    """The value of an entry point and the method that ran.
+
+    The result of :func:`mutual_information`, :func:`entropy` and
+    :func:`conditional_mutual_information`.
 
     A pytree: ``value`` is its one leaf and ``method`` is static, so an ``Estimate`` is
     returned from ``jax.jit`` and ``jax.vmap`` (``value`` then batched) like an array.
@@ -145,6 +159,11 @@ def _chosen(
     chosen = pick(rule, kind, dim)
     if chosen is None:
         dtypes = ", ".join(f"`{n}` {a.dtype}" for n, a in zip(names, arrays, strict=True))
+        if kind == "integer":
+            raise TypeError(
+                f"method='auto' has no estimator for integer inputs here ({dtypes}). Cast "
+                "them to float for a continuous method."
+            )
         raise TypeError(
             f"method='auto' has no estimator for integer and float inputs together ({dtypes}). "
             "Cast the labels to float for a continuous method, or bin the continuous "
@@ -442,4 +461,127 @@ def entropy(
     if "num_classes" in ENTROPY_OPTIONS.get(chosen, ()) and "num_classes" not in options:
         options["num_classes"] = _alphabet(array, "x", where, "num_classes")
     value = _ENTROPY[chosen](array, base=base, **options)
+    return Estimate(value=value, method=chosen)
+
+
+CONDITIONAL_MUTUAL_INFORMATION_RULE: tuple[Rule, ...] = (
+    Rule("float", 4, "ksg"),
+    Rule("float", None, "copula"),
+)
+"""``method="auto"`` of :func:`conditional_mutual_information` (docs/classical.md)."""
+
+CONDITIONAL_MUTUAL_INFORMATION_OPTIONS: dict[str, tuple[str, ...]] = {
+    "ksg": ("k", "block_size"),
+    "gaussian": ("shrinkage", "bias_correction"),
+    "copula": ("shrinkage", "bias_correction"),
+    "cauchy_schwarz": ("kernel_x", "kernel_y", "kernel_z", "block_size"),
+}
+_CONDITIONAL_MUTUAL_INFORMATION: dict[str, Callable[..., jax.Array]] = {
+    "ksg": ksg_conditional_mutual_information,
+    "gaussian": gaussian_conditional_mutual_information,
+    "copula": gaussian_copula_conditional_mutual_information,
+    "cauchy_schwarz": cauchy_schwarz_conditional_mutual_information,
+}
+
+
+def conditional_mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
+    *,
+    method: ConditionalMutualInformationMethod = "auto",
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+    k: int | None = None,
+    block_size: int | None = None,
+    shrinkage: ArrayLike | None = None,
+    bias_correction: bool | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
+    kernel_z: KernelLike | None = None,
+) -> Estimate:
+    r"""Conditional mutual information ``I(X; Y | Z)`` by the estimator ``method`` names.
+
+    The conditional counterpart of :func:`mutual_information`: each method is the direct call
+    of one public function with the options you pass. ``"auto"`` picks from the dtypes and the
+    total dimension ``d_x + d_y + d_z`` only (the rule of :func:`mutual_information` for
+    float inputs, applied to the joint dimension):
+
+    ================================  ======================================================
+    inputs                            ``method="auto"`` runs
+    ================================  ======================================================
+    float, ``d_x + d_y + d_z <= 4``   ``"ksg"``
+    float, ``d_x + d_y + d_z > 4``    ``"copula"``
+    ================================  ======================================================
+
+    The methods:
+
+    - ``"ksg"``: :func:`ksg_conditional_mutual_information` (Frenzel–Pompe; ``k``,
+      ``block_size``). No gradient.
+    - ``"gaussian"``: :func:`gaussian_conditional_mutual_information` (``shrinkage``,
+      ``bias_correction``): exact for jointly Gaussian data. Differentiable.
+    - ``"copula"``: :func:`gaussian_copula_conditional_mutual_information` (same options):
+      invariant to monotone maps of each column.
+    - ``"cauchy_schwarz"``: :func:`cauchy_schwarz_conditional_mutual_information`
+      (``kernel_x``, ``kernel_y``, ``kernel_z``, ``block_size``). **A different measure**:
+      the Cauchy–Schwarz divergence between ``p(x, y | z)`` and ``p(x | z) p(y | z)``, not
+      Shannon's CMI; 0 exactly when they agree, but its values are not in nats of ``I(X; Y |
+      Z)``. Differentiable (a training objective).
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      z: the conditioning samples ``[n, d_z]`` paired with ``x``.
+      method: one of ``"auto"``, ``"ksg"``, ``"gaussian"``, ``"copula"``,
+        ``"cauchy_schwarz"`` (static).
+      base: logarithm base (``2`` for bits); default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      k: neighbour order of ``"ksg"``.
+      block_size: query rows per block of ``"ksg"`` and ``"cauchy_schwarz"``.
+      shrinkage: covariance shrinkage of ``"gaussian"`` and ``"copula"``.
+      bias_correction: the Wishart bias correction of ``"gaussian"`` and ``"copula"``.
+      kernel_x: the kernel of ``x`` for ``"cauchy_schwarz"``.
+      kernel_y: the kernel of ``y`` for ``"cauchy_schwarz"``.
+      kernel_z: the kernel of ``z`` for ``"cauchy_schwarz"``.
+
+    Returns:
+      An :class:`Estimate`: ``.value`` (scalar, unclipped) and ``.method`` (what ran).
+
+    Raises:
+      ValueError: an unknown ``method``; an option that the chosen method does not read
+        (the error names it and the method); whatever the chosen function raises.
+      TypeError: ``method="auto"`` with integer inputs (no discrete CMI here).
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> task = jaxinfo.testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> x, y, z = task.sample(jax.random.key(0), 2000)
+      >>> cmi = jaxinfo.conditional_mutual_information(x, y, z)
+      >>> print(cmi.method, f"{cmi.value:.2f}", f"{task.conditional_mutual_information:.2f}")
+      ksg 0.10 0.11
+    """
+    names = ("x", "y", "z")
+    arrays = tuple(validation.as_array(a, n) for a, n in zip((x, y, z), names, strict=True))
+    chosen, described = _chosen(
+        method,
+        CONDITIONAL_MUTUAL_INFORMATION_METHODS,
+        CONDITIONAL_MUTUAL_INFORMATION_RULE,
+        arrays,
+        names,
+    )
+    passed = dict(
+        where=where,
+        axis_name=axis_name,
+        k=k,
+        block_size=block_size,
+        shrinkage=shrinkage,
+        bias_correction=bias_correction,
+        kernel_x=kernel_x,
+        kernel_y=kernel_y,
+        kernel_z=kernel_z,
+    )
+    options = _options(chosen, described, CONDITIONAL_MUTUAL_INFORMATION_OPTIONS, passed)
+    value = _CONDITIONAL_MUTUAL_INFORMATION[chosen](*arrays, base=base, **options)
     return Estimate(value=value, method=chosen)

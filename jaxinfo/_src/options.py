@@ -56,6 +56,9 @@ EntropyMethod = Literal[
 ]
 """Estimator run by ``jaxinfo.entropy`` (``"auto"``: the documented static rule)."""
 
+ConditionalMutualInformationMethod = Literal["auto", "ksg", "gaussian", "copula", "cauchy_schwarz"]
+"""Estimator run by ``jaxinfo.conditional_mutual_information`` (``"auto"``: the static rule)."""
+
 ResamplingMethod = Literal["subsample", "bootstrap"]
 """How :func:`jaxinfo.confidence_interval` redraws rows: without or with replacement."""
 
@@ -74,3 +77,6 @@ KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
 MUTUAL_INFORMATION_METHODS: tuple[MutualInformationMethod, ...] = get_args(MutualInformationMethod)
 ENTROPY_METHODS: tuple[EntropyMethod, ...] = get_args(EntropyMethod)
 RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
+CONDITIONAL_MUTUAL_INFORMATION_METHODS: tuple[ConditionalMutualInformationMethod, ...] = get_args(
+    ConditionalMutualInformationMethod
+)
