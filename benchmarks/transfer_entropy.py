@@ -111,6 +111,18 @@ def peer_times(steps: int, repeats: int) -> None:
     print(json.dumps(seconds[1:]))
 
 
+def numpy_granger(x: np.ndarray, y: np.ndarray) -> float:
+    """The Gaussian TE (k = l = u = 1) as a NumPy user writes it: two least-squares fits."""
+
+    def residual_variance(regressors):
+        design = np.column_stack([np.ones(len(y) - 1), *regressors])
+        coef = np.linalg.lstsq(design, y[1:, 0], rcond=None)[0]
+        return np.var(y[1:, 0] - design @ coef)
+
+    restricted = residual_variance([y[:-1, 0]])
+    return 0.5 * float(np.log(restricted / residual_variance([y[:-1, 0], x[:-1, 0]])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peers", action="store_true")
@@ -145,6 +157,9 @@ def benchmark(args) -> None:
         "gaussian": jax.jit(jaxinfo.gaussian_transfer_entropy),
         "copula": jax.jit(jaxinfo.gaussian_copula_transfer_entropy),
     }
+    xn, yn = (np.asarray(series[name], dtype) for name in ("x", "y"))
+    baseline = timing.round_times({"numpy": lambda: numpy_granger(xn, yn)}, repeats=args.repeats)
+    numpy_ms = 1e3 * statistics.median(baseline["numpy"])
     peer_args = [__file__, "--peer-times", str(args.steps), str(args.repeats)]
     peer_seconds: list[float] = []
     wall: dict[str, list[float]] = {name: [] for name in ours}
@@ -172,6 +187,10 @@ def benchmark(args) -> None:
                 "jaxinfo_ms": 1e3 * seconds,
                 "infomeasure_ksg_ms": 1e3 * peer,
                 "speedup_vs_infomeasure_ksg": peer / seconds,
+                "numpy_granger_ms": numpy_ms if name == "gaussian" else None,
+                "speedup_vs_numpy_granger": numpy_ms / (1e3 * seconds)
+                if name == "gaussian"
+                else None,
                 "threads": threads,
             }
         )
@@ -186,6 +205,8 @@ def benchmark(args) -> None:
             "jaxinfo_ms",
             "infomeasure_ksg_ms",
             "speedup_vs_infomeasure_ksg",
+            "numpy_granger_ms",
+            "speedup_vs_numpy_granger",
         ],
     )
     print(f"wrote {path}", file=sys.stderr)
