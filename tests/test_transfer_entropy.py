@@ -64,6 +64,7 @@ def test_gaussian_transfer_entropy_recovers_the_var1_closed_form(x64):
     assert abs(float(jaxinfo.gaussian_transfer_entropy(y, x))) < 2e-3  # truth 0
 
 
+@pytest.mark.slow  # 5 s; the peer cases check the KSG route by default
 def test_copula_and_ksg_transfer_entropy_recover_the_var1_closed_form(x64):
     x, y = TASK.sample(jax.random.key(1), 3000)
     # the copula TE is exact for this Gaussian process up to the rank transform's noise;
