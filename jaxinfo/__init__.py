@@ -85,6 +85,11 @@ from jaxinfo._src.resampling import (
     confidence_interval,
     permutation_test,
 )
+from jaxinfo._src.time_series import (
+    gaussian_copula_transfer_entropy,
+    gaussian_transfer_entropy,
+    ksg_transfer_entropy,
+)
 from jaxinfo._src.upper_bounds import club_estimate, l1out_estimate
 from jaxinfo._src.variational import (
     MineState,
@@ -152,11 +157,13 @@ __all__ = [
     "gaussian_conditional_mutual_information",
     "gaussian_copula_conditional_mutual_information",
     "gaussian_copula_mutual_information",
+    "gaussian_copula_transfer_entropy",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",
     "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_upper_bound",
+    "gaussian_transfer_entropy",
     "grassberger_entropy",
     "infonce_lower_bound",
     "jensen_shannon_objective",
@@ -169,6 +176,7 @@ __all__ = [
     "koopman_information_lagrangian",
     "ksg_conditional_mutual_information",
     "ksg_mutual_information",
+    "ksg_transfer_entropy",
     "l1out_estimate",
     "matrix_conditional_entropy",
     "matrix_information_bottleneck_loss",

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 from jax.core import Tracer
 from scipy.special import digamma, gammaln
 
@@ -31,6 +32,7 @@ from jaxinfo._src.numerics import HIGHEST
 __all__ = [
     "ConditionalTask",
     "Task",
+    "TransferEntropyTask",
     "accuracy_suite",
     "additive_uniform_noise",
     "asinh",
@@ -41,6 +43,7 @@ __all__ = [
     "gaussian_mixture",
     "half_cube",
     "inlier_mixture",
+    "linear_gaussian_var1",
     "lorenz63",
     "matrix_mutual_information_order2",
     "spiral",
@@ -1577,3 +1580,132 @@ def trajectory_windows(trajectories: jax.Array, length: int, *, stride: int = 1)
     index = starts[:, None] + np.arange(length)[None, :]
     windows = trajectories[:, index]  # [N, W, length, d]
     return windows.reshape(-1, length, trajectories.shape[-1])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransferEntropyTask:
+    """A pair of time series ``(x, y)`` with known transfer entropies (nats).
+
+    Args:
+      name: short label, e.g. ``"var1-a0.5-b0.5-c0.8"``.
+      sample: ``sample(key, T) -> (x, y)``, time series of shapes ``[T, dim_x]`` and
+        ``[T, dim_y]`` drawn from the stationary process.
+      transfer_entropy: the true ``T(X -> Y) = I(Y_t; X_past | Y_past)`` for the histories and
+        delay below.
+      reverse_transfer_entropy: the true ``T(Y -> X)`` for the same histories and delay.
+      target_history: target history length ``k`` the truths are for.
+      source_history: source history length ``l`` the truths are for.
+      delay: source lag ``u`` the truths are for (the source past ends at ``t - u``).
+      truth: where the values come from.
+
+    Returns:
+      A frozen dataclass (hashable). ``sample`` refuses an ``n`` that is not a positive
+      Python int and a ``key`` that is not a JAX PRNG key.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> task = testing.linear_gaussian_var1()
+      >>> x, y = task.sample(jax.random.key(0), 100)
+      >>> print(x.shape, y.shape, f"{task.transfer_entropy:.4f}", task.reverse_transfer_entropy)
+      (100, 1) (100, 1) 0.2807 0.0
+    """
+
+    name: str
+    sample: Callable[[jax.Array, int], tuple[jax.Array, jax.Array]]
+    transfer_entropy: float
+    reverse_transfer_entropy: float
+    target_history: int = 1
+    source_history: int = 1
+    delay: int = 1
+    truth: str = "closed form"
+
+    def __post_init__(self):
+        """Wraps ``sample`` with the checks of ``key`` and ``n``."""
+        object.__setattr__(self, "sample", _checked_sampler(self.sample))
+
+
+def _var1_sampler(transition: np.ndarray, noise_scale: np.ndarray, stationary: np.ndarray):
+    """``sample(key, T)`` of ``s_t = A s_{t-1} + e_t``, ``s_0`` from the stationary law."""
+    start_factor = np.linalg.cholesky(stationary)
+
+    def sample(key, n):
+        k0, k1 = jax.random.split(key)
+        dtype = jnp.zeros(()).dtype
+        a = jnp.asarray(transition, dtype)
+        start = jnp.matmul(
+            jnp.asarray(start_factor, dtype), jax.random.normal(k0, (2,), dtype), precision=HIGHEST
+        )
+        noise = jax.random.normal(k1, (n - 1, 2), dtype) * jnp.asarray(noise_scale, dtype)
+
+        def step(state, e):
+            state = jnp.matmul(a, state, precision=HIGHEST) + e
+            return state, state
+
+        _, path = jax.lax.scan(step, start, noise)
+        path = jnp.concatenate([start[None], path])
+        return path[:, :1], path[:, 1:]
+
+    return sample
+
+
+def linear_gaussian_var1(
+    *, a: float = 0.5, b: float = 0.5, c: float = 0.8, noise_x: float = 1.0, noise_y: float = 1.0
+) -> TransferEntropyTask:
+    r"""A linear-Gaussian VAR(1) where ``x`` drives ``y`` and not back.
+
+    .. math::
+       x_t = a\,x_{t-1} + \varepsilon^x_t, \qquad
+       y_t = b\,y_{t-1} + c\,x_{t-1} + \varepsilon^y_t,
+
+    with independent ``N(0, noise_x^2)`` and ``N(0, noise_y^2)`` innovations. The stationary
+    covariance ``S`` of ``s_t = (x_t, y_t)`` solves the discrete Lyapunov equation
+    ``S = A S A^T + Q`` (``A = [[a, 0], [c, b]]``, ``Q = diag(noise_x^2, noise_y^2)``). With
+    one step of history each and delay 1 (the defaults of the transfer-entropy functions)
+    ``y_t`` given ``(y_{t-1}, x_{t-1})`` has variance exactly ``noise_y^2``, so
+
+    .. math::
+       T(X \to Y) = \tfrac12 \log \frac{\operatorname{Var}(y_t \mid y_{t-1})}{\sigma_y^2},
+       \qquad
+       \operatorname{Var}(y_t \mid y_{t-1}) = S_{yy} - \frac{(b S_{yy} + c S_{xy})^2}{S_{yy}},
+
+    and ``T(Y -> X) = 0``: ``x_t - a x_{t-1}`` is independent of the whole past. The series
+    start from the stationary law, so no burn-in is needed.
+
+    Args:
+      a: autoregression of ``x``, ``|a| < 1``.
+      b: autoregression of ``y``, ``|b| < 1``.
+      c: coupling ``x_{t-1} -> y_t``.
+      noise_x: innovation standard deviation of ``x`` (``> 0``).
+      noise_y: innovation standard deviation of ``y`` (``> 0``).
+
+    Returns:
+      A :class:`TransferEntropyTask` for ``target_history = source_history = delay = 1``.
+
+    Raises:
+      TypeError: a non-real parameter.
+      ValueError: ``|a| >= 1`` or ``|b| >= 1`` (not stationary), a noise scale ``<= 0``, a
+        non-finite ``c``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> print(f"{testing.linear_gaussian_var1(a=0.5, b=0.5, c=0.8).transfer_entropy:.4f}")
+      0.2807
+    """
+    hint = "The process is stationary only for |a| < 1 and |b| < 1."
+    a = _check_real(a, "a", low=-1.0, high=1.0, open_bounds=True, hint=hint)
+    b = _check_real(b, "b", low=-1.0, high=1.0, open_bounds=True, hint=hint)
+    c = _check_real(c, "c")
+    noise_x = _check_real(noise_x, "noise_x", low=0.0, open_bounds=True)
+    noise_y = _check_real(noise_y, "noise_y", low=0.0, open_bounds=True)
+    transition = np.array([[a, 0.0], [c, b]])
+    stationary = scipy.linalg.solve_discrete_lyapunov(transition, np.diag([noise_x**2, noise_y**2]))
+    s_xy, s_yy = stationary[0, 1], stationary[1, 1]
+    residual = s_yy - (b * s_yy + c * s_xy) ** 2 / s_yy  # Var(y_t | y_{t-1})
+    return TransferEntropyTask(
+        name=f"var1-a{a:g}-b{b:g}-c{c:g}",
+        sample=_var1_sampler(transition, np.array([noise_x, noise_y]), stationary),
+        transfer_entropy=max(0.5 * math.log(residual / noise_y**2), 0.0),
+        reverse_transfer_entropy=0.0,
+        truth="closed form (stationary covariance from the discrete Lyapunov equation)",
+    )

@@ -732,6 +732,48 @@ def _conditional_entries() -> list[Entry]:
     ]
 
 
+def _time_series_entries() -> list[Entry]:
+    """Transfer entropy (issue 27): the arrays are (source, target) series, a row a time step.
+
+    ``axis_name`` splits a series into time windows embedded one by one, so rows that would
+    cross a shard boundary are not formed: the value is not the unsharded one on the same
+    rows, and the battery's row-sharding tests do not apply (``supports_axis_name=False``).
+    tests/test_transfer_entropy.py checks the window rule under ``shard_map``. Masking the
+    trailing steps equals slicing them off, as the battery checks.
+    """
+    return [
+        Entry(
+            "gaussian_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.gaussian_transfer_entropy(x, y, **kw),
+            (1, 1),
+            supports_axis_name=False,
+            min_samples=5,  # 4 embedded rows for d = 3
+        ),
+        Entry(
+            "gaussian_copula_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.gaussian_copula_transfer_entropy(
+                x, y, target_history=2, **kw
+            ),
+            (2, 1),
+            supports_axis_name=False,
+            differentiable=False,
+            sharded=False,
+            min_samples=8,  # t0 = 2, then 6 embedded rows for d = 1 + 2 + 2
+            slow=True,  # the embedding is the Gaussian entry's; the copula CMI has its own
+        ),
+        Entry(
+            "ksg_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.ksg_transfer_entropy(x, y, k=3, delay=2, **kw),
+            (1, 1),
+            supports_axis_name=False,
+            differentiable=False,
+            sharded=False,
+            min_samples=6,  # t0 = 2, then k + 1 embedded rows
+            slow=True,  # the embedding is the Gaussian entry's; the KSG CMI has its own
+        ),
+    ]
+
+
 ENTRIES: list[Entry] = (
     _matrix_entries()
     + _diffusion_entries()
@@ -742,6 +784,7 @@ ENTRIES: list[Entry] = (
     + _upper_bound_entries()
     + _bottleneck_entries()
     + _conditional_entries()
+    + _time_series_entries()
 )
 
 

@@ -101,6 +101,16 @@ def _axis_calls():
                 x, labels, num_classes=2, key=jax.random.key(1), axis_name=a
             )
         ),
+        # time windows under axis_name: the registry entries run without it
+        "gaussian_transfer_entropy": lambda a: jaxinfo.gaussian_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
+        "gaussian_copula_transfer_entropy": lambda a: jaxinfo.gaussian_copula_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
+        "ksg_transfer_entropy": lambda a: jaxinfo.ksg_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
     }
 
 
