@@ -1,0 +1,247 @@
+"""Discrete-continuous MI: Ross (scikit-learn's ``mutual_info_classif``) and Gao et al.'s mixed KSG.
+
+Truths: scikit-learn's own function (deterministic, same k), explicit loops of the paper's
+formulas, a numerically integrated MI of a two-class Gaussian mixture, KSG on continuous
+data and the plug-in MI on discrete data. The common battery (jit, vmap, masks, float32,
+sharding, bad rows) runs on the registry entries (tests/registry.py, ``_mixed_entries``).
+"""
+
+from typing import Any, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
+from sklearn.feature_selection._mutual_info import _compute_mi_cd
+
+import jaxinfo
+from jaxinfo._src import mixed
+
+
+def _classes(seed, n=300, num=4, decimals=None):
+    """Float ``x [n]`` shifted by an integer label, and the labels; ``decimals`` makes ties.
+
+    Every class has at least 8 rows: scikit-learn searches smaller classes by brute force
+    with the expanded distance ``|a|^2 + |b|^2 - 2ab``, whose rounding moves its radius.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % num)
+    x = rng.normal(size=n) + 0.8 * labels
+    if decimals is not None:
+        x = np.round(x, decimals)
+    return x, labels
+
+
+def _ross_loop(x, labels, k):
+    """Ross's estimator by explicit loops (max-norm, scikit-learn's conventions)."""
+    x = x.reshape(len(labels), -1)
+    sizes = np.array([np.sum(labels == c) for c in labels])
+    keep = sizes > 1
+    x, labels, sizes = x[keep], labels[keep], sizes[keep]
+    n = len(labels)
+    dist = np.max(np.abs(x[:, None, :] - x[None, :, :]), axis=-1)
+    orders = np.minimum(k, sizes - 1)
+    total = 0.0
+    for i in range(n):
+        mates = np.sort(np.delete(dist[i], i)[np.delete(labels, i) == labels[i]])
+        radius = mates[orders[i] - 1]
+        m = np.sum(dist[i] < radius) if radius > 0 else np.sum(dist[i] == 0)
+        total += special.digamma(orders[i]) - special.digamma(sizes[i]) - special.digamma(m)
+    return special.digamma(n) + total / n
+
+
+def _gao_loop(x, y, k):
+    """Gao et al. (2017), Algorithm 1, by explicit loops."""
+    n = len(x)
+    dx = np.max(np.abs(x[:, None, :] - x[None, :, :]), axis=-1)
+    dy = np.max(np.abs(y[:, None, :] - y[None, :, :]), axis=-1)
+    joint = np.maximum(dx, dy)
+    total = 0.0
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        rho = np.sort(joint[i, others])[k - 1]
+        k_i = k if rho > 0 else np.sum(joint[i, others] == 0)
+        nx, ny = np.sum(dx[i, others] <= rho), np.sum(dy[i, others] <= rho)
+        total += special.digamma(k_i) - np.log(nx + 1) - np.log(ny + 1)
+    return np.log(n) + total / n
+
+
+def _ross(x, labels, **options):
+    return jaxinfo.ross_mutual_information(
+        jnp.asarray(x).reshape(len(labels), -1), jnp.asarray(labels), **options
+    )
+
+
+# --- Ross: scikit-learn ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "decimals", "k"), [(0, None, 3), (1, 1, 3), (2, None, 5)])
+def test_ross_equals_scikit_learn_compute_mi_cd(seed, decimals, k, x64):
+    """The private scikit-learn function is deterministic (no noise, no clipping below)."""
+    x, labels = _classes(seed, decimals=decimals)
+    labels[:1] = 9  # a class seen once: dropped from every term, as scikit-learn does
+    expected = _compute_mi_cd(x, labels, k)
+    assert expected > 0  # scikit-learn clips at 0; a positive value is its unclipped one
+    np.testing.assert_allclose(float(_ross(x, labels, k=k)), expected, rtol=0, atol=1e-6)
+
+
+def test_ross_equals_mutual_info_classif_and_regression_within_their_noise(x64):
+    """The public functions add ``1e-10`` noise to continuous columns (random_state=0)."""
+    x, labels = _classes(3)
+    ours = float(_ross(x, labels))
+    classif = mutual_info_classif(x[:, None], labels, n_neighbors=3, random_state=0)[0]
+    np.testing.assert_allclose(ours, classif, rtol=0, atol=1e-6)
+    # mutual_info_regression with a discrete feature runs the same estimator the other way
+    regression = mutual_info_regression(
+        labels[:, None], x, discrete_features=cast(Any, True), n_neighbors=3, random_state=0
+    )[0]
+    np.testing.assert_allclose(ours, regression, rtol=0, atol=1e-6)
+
+
+def test_ross_sorted_and_blocked_routes_agree_with_the_loop(x64):
+    """d = 1 (one sort) and the blocked slab against the loop, ties, masks and small classes."""
+    x, labels = _classes(4, n=120, num=5, decimals=1)
+    labels[:3] = [7, 7, 8]  # a class of two rows (k clipped to 1) and one of a single row
+    mask = np.arange(120) % 9 != 4
+    expected = _ross_loop(x[mask], labels[mask], 3)
+    for route, block_size in (("sorted", None), ("brute", 16)):
+        value, _ = mixed._ross_nats(
+            jnp.asarray(x)[:, None],
+            jnp.asarray(labels, jnp.int32),
+            jnp.asarray(mask),
+            k=3,
+            axis_name=None,
+            block_size=block_size,
+            route=route,
+        )
+        np.testing.assert_allclose(float(value), expected, rtol=0, atol=1e-10, err_msg=route)
+
+
+def test_ross_in_two_dimensions_is_the_max_norm_loop(x64):
+    rng = np.random.default_rng(5)
+    labels = np.arange(90) % 3
+    x = rng.normal(size=(90, 2)) + labels[:, None]
+    value = _ross(x, labels, k=2, block_size=8)
+    np.testing.assert_allclose(float(value), _ross_loop(x, labels, 2), rtol=0, atol=1e-10)
+
+
+def test_ross_reads_labels_as_identities_only(x64):
+    """Negative and non-contiguous labels give the same value as their codes 0..C-1."""
+    x, labels = _classes(6)
+    renamed = np.array([-5, 3, 1000, -1])[labels]
+    np.testing.assert_array_equal(_ross(x, renamed), _ross(x, labels))
+
+
+# --- Ross: closed form -----------------------------------------------------------------------
+
+
+def _two_gaussians_mi(gap):
+    """I(X; C) for C ~ Bernoulli(1/2), X | C ~ N(gap * C, 1): h(X) - h(N(0, 1))."""
+
+    def density(t):
+        return 0.5 * stats.norm.pdf(t) + 0.5 * stats.norm.pdf(t - gap)
+
+    h = integrate.quad(lambda t: -density(t) * np.log(density(t)), -12.0, 12.0 + gap)[0]
+    return h - 0.5 * np.log(2 * np.pi * np.e)
+
+
+@pytest.mark.parametrize("gap", [1.0, 4.0])
+def test_ross_two_gaussian_classes_match_the_integrated_truth(gap, x64):
+    key_c, key_x = jax.random.split(jax.random.key(0))
+    labels = jax.random.bernoulli(key_c, 0.5, (4000,)).astype(jnp.int32)
+    x = jax.random.normal(key_x, (4000, 1), jnp.float64) + gap * labels[:, None].astype(float)
+    value = float(jaxinfo.ross_mutual_information(x, labels))
+    assert abs(value - _two_gaussians_mi(gap)) < 0.02, (value, _two_gaussians_mi(gap))
+
+
+# --- Ross: transformations, options and bad input ---------------------------------------------
+
+
+def test_ross_under_jit_with_traced_labels_and_vmap_over_masks():
+    x, labels = _classes(7, n=200)
+    x, labels = jnp.asarray(x, jnp.float32)[:, None], jnp.asarray(labels)
+    eager = jaxinfo.ross_mutual_information(x, labels)
+    np.testing.assert_allclose(jax.jit(jaxinfo.ross_mutual_information)(x, labels), eager, 1e-6)
+    masks = jnp.arange(200)[None, :] % jnp.array([3, 5, 7])[:, None] != 0
+    batched = jax.vmap(lambda w: jaxinfo.ross_mutual_information(x, labels, where=w))(masks)
+    for w, value in zip(masks, batched, strict=True):
+        sliced = jaxinfo.ross_mutual_information(x[w], labels[w])
+        np.testing.assert_allclose(value, sliced, rtol=1e-5)  # float32 sums
+
+
+def test_ross_gradient_is_zero():
+    x, labels = _classes(8, n=60)
+    grad = jax.grad(lambda a: jaxinfo.ross_mutual_information(a, jnp.asarray(labels)))(
+        jnp.asarray(x, jnp.float32)[:, None]
+    )
+    np.testing.assert_array_equal(grad, 0.0)
+
+
+def test_ross_bad_input_names_the_argument():
+    x = jnp.zeros((20, 1))
+    labels = jnp.arange(20) % 2
+    with pytest.raises(TypeError, match="`labels` must be integer class labels"):
+        jaxinfo.ross_mutual_information(x, labels.astype(jnp.float32))
+    with pytest.raises(ValueError, match=r"`labels` must have shape \[n\]"):
+        jaxinfo.ross_mutual_information(x, labels[:, None])
+    with pytest.raises(ValueError, match="`x` and `labels` must have the same number"):
+        jaxinfo.ross_mutual_information(x, labels[:10])
+    with pytest.raises(ValueError, match="`k` must be at most 19"):
+        jaxinfo.ross_mutual_information(x, labels, k=20)
+    with pytest.raises(TypeError, match="`x` must be a floating-point array"):
+        jaxinfo.ross_mutual_information(labels[:, None], labels)
+    with pytest.raises(ValueError, match="`block_size`"):
+        jaxinfo.ross_mutual_information(x, labels, block_size=cast(Any, 0))
+
+
+def test_ross_without_a_class_of_two_rows_is_nan():
+    x = jnp.arange(6.0)[:, None]
+    assert np.isnan(jaxinfo.ross_mutual_information(x, jnp.arange(6), k=1))
+
+
+# --- mixed KSG --------------------------------------------------------------------------------
+
+
+def _mixture(seed, n):
+    """x continuous; y equal to a discrete function of x half the time, else continuous."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1))
+    discrete = rng.random(n) < 0.5
+    y = np.where(discrete, np.round(x[:, 0]), rng.normal(size=n))[:, None]
+    return x, y
+
+
+def test_mixed_ksg_is_the_loop_of_the_paper_on_a_mixture(x64):
+    x, y = _mixture(0, 150)
+    for k, block_size in ((3, None), (5, 16)):
+        value = jaxinfo.mixed_ksg_mutual_information(x, y, k=k, block_size=block_size)
+        np.testing.assert_allclose(float(value), _gao_loop(x, y, k), rtol=0, atol=1e-10)
+
+
+def test_mixed_ksg_on_continuous_data_is_ksg_like(x64):
+    """Gaussian pair, rho = 0.8: the truth, KSG, and mixed KSG's small O(1 / n_x) offset."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, 1))
+    y = 0.8 * x + 0.6 * rng.normal(size=(2000, 1))
+    truth = -0.5 * np.log(1 - 0.8**2)
+    ksg = float(jaxinfo.ksg_mutual_information(x, y))
+    value = float(jaxinfo.mixed_ksg_mutual_information(x, y))
+    # log for psi and <= for < count the k-th neighbour in a marginal: a lower estimate
+    assert -0.08 < value - ksg < 0.0, (value, ksg)
+    assert abs(value - truth) < 0.08, (value, truth)
+
+
+def test_mixed_ksg_on_discrete_data_tends_to_the_plug_in(x64):
+    rng = np.random.default_rng(2)
+    n = 6000
+    a = rng.integers(0, 3, n)
+    b = (a + (rng.random(n) < 0.3)) % 3
+    plug_in = float(jaxinfo.discrete_mutual_information(a, b, num_x=3, num_y=3))
+    value = float(
+        jaxinfo.mixed_ksg_mutual_information(
+            a[:, None].astype(float), b[:, None].astype(float), block_size=512
+        )
+    )
+    assert abs(value - plug_in) < 0.005, (value, plug_in)
