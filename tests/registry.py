@@ -589,6 +589,7 @@ def _mixed_entries() -> list[Entry]:
             min_samples=3,
             passes_arrays_through=False,
             sharded=False,
+            slow=True,  # the slab is checked against a loop in tests/test_mixed.py
         ),
         Entry(
             "mixed_ksg_mutual_information[k=2]",

@@ -193,16 +193,9 @@ def kth_smallest(dist: jax.Array, k: int, order: jax.Array | None = None) -> jax
     return -jnp.min(smallest, axis=1)
 
 
-def count_within(
-    dist: jax.Array, radius: jax.Array, excluded: jax.Array, *, inclusive: bool = False
-) -> jax.Array:
-    """Per row, the number of columns strictly closer than ``radius`` (KSG's n_x, n_y).
-
-    ``inclusive`` counts the columns at distance ``<= radius`` instead (Gao et al.'s mixed
-    estimator, whose radius may be 0).
-    """
-    inside = dist <= radius[:, None] if inclusive else dist < radius[:, None]
-    return jnp.sum(inside & ~excluded, axis=1)
+def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax.Array:
+    """Per row, the number of columns strictly closer than ``radius`` (KSG's n_x, n_y)."""
+    return jnp.sum((dist < radius[:, None]) & ~excluded, axis=1)
 
 
 def _coordinate_squared_distances(rows: jax.Array, cols: jax.Array) -> jax.Array:
