@@ -599,6 +599,7 @@ def _mixed_entries() -> list[Entry]:
             min_samples=3,
             passes_arrays_through=False,  # rounds y
             sharded=False,
+            slow=True,  # the slab of KSG's battery; values against a loop in test_mixed.py
         ),
     ]
 

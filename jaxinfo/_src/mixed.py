@@ -106,7 +106,7 @@ def _sorted_ross_terms(
     values = jnp.where(s.valid, x_all[:, 0], jnp.inf)
     n = values.shape[0]
     ids = jnp.arange(n, dtype=jnp.int32)
-    by_label, by_value, order = jax.lax.sort((labels, values, ids), num_keys=2, is_stable=False)
+    by_label, _, order = jax.lax.sort((labels, values, ids), num_keys=2, is_stable=False)
     sizes_sorted = _run_sizes(by_label, s.weights[order])
     place = jnp.zeros(n, jnp.int32).at[order].set(ids)
     sizes_all = jnp.zeros(n, values.dtype).at[order].set(sizes_sorted)
