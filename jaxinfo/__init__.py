@@ -73,6 +73,7 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_covariance,
     von_neumann_entropy_from_gram,
 )
+from jaxinfo._src.mixed import mixed_ksg_mutual_information, ross_mutual_information
 from jaxinfo._src.neighbours import (
     knn_entropy,
     knn_kl_divergence,
@@ -188,12 +189,14 @@ __all__ = [
     "miller_madow_entropy",
     "mine_estimate",
     "mine_initial_state",
+    "mixed_ksg_mutual_information",
     "mutual_information",
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
     "permutation_test",
     "plugin_entropy",
     "renyi_entropy",
+    "ross_mutual_information",
     "shannon_entropy",
     "shannon_entropy_from_logits",
     "smile_estimate",

@@ -558,6 +558,52 @@ def _neighbour_entries() -> list[Entry]:
     ]
 
 
+def _mixed_entries() -> list[Entry]:
+    """Discrete-continuous MI: Ross (labels from the sign of y's first column) and mixed KSG."""
+
+    def ross(x, y, **kw):
+        labels = (y[:, 0] > 0).astype(jnp.int32)
+        x = x + 0.0 * y[:, :1]  # a non-finite y still poisons the row (the labels cannot)
+        return jaxinfo.ross_mutual_information(x, labels, k=2, **kw)
+
+    def mixed_ksg(x, y, **kw):
+        # y half discrete: rounded to a grid, so the joint space has ties at distance 0
+        return jaxinfo.mixed_ksg_mutual_information(x, jnp.round(y), k=2, block_size=5, **kw)
+
+    return [
+        # d = 1: the sorted route (one lexsort, windows, the sorted counts)
+        Entry(
+            "ross_mutual_information[d=1,sorted]",
+            ross,
+            (1, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,  # labels from y
+        ),
+        # d = 2: the blocked slab
+        Entry(
+            "ross_mutual_information[d=2,blocked]",
+            lambda x, y, **kw: ross(x, y, block_size=5, **kw),
+            (2, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,
+            sharded=False,
+            slow=True,  # the slab is checked against a loop in tests/test_mixed.py
+        ),
+        Entry(
+            "mixed_ksg_mutual_information[k=2]",
+            mixed_ksg,
+            (1, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,  # rounds y
+            sharded=False,
+            slow=True,  # the slab of KSG's battery; values against a loop in test_mixed.py
+        ),
+    ]
+
+
 def _separable_scores(x, y, where, axis_name):
     """Scores of a separable critic ``x_i . y_j``: this device's rows against every ``y``.
 
@@ -780,6 +826,7 @@ ENTRIES: list[Entry] = (
     + _cs_entries()
     + _distribution_entries()
     + _neighbour_entries()
+    + _mixed_entries()
     + _variational_entries()
     + _upper_bound_entries()
     + _bottleneck_entries()

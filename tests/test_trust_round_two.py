@@ -80,6 +80,12 @@ def _axis_calls():
         "discrete_mutual_information": lambda a: jaxinfo.discrete_mutual_information(
             labels, labels, num_x=2, num_y=2, axis_name=a
         ),
+        "ross_mutual_information": lambda a: jaxinfo.ross_mutual_information(
+            x, labels, axis_name=a
+        ),
+        "mixed_ksg_mutual_information": lambda a: jaxinfo.mixed_ksg_mutual_information(
+            x, x, axis_name=a
+        ),
         "variational_information_bottleneck_loss": lambda a: (
             jaxinfo.variational_information_bottleneck_loss(
                 logits, labels, x, x, beta=0.1, axis_name=a

@@ -43,6 +43,11 @@ from jaxinfo._src.gaussian import (
 )
 from jaxinfo._src.kde import kde_entropy
 from jaxinfo._src.kernels import KernelLike
+from jaxinfo._src.mixed import (
+    checked_labels,
+    mixed_ksg_mutual_information,
+    ross_mutual_information,
+)
 from jaxinfo._src.neighbours import (
     knn_entropy,
     ksg_conditional_mutual_information,
@@ -83,8 +88,9 @@ class Estimate:
 class Rule:
     """One row of an auto rule: the first row whose conditions hold picks ``method``.
 
-    ``dtype`` is ``"integer"`` or ``"float"`` (of every input); ``max_dim`` bounds the total
-    dimension (``None``: any).
+    ``dtype`` is ``"integer"`` or ``"float"`` (of every input), or ``"mixed"`` (one float
+    input and one integer input, in either order); ``max_dim`` bounds the total dimension
+    (``None``: any).
     """
 
     dtype: str
@@ -96,6 +102,7 @@ MUTUAL_INFORMATION_RULE: tuple[Rule, ...] = (
     Rule("integer", None, "discrete"),
     Rule("float", 4, "ksg"),
     Rule("float", None, "copula"),
+    Rule("mixed", None, "ross"),
 )
 """``method="auto"`` of :func:`mutual_information` (docs/choosing.md, "The auto rule")."""
 
@@ -116,6 +123,8 @@ MUTUAL_INFORMATION_OPTIONS: dict[str, tuple[str, ...]] = {
     "binned": ("bins", "adaptive", "correction"),
     "discrete": ("num_x", "num_y", "correction"),
     "neural": ("seed",),
+    "ross": ("k", "block_size"),
+    "mixed_ksg": ("k", "block_size"),
 }
 ENTROPY_OPTIONS: dict[str, tuple[str, ...]] = {
     "knn": ("k", "block_size"),
@@ -165,9 +174,8 @@ def _chosen(
                 "them to float for a continuous method."
             )
         raise TypeError(
-            f"method='auto' has no estimator for integer and float inputs together ({dtypes}). "
-            "Cast the labels to float for a continuous method, or bin the continuous "
-            "variable into integer labels for method='discrete'."
+            f"method='auto' has no estimator for these inputs ({dtypes}). "
+            "Pick a `method` explicitly."
         )
     return chosen, f"method='auto' (which chose {chosen!r} for these inputs)"
 
@@ -221,6 +229,28 @@ def _kde_mutual_information(x, y, *, base=None, **options) -> jax.Array:
     )
 
 
+def _ross_mutual_information(x, y, **options) -> jax.Array:
+    """Ross's estimator with the integer side as the labels (MI is symmetric)."""
+    if jnp.issubdtype(x.dtype, jnp.integer) and not jnp.issubdtype(y.dtype, jnp.integer):
+        checked_labels(x, y.shape[0], "x", paired_with="y")
+        return ross_mutual_information(y, x, **options)
+    checked_labels(y, x.shape[0], "y")
+    return ross_mutual_information(x, y, **options)
+
+
+def _mixed_ksg_mutual_information(x, y, **options) -> jax.Array:
+    """Mixed KSG with integer inputs as float columns (equal labels at distance 0)."""
+    floats = [a.dtype for a in (x, y) if not jnp.issubdtype(a.dtype, jnp.integer)]
+    dtype = validation.compute_dtype(floats[0] if floats else jnp.float64)
+
+    def as_columns(a):
+        if not jnp.issubdtype(a.dtype, jnp.integer):
+            return a
+        return (a[:, None] if a.ndim == 1 else a).astype(dtype)
+
+    return mixed_ksg_mutual_information(as_columns(x), as_columns(y), **options)
+
+
 def _neural_mutual_information(x, y, **options) -> jax.Array:
     if any(isinstance(a, Tracer) for a in (x, y)):
         raise TypeError(
@@ -240,6 +270,8 @@ _MUTUAL_INFORMATION: dict[str, Callable[..., jax.Array]] = {
     "binned": binned_mutual_information,
     "discrete": discrete_mutual_information,
     "neural": _neural_mutual_information,
+    "ross": _ross_mutual_information,
+    "mixed_ksg": _mixed_ksg_mutual_information,
 }
 _ENTROPY: dict[str, Callable[..., jax.Array]] = {
     "knn": knn_entropy,
@@ -286,6 +318,7 @@ def mutual_information(
     integer ``x`` and ``y``       ``"discrete"``
     float, ``d_x + d_y <= 4``     ``"ksg"``
     float, ``d_x + d_y > 4``      ``"copula"``
+    float and integer (mixed)     ``"ross"`` (the integer side is the class labels)
     ============================  ==========================================================
 
     The measurements behind it (bias and MAE on the accuracy suite at n = 500 and 5000,
@@ -307,6 +340,11 @@ def mutual_information(
     - ``"discrete"``: :func:`discrete_mutual_information` of integer labels (``num_x``,
       ``num_y``, ``correction``). Outside a transformation ``num_x`` / ``num_y`` default to
       the largest valid label + 1 (per column); under ``jit``/``vmap`` pass them.
+    - ``"ross"``: :func:`ross_mutual_information` (``k``, ``block_size``) of float samples
+      and integer labels ``[n]``, in either order (scikit-learn's ``mutual_info_classif``).
+    - ``"mixed_ksg"``: :func:`mixed_ksg_mutual_information` (``k``, ``block_size``): each
+      side may mix discrete and continuous values; integer inputs are taken as float
+      columns.
     - ``"neural"``: ``jaxinfo.nn.estimate_mutual_information`` with its defaults and
       ``seed`` (the rest of its options: call it directly). It trains a network in a host
       loop: not usable under ``jit``/``vmap``/``grad``, and slow (seconds to minutes).
@@ -315,15 +353,17 @@ def mutual_information(
     ``method`` in its own function) are not reachable here: call those functions directly.
 
     Args:
-      x: samples ``[n, d_x]`` (integer labels ``[n]`` or ``[n, c]`` for ``"discrete"``).
+      x: samples ``[n, d_x]`` (integer labels ``[n]`` or ``[n, c]`` for ``"discrete"``,
+        ``[n]`` for ``"ross"``).
       y: samples ``[n, d_y]`` paired with ``x``.
       method: one of ``"auto"``, ``"ksg"``, ``"gaussian"``, ``"copula"``, ``"kde"``,
-        ``"binned"``, ``"discrete"``, ``"neural"`` (static).
+        ``"binned"``, ``"discrete"``, ``"neural"``, ``"ross"``, ``"mixed_ksg"`` (static).
       base: logarithm base (``2`` for bits); default nats.
       where: boolean ``[n]`` marking valid rows (every method but ``"neural"``).
       axis_name: mesh axis of the rows inside ``shard_map`` (every method but ``"neural"``).
-      k: neighbour order of ``"ksg"``.
-      block_size: query rows per block of ``"ksg"`` and ``"kde"``.
+      k: neighbour order of ``"ksg"``, ``"ross"`` and ``"mixed_ksg"``.
+      block_size: query rows per block of ``"ksg"``, ``"kde"``, ``"ross"`` and
+        ``"mixed_ksg"``.
       shrinkage: covariance shrinkage of ``"gaussian"`` and ``"copula"``.
       bias_correction: the Wishart bias correction of ``"gaussian"`` and ``"copula"``.
       bandwidth: the KDE bandwidth (a number or a rule name) of ``"kde"``.
@@ -341,8 +381,8 @@ def mutual_information(
     Raises:
       ValueError: an unknown ``method``; an option that the chosen method does not read
         (the error names it and the method); whatever the chosen function raises.
-      TypeError: ``method="auto"`` with integer and float inputs together;
-        ``method="neural"`` under a transformation.
+      TypeError: ``method="neural"`` under a transformation; ``method="ross"`` without
+        one integer and one float input.
 
     Example:
       >>> import jax, jaxinfo

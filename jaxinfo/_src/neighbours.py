@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -143,15 +144,21 @@ def _min_and_count(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.lax.reduce((x, jnp.ones(x.shape, jnp.int32)), init, combine, (1,))
 
 
-def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
-    """The k-th smallest entry per row, counting ties, from at most ``k`` distinct minima.
+def _kth_smallest_by_min_passes(
+    dist: jax.Array, k: int, order: jax.Array | None = None
+) -> jax.Array:
+    """The k-th (``order``-th per row) smallest entry per row, counting ties.
 
-    The variadic reduction has no derivative rule; the value is found without gradient and
-    the gradient re-attached to the entries equal to it (ties share it, as for ``jnp.min``).
+    Found from at most ``k`` distinct minima. The variadic reduction has no derivative rule;
+    the value is found without gradient and the gradient re-attached to the entries equal to
+    it (ties share it, as for ``jnp.min``).
     """
     values = jax.lax.stop_gradient(dist)
     rows = dist.shape[0]
-    remaining = jnp.full((rows,), k, jnp.int32)
+    if order is None:
+        remaining = jnp.full((rows,), k, jnp.int32)
+    else:
+        remaining = order.astype(jnp.int32)
     below = jnp.full((rows,), -jnp.inf, dist.dtype)
     result = jnp.full((rows,), jnp.inf, dist.dtype)
     for step in range(k):
@@ -167,16 +174,23 @@ def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
     return result + tangent
 
 
-def kth_smallest(dist: jax.Array, k: int) -> jax.Array:
+def kth_smallest(dist: jax.Array, k: int, order: jax.Array | None = None) -> jax.Array:
     """The k-th smallest entry of every row (``lax.top_k`` of the negated distances).
 
     Reduced with ``min`` rather than sliced: XLA on CPU rewrites ``top_k`` followed by a
     one-column slice into a full sort of the row, much slower (benchmarks/README.md, "Design
     choices"). Float64 takes :func:`_kth_smallest_by_min_passes` (:data:`MIN_PASSES_MAX_K`).
+    ``order`` (integers in ``[1, k]``, one per row) asks for the ``order``-th smallest of each
+    row instead (Ross's per-class neighbour order): the same ``k`` smallest, a masked ``min``.
     """
     if dist.dtype == jnp.float64 and k <= MIN_PASSES_MAX_K:
-        return _kth_smallest_by_min_passes(dist, k)
-    return -jnp.min(jax.lax.top_k(-dist, k)[0], axis=1)
+        return _kth_smallest_by_min_passes(dist, k, order)
+    smallest = jax.lax.top_k(-dist, k)[0]
+    if order is not None:
+        smallest = jnp.where(
+            jnp.arange(k, dtype=order.dtype)[None, :] < order[:, None], smallest, jnp.inf
+        )
+    return -jnp.min(smallest, axis=1)
 
 
 def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax.Array:
@@ -324,8 +338,16 @@ def local_kth_squared_distance(
     return search(rows, cols, valid_cols, k, row_ids=row_ids)
 
 
+def _closer(gap: jax.Array, radius: jax.Array) -> jax.Array:
+    return gap < radius
+
+
 def sorted_count_within(
-    rows: jax.Array, cols: jax.Array, valid_cols: jax.Array, radius: jax.Array
+    rows: jax.Array,
+    cols: jax.Array,
+    valid_cols: jax.Array,
+    radius: jax.Array,
+    inside: Callable[[jax.Array, jax.Array], jax.Array] = _closer,
 ) -> jax.Array:
     """Per 1-D row, the valid ``cols`` with ``|c - r| < radius`` as the slab rounds it.
 
@@ -333,7 +355,8 @@ def sorted_count_within(
     place the columns that count form a prefix of the sorted columns, and below it a suffix.
     Two vectorised binary searches (``log2 n`` gathers per row) find both ends with the
     slab's exact predicate, so the counts equal the brute-force ones, ties included. The row
-    itself counts when it is a valid column and ``radius > 0``.
+    itself counts when it is a valid column and ``radius > 0``. ``inside(gap, radius)``
+    replaces the predicate ``gap < radius`` by another one non-increasing in the gap.
     """
     keys = jnp.sort(jnp.where(valid_cols, cols[:, 0], jnp.inf))
     n, r = keys.shape[0], rows[:, 0]
@@ -353,8 +376,8 @@ def sorted_count_within(
     def at(j):
         return keys[jnp.clip(j, 0, n - 1)]
 
-    end = first(place, jnp.full_like(place, n), lambda j: (j >= n) | ~(at(j) - r < radius))
-    start = first(jnp.zeros_like(place), place, lambda j: (j >= place) | (r - at(j) < radius))
+    end = first(place, jnp.full_like(place, n), lambda j: (j >= n) | ~inside(at(j) - r, radius))
+    start = first(jnp.zeros_like(place), place, lambda j: (j >= place) | inside(r - at(j), radius))
     return (end - start).astype(jnp.int32)
 
 

@@ -47,7 +47,7 @@ KoopmanOperator = Literal["learned", "ridge"]
 """How a Koopman autoencoder gets its linear operator."""
 
 MutualInformationMethod = Literal[
-    "auto", "ksg", "gaussian", "copula", "kde", "binned", "discrete", "neural"
+    "auto", "ksg", "gaussian", "copula", "kde", "binned", "discrete", "neural", "ross", "mixed_ksg"
 ]
 """Estimator run by ``jaxinfo.mutual_information`` (``"auto"``: the documented static rule)."""
 
