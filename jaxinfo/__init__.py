@@ -36,8 +36,15 @@ from jaxinfo._src.distributions import (
     shannon_entropy,
     shannon_entropy_from_logits,
 )
-from jaxinfo._src.entry import Estimate, entropy, mutual_information
+from jaxinfo._src.entry import (
+    Estimate,
+    conditional_mutual_information,
+    entropy,
+    mutual_information,
+)
 from jaxinfo._src.gaussian import (
+    gaussian_conditional_mutual_information,
+    gaussian_copula_conditional_mutual_information,
     gaussian_copula_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
@@ -66,6 +73,7 @@ from jaxinfo._src.matrix import (
     von_neumann_entropy_from_covariance,
     von_neumann_entropy_from_gram,
 )
+from jaxinfo._src.mixed import mixed_ksg_mutual_information, ross_mutual_information
 from jaxinfo._src.multivariate import (
     Multiplets,
     dual_total_correlation,
@@ -74,12 +82,22 @@ from jaxinfo._src.multivariate import (
     s_information,
     total_correlation,
 )
-from jaxinfo._src.neighbours import knn_entropy, knn_kl_divergence, ksg_mutual_information
+from jaxinfo._src.neighbours import (
+    knn_entropy,
+    knn_kl_divergence,
+    ksg_conditional_mutual_information,
+    ksg_mutual_information,
+)
 from jaxinfo._src.resampling import (
     ConfidenceInterval,
     PermutationTest,
     confidence_interval,
     permutation_test,
+)
+from jaxinfo._src.time_series import (
+    gaussian_copula_transfer_entropy,
+    gaussian_transfer_entropy,
+    ksg_transfer_entropy,
 )
 from jaxinfo._src.upper_bounds import club_estimate, l1out_estimate
 from jaxinfo._src.variational import (
@@ -136,6 +154,7 @@ __all__ = [
     "club_estimate",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
+    "conditional_mutual_information",
     "confidence_interval",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
@@ -146,12 +165,16 @@ __all__ = [
     "effective_dimension",
     "effective_rank",
     "entropy",
+    "gaussian_conditional_mutual_information",
+    "gaussian_copula_conditional_mutual_information",
     "gaussian_copula_mutual_information",
+    "gaussian_copula_transfer_entropy",
     "gaussian_entropy",
     "gaussian_kl_to_standard_normal",
     "gaussian_koopman_mutual_information",
     "gaussian_mutual_information",
     "gaussian_noise_mutual_information_upper_bound",
+    "gaussian_transfer_entropy",
     "grassberger_entropy",
     "infonce_lower_bound",
     "jensen_shannon_objective",
@@ -162,7 +185,9 @@ __all__ = [
     "knn_entropy",
     "knn_kl_divergence",
     "koopman_information_lagrangian",
+    "ksg_conditional_mutual_information",
     "ksg_mutual_information",
+    "ksg_transfer_entropy",
     "l1out_estimate",
     "matrix_conditional_entropy",
     "matrix_information_bottleneck_loss",
@@ -174,6 +199,7 @@ __all__ = [
     "miller_madow_entropy",
     "mine_estimate",
     "mine_initial_state",
+    "mixed_ksg_mutual_information",
     "multiplet_information",
     "mutual_information",
     "nonlinear_information_bottleneck_loss",
@@ -182,6 +208,7 @@ __all__ = [
     "permutation_test",
     "plugin_entropy",
     "renyi_entropy",
+    "ross_mutual_information",
     "s_information",
     "shannon_entropy",
     "shannon_entropy_from_logits",

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 from jax.core import Tracer
 from scipy.special import digamma, gammaln
 
@@ -29,16 +30,20 @@ from jaxinfo._src import validation
 from jaxinfo._src.numerics import HIGHEST
 
 __all__ = [
+    "ConditionalTask",
     "Task",
+    "TransferEntropyTask",
     "accuracy_suite",
     "additive_uniform_noise",
     "asinh",
     "bimodal",
+    "conditional_gaussians",
     "correlated_gaussians",
     "gaussian_copula_uniform",
     "gaussian_mixture",
     "half_cube",
     "inlier_mixture",
+    "linear_gaussian_var1",
     "lorenz63",
     "matrix_mutual_information_order2",
     "spiral",
@@ -283,6 +288,141 @@ def correlated_gaussians(
         dim_y=dim_y,
         entropy_x=0.5 * (dim_x * log_2pie + _log_det(cov_x)),
         entropy_y=0.5 * (dim_y * log_2pie + _log_det(cov_y)),
+        truth="closed form (Gaussian log-determinants)",
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConditionalTask:
+    """A joint distribution of ``(x, y, z)`` with known conditional mutual information (nats).
+
+    Args:
+      name: short label, e.g. ``"conditional-gaussian-1x1x1-0.5-1"``.
+      sample: ``sample(key, n) -> (x, y, z)`` with shapes ``[n, dim_x]``, ``[n, dim_y]``,
+        ``[n, dim_z]`` (the key and ``n`` are checked as in :class:`Task`).
+      conditional_mutual_information: the true ``I(X; Y | Z)``.
+      mutual_information: the true ``I(X; Y)`` (``z`` ignored).
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      dim_z: feature dimension of ``z``.
+      truth: where the values come from.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> task = testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> print(f"{task.conditional_mutual_information:.4f} {task.mutual_information:.4f}")
+      0.1116 0.4236
+    """
+
+    name: str
+    sample: Callable[[jax.Array, int], tuple[jax.Array, jax.Array, jax.Array]]
+    conditional_mutual_information: float
+    mutual_information: float
+    dim_x: int
+    dim_y: int
+    dim_z: int
+    truth: str = "closed form"
+
+    def __post_init__(self):
+        """Validates the fields and wraps ``sample`` with the check of ``key`` and ``n``."""
+        fields = {
+            "sample": _checked_sampler(self.sample),
+            "conditional_mutual_information": _check_real(
+                self.conditional_mutual_information, "conditional_mutual_information", low=0.0
+            ),
+            "mutual_information": _check_real(
+                self.mutual_information, "mutual_information", low=0.0
+            ),
+            "dim_x": _check_dim(self.dim_x, "dim_x"),
+            "dim_y": _check_dim(self.dim_y, "dim_y"),
+            "dim_z": _check_dim(self.dim_z, "dim_z"),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+
+def conditional_gaussians(
+    dim_x: int = 1,
+    dim_y: int = 1,
+    dim_z: int = 1,
+    *,
+    coupling: float = 0.5,
+    confounding: float = 1.0,
+) -> ConditionalTask:
+    r"""Jointly Gaussian ``(x, y, z)``: ``z`` drives both ``x`` and ``y``, and ``x`` drives ``y``.
+
+    ``z ~ N(0, I)``, ``x = c A z + e_x``, ``y = a B x + c C z + e_y`` with standard normal
+    noises ``e``, ``a`` the ``coupling``, ``c`` the ``confounding`` and ``A``, ``B``, ``C``
+    all-ones matrices scaled by ``1 / sqrt(columns)``. With ``S`` the covariance of the
+    three,
+
+    .. math::
+       I(X; Y \mid Z) = \tfrac12 \log\frac{\det S_{xz} \det S_{yz}}{\det S_z \det S_{xyz}},
+
+    and ``I(X; Y)`` from the ``[x, y]`` block. ``coupling=0`` makes ``x`` and ``y``
+    conditionally independent (CMI 0, MI > 0 through ``z``); ``confounding=0`` makes ``z``
+    independent of both (CMI = MI). One dimension each: CMI ``= 0.5 log(1 + a^2)``.
+
+    Args:
+      dim_x: feature dimension of ``x``.
+      dim_y: feature dimension of ``y``.
+      dim_z: feature dimension of ``z``.
+      coupling: ``a``, the direct effect of ``x`` on ``y``.
+      confounding: ``c``, the effect of ``z`` on ``x`` and ``y``.
+
+    Returns:
+      A :class:`ConditionalTask` with both values in closed form.
+
+    Raises:
+      TypeError: a non-integer dimension, a non-real coefficient.
+      ValueError: a dimension < 1, a non-finite coefficient.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> task = testing.conditional_gaussians(2, 1, 3)
+      >>> x, y, z = task.sample(jax.random.key(0), 10)
+      >>> print(x.shape, y.shape, z.shape, f"{task.conditional_mutual_information:.4f}")
+      (10, 2) (10, 1) (10, 3) 0.1116
+    """
+    dx, dy, dz = _check_dim(dim_x, "dim_x"), _check_dim(dim_y, "dim_y"), _check_dim(dim_z, "dim_z")
+    a = _check_real(coupling, "coupling")
+    c = _check_real(confounding, "confounding")
+
+    def ones(rows, cols):
+        return np.ones((rows, cols)) / math.sqrt(cols)
+
+    size = dx + dy + dz
+    # [x, y, z] = M [e_x, e_y, z]
+    mixing = np.eye(size)
+    mixing[:dx, dx + dy :] = c * ones(dx, dz)
+    mixing[dx : dx + dy, :dx] = a * ones(dy, dx)
+    mixing[dx : dx + dy, dx + dy :] = a * c * ones(dy, dx) @ ones(dx, dz) + c * ones(dy, dz)
+    cov = mixing @ mixing.T
+    xs, ys, zs = np.arange(dx), np.arange(dx, dx + dy), np.arange(dx + dy, size)
+
+    def log_det(*blocks):
+        index = np.concatenate(blocks)
+        return _log_det(cov[np.ix_(index, index)])
+
+    cmi = 0.5 * (log_det(xs, zs) + log_det(ys, zs) - log_det(zs) - log_det(xs, ys, zs))
+    mi = 0.5 * (log_det(xs) + log_det(ys) - log_det(xs, ys))
+
+    def sample(key, n):
+        w = jax.random.normal(key, (n, size))
+        v = jnp.matmul(w, jnp.asarray(mixing.T, w.dtype), precision=HIGHEST)
+        return v[:, :dx], v[:, dx : dx + dy], v[:, dx + dy :]
+
+    return ConditionalTask(
+        name=f"conditional-gaussian-{dx}x{dy}x{dz}-{a:g}-{c:g}",
+        sample=sample,
+        # exactly 0 without coupling (x, y independent given z), and without confounding
+        # too (independent); else >= 0, clamped against round-off
+        conditional_mutual_information=0.0 if a == 0.0 else max(cmi, 0.0),
+        mutual_information=0.0 if a == 0.0 and c == 0.0 else max(mi, 0.0),
+        dim_x=dx,
+        dim_y=dy,
+        dim_z=dz,
         truth="closed form (Gaussian log-determinants)",
     )
 
@@ -1440,3 +1580,132 @@ def trajectory_windows(trajectories: jax.Array, length: int, *, stride: int = 1)
     index = starts[:, None] + np.arange(length)[None, :]
     windows = trajectories[:, index]  # [N, W, length, d]
     return windows.reshape(-1, length, trajectories.shape[-1])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransferEntropyTask:
+    """A pair of time series ``(x, y)`` with known transfer entropies (nats).
+
+    Args:
+      name: short label, e.g. ``"var1-a0.5-b0.5-c0.8"``.
+      sample: ``sample(key, T) -> (x, y)``, time series of shapes ``[T, dim_x]`` and
+        ``[T, dim_y]`` drawn from the stationary process.
+      transfer_entropy: the true ``T(X -> Y) = I(Y_t; X_past | Y_past)`` for the histories and
+        delay below.
+      reverse_transfer_entropy: the true ``T(Y -> X)`` for the same histories and delay.
+      target_history: target history length ``k`` the truths are for.
+      source_history: source history length ``l`` the truths are for.
+      delay: source lag ``u`` the truths are for (the source past ends at ``t - u``).
+      truth: where the values come from.
+
+    Returns:
+      A frozen dataclass (hashable). ``sample`` refuses an ``n`` that is not a positive
+      Python int and a ``key`` that is not a JAX PRNG key.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> task = testing.linear_gaussian_var1()
+      >>> x, y = task.sample(jax.random.key(0), 100)
+      >>> print(x.shape, y.shape, f"{task.transfer_entropy:.4f}", task.reverse_transfer_entropy)
+      (100, 1) (100, 1) 0.2807 0.0
+    """
+
+    name: str
+    sample: Callable[[jax.Array, int], tuple[jax.Array, jax.Array]]
+    transfer_entropy: float
+    reverse_transfer_entropy: float
+    target_history: int = 1
+    source_history: int = 1
+    delay: int = 1
+    truth: str = "closed form"
+
+    def __post_init__(self):
+        """Wraps ``sample`` with the checks of ``key`` and ``n``."""
+        object.__setattr__(self, "sample", _checked_sampler(self.sample))
+
+
+def _var1_sampler(transition: np.ndarray, noise_scale: np.ndarray, stationary: np.ndarray):
+    """``sample(key, T)`` of ``s_t = A s_{t-1} + e_t``, ``s_0`` from the stationary law."""
+    start_factor = np.linalg.cholesky(stationary)
+
+    def sample(key, n):
+        k0, k1 = jax.random.split(key)
+        dtype = jnp.zeros(()).dtype
+        a = jnp.asarray(transition, dtype)
+        start = jnp.matmul(
+            jnp.asarray(start_factor, dtype), jax.random.normal(k0, (2,), dtype), precision=HIGHEST
+        )
+        noise = jax.random.normal(k1, (n - 1, 2), dtype) * jnp.asarray(noise_scale, dtype)
+
+        def step(state, e):
+            state = jnp.matmul(a, state, precision=HIGHEST) + e
+            return state, state
+
+        _, path = jax.lax.scan(step, start, noise)
+        path = jnp.concatenate([start[None], path])
+        return path[:, :1], path[:, 1:]
+
+    return sample
+
+
+def linear_gaussian_var1(
+    *, a: float = 0.5, b: float = 0.5, c: float = 0.8, noise_x: float = 1.0, noise_y: float = 1.0
+) -> TransferEntropyTask:
+    r"""A linear-Gaussian VAR(1) where ``x`` drives ``y`` and not back.
+
+    .. math::
+       x_t = a\,x_{t-1} + \varepsilon^x_t, \qquad
+       y_t = b\,y_{t-1} + c\,x_{t-1} + \varepsilon^y_t,
+
+    with independent ``N(0, noise_x^2)`` and ``N(0, noise_y^2)`` innovations. The stationary
+    covariance ``S`` of ``s_t = (x_t, y_t)`` solves the discrete Lyapunov equation
+    ``S = A S A^T + Q`` (``A = [[a, 0], [c, b]]``, ``Q = diag(noise_x^2, noise_y^2)``). With
+    one step of history each and delay 1 (the defaults of the transfer-entropy functions)
+    ``y_t`` given ``(y_{t-1}, x_{t-1})`` has variance exactly ``noise_y^2``, so
+
+    .. math::
+       T(X \to Y) = \tfrac12 \log \frac{\operatorname{Var}(y_t \mid y_{t-1})}{\sigma_y^2},
+       \qquad
+       \operatorname{Var}(y_t \mid y_{t-1}) = S_{yy} - \frac{(b S_{yy} + c S_{xy})^2}{S_{yy}},
+
+    and ``T(Y -> X) = 0``: ``x_t - a x_{t-1}`` is independent of the whole past. The series
+    start from the stationary law, so no burn-in is needed.
+
+    Args:
+      a: autoregression of ``x``, ``|a| < 1``.
+      b: autoregression of ``y``, ``|b| < 1``.
+      c: coupling ``x_{t-1} -> y_t``.
+      noise_x: innovation standard deviation of ``x`` (``> 0``).
+      noise_y: innovation standard deviation of ``y`` (``> 0``).
+
+    Returns:
+      A :class:`TransferEntropyTask` for ``target_history = source_history = delay = 1``.
+
+    Raises:
+      TypeError: a non-real parameter.
+      ValueError: ``|a| >= 1`` or ``|b| >= 1`` (not stationary), a noise scale ``<= 0``, a
+        non-finite ``c``.
+
+    Example:
+      >>> from jaxinfo import testing
+      >>> print(f"{testing.linear_gaussian_var1(a=0.5, b=0.5, c=0.8).transfer_entropy:.4f}")
+      0.2807
+    """
+    hint = "The process is stationary only for |a| < 1 and |b| < 1."
+    a = _check_real(a, "a", low=-1.0, high=1.0, open_bounds=True, hint=hint)
+    b = _check_real(b, "b", low=-1.0, high=1.0, open_bounds=True, hint=hint)
+    c = _check_real(c, "c")
+    noise_x = _check_real(noise_x, "noise_x", low=0.0, open_bounds=True)
+    noise_y = _check_real(noise_y, "noise_y", low=0.0, open_bounds=True)
+    transition = np.array([[a, 0.0], [c, b]])
+    stationary = scipy.linalg.solve_discrete_lyapunov(transition, np.diag([noise_x**2, noise_y**2]))
+    s_xy, s_yy = stationary[0, 1], stationary[1, 1]
+    residual = s_yy - (b * s_yy + c * s_xy) ** 2 / s_yy  # Var(y_t | y_{t-1})
+    return TransferEntropyTask(
+        name=f"var1-a{a:g}-b{b:g}-c{c:g}",
+        sample=_var1_sampler(transition, np.array([noise_x, noise_y]), stationary),
+        transfer_entropy=max(0.5 * math.log(residual / noise_y**2), 0.0),
+        reverse_transfer_entropy=0.0,
+        truth="closed form (stationary covariance from the discrete Lyapunov equation)",
+    )

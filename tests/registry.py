@@ -558,6 +558,52 @@ def _neighbour_entries() -> list[Entry]:
     ]
 
 
+def _mixed_entries() -> list[Entry]:
+    """Discrete-continuous MI: Ross (labels from the sign of y's first column) and mixed KSG."""
+
+    def ross(x, y, **kw):
+        labels = (y[:, 0] > 0).astype(jnp.int32)
+        x = x + 0.0 * y[:, :1]  # a non-finite y still poisons the row (the labels cannot)
+        return jaxinfo.ross_mutual_information(x, labels, k=2, **kw)
+
+    def mixed_ksg(x, y, **kw):
+        # y half discrete: rounded to a grid, so the joint space has ties at distance 0
+        return jaxinfo.mixed_ksg_mutual_information(x, jnp.round(y), k=2, block_size=5, **kw)
+
+    return [
+        # d = 1: the sorted route (one lexsort, windows, the sorted counts)
+        Entry(
+            "ross_mutual_information[d=1,sorted]",
+            ross,
+            (1, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,  # labels from y
+        ),
+        # d = 2: the blocked slab
+        Entry(
+            "ross_mutual_information[d=2,blocked]",
+            lambda x, y, **kw: ross(x, y, block_size=5, **kw),
+            (2, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,
+            sharded=False,
+            slow=True,  # the slab is checked against a loop in tests/test_mixed.py
+        ),
+        Entry(
+            "mixed_ksg_mutual_information[k=2]",
+            mixed_ksg,
+            (1, 1),
+            differentiable=False,
+            min_samples=3,
+            passes_arrays_through=False,  # rounds y
+            sharded=False,
+            slow=True,  # the slab of KSG's battery; values against a loop in test_mixed.py
+        ),
+    ]
+
+
 def _separable_scores(x, y, where, axis_name):
     """Scores of a separable critic ``x_i . y_j``: this device's rows against every ``y``.
 
@@ -680,6 +726,100 @@ def _bottleneck_entries() -> list[Entry]:
     ]
 
 
+def _conditional_entries() -> list[Entry]:
+    """Conditional mutual information ``I(X; Y | Z)`` (issue 27): one entry per route.
+
+    The Gaussian route is the family's sharded representative (moments ``psum``-reduced);
+    the copula and kNN routes have zero gradients.
+    """
+    return [
+        Entry(
+            "gaussian_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_conditional_mutual_information(x, y, z, **kw),
+            (2, 1, 1),
+            min_samples=5,
+        ),
+        Entry(
+            "gaussian_copula_conditional_mutual_information",
+            lambda x, y, z, **kw: jaxinfo.gaussian_copula_conditional_mutual_information(
+                x, y, z, **kw
+            ),
+            (2, 2, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=6,
+            # its code is the copula MI's normal scores and the Gaussian CMI's core, both
+            # in the default run
+            slow=True,
+        ),
+        # Frenzel-Pompe: the blocked slab (KSG's counts in the (x, z), (y, z), z subspaces)
+        Entry(
+            "ksg_conditional_mutual_information[brute]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="brute", block_size=5, **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
+        # the tree route: joint neighbours from the host tree, (x, z) and (y, z) counted by
+        # the tree, the 1-D z by the sorted search in JAX
+        Entry(
+            "ksg_conditional_mutual_information[tree]",
+            lambda x, y, z, **kw: jaxinfo.ksg_conditional_mutual_information(
+                x, y, z, k=3, method="tree", **kw
+            ),
+            (2, 1, 1),
+            differentiable=False,
+            sharded=False,
+            min_samples=4,
+        ),
+    ]
+
+
+def _time_series_entries() -> list[Entry]:
+    """Transfer entropy (issue 27): the arrays are (source, target) series, a row a time step.
+
+    ``axis_name`` splits a series into time windows embedded one by one, so rows that would
+    cross a shard boundary are not formed: the value is not the unsharded one on the same
+    rows, and the battery's row-sharding tests do not apply (``supports_axis_name=False``).
+    tests/test_transfer_entropy.py checks the window rule under ``shard_map``. Masking the
+    trailing steps equals slicing them off, as the battery checks.
+    """
+    return [
+        Entry(
+            "gaussian_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.gaussian_transfer_entropy(x, y, **kw),
+            (1, 1),
+            supports_axis_name=False,
+            min_samples=5,  # 4 embedded rows for d = 3
+        ),
+        Entry(
+            "gaussian_copula_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.gaussian_copula_transfer_entropy(
+                x, y, target_history=2, **kw
+            ),
+            (2, 1),
+            supports_axis_name=False,
+            differentiable=False,
+            sharded=False,
+            min_samples=8,  # t0 = 2, then 6 embedded rows for d = 1 + 2 + 2
+            slow=True,  # the embedding is the Gaussian entry's; the copula CMI has its own
+        ),
+        Entry(
+            "ksg_transfer_entropy",
+            lambda x, y, **kw: jaxinfo.ksg_transfer_entropy(x, y, k=3, delay=2, **kw),
+            (1, 1),
+            supports_axis_name=False,
+            differentiable=False,
+            sharded=False,
+            min_samples=6,  # t0 = 2, then k + 1 embedded rows
+            slow=True,  # the embedding is the Gaussian entry's; the KSG CMI has its own
+        ),
+    ]
+
+
 def _multivariate_entries() -> list[Entry]:
     """Multivariate measures of three variables (issue 27, item 4): one entry per method.
 
@@ -719,9 +859,12 @@ ENTRIES: list[Entry] = (
     + _cs_entries()
     + _distribution_entries()
     + _neighbour_entries()
+    + _mixed_entries()
     + _variational_entries()
     + _upper_bound_entries()
     + _bottleneck_entries()
+    + _conditional_entries()
+    + _time_series_entries()
     + _multivariate_entries()
 )
 

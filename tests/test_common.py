@@ -41,6 +41,7 @@ REPRESENTATIVE_SHARDED = {
     "knn_entropy[d=1,sorted]",
     "knn_entropy[d=3,tree]",
     "ksg_mutual_information[tree]",
+    "ross_mutual_information[d=1,sorted]",
     "gaussian_mutual_information",
     "infonce_lower_bound",
     "binned_mutual_information[adaptive,miller_madow]",

@@ -31,7 +31,7 @@ def _labels(key, n=N):
 # --- the auto rule against the docs tables ---------------------------------------------------
 
 _ROW = re.compile(
-    r"^\| `(mutual_information|entropy)` \| (integer|float) \| ([^|]+) \| `\"(\w+)\"` \|$"
+    r"^\| `(mutual_information|entropy)` \| (integer|float|mixed) \| ([^|]+) \| `\"(\w+)\"` \|$"
 )
 
 
@@ -82,6 +82,9 @@ def test_docstring_auto_table_names_the_rule(function):
 
 
 def _inputs_of(function, dtype, dim, key):
+    if dtype == "mixed":  # float samples [N, dim - 1] and integer labels [N]
+        x, _ = _pair(key, max(dim - 1, 1))
+        return x, _labels(key)[0]
     if dtype == "integer":
         labels = jax.random.randint(key, (N, dim), 0, 3)
         return (labels, labels) if function == "mutual_information" else (labels,)
@@ -97,8 +100,16 @@ def _dims_to_try(rows, function, dtype):
     return sorted({*bounds, *(b + 1 for b in bounds)} or {low})
 
 
-@pytest.mark.parametrize("function", ["mutual_information", "entropy"])
-@pytest.mark.parametrize("dtype", ["integer", "float"])
+@pytest.mark.parametrize(
+    ("function", "dtype"),
+    [
+        ("mutual_information", "integer"),
+        ("mutual_information", "float"),
+        ("mutual_information", "mixed"),
+        ("entropy", "integer"),
+        ("entropy", "float"),
+    ],
+)
 def test_auto_picks_what_the_docs_table_says(function, dtype, key):
     rows = _table("choosing.md")
     assert rows, "the auto-rule table is missing from docs/choosing.md"
@@ -242,11 +253,30 @@ def test_an_option_of_another_method_is_an_error_naming_both(key):
         jaxinfo.entropy(x, method="knn", num_classes=3)
 
 
-def test_mixed_dtypes_have_no_auto_method(key):
+def test_mixed_dtypes_run_ross_with_the_integer_side_as_labels(key):
     x, _ = _pair(key)
     labels, _ = _labels(key)
-    with pytest.raises(TypeError, match="integer and float inputs together"):
-        jaxinfo.mutual_information(x, labels)
+    where = jnp.arange(N) % 5 != 0
+    direct = jaxinfo.ross_mutual_information(x, labels, k=4, base=2, where=where)
+    for pair in ((x, labels), (labels, x)):  # either order: MI is symmetric
+        result = jaxinfo.mutual_information(*pair, k=4, base=2, where=where)
+        assert result.method == "ross"
+        np.testing.assert_array_equal(result.value, direct)
+    with pytest.raises(TypeError, match="`y` must be integer class labels"):
+        jaxinfo.mutual_information(x, x, method="ross")
+    with pytest.raises(ValueError, match="`y` must have shape \\[n\\]"):
+        jaxinfo.mutual_information(x, labels[:, None], method="ross")
+
+
+def test_mixed_ksg_method_takes_integer_inputs_as_float_columns(key):
+    x, _ = _pair(key)
+    labels, _ = _labels(key)
+    result = jaxinfo.mutual_information(x, labels, method="mixed_ksg", k=2, block_size=16)
+    assert result.method == "mixed_ksg"
+    direct = jaxinfo.mixed_ksg_mutual_information(
+        x, labels[:, None].astype(x.dtype), k=2, block_size=16
+    )
+    np.testing.assert_array_equal(result.value, direct)
 
 
 def test_integer_data_for_a_continuous_method_is_the_estimators_error(key):

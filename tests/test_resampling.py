@@ -240,6 +240,10 @@ def test_errors_of_rows_and_traced_masks(pair):
         )
     with pytest.raises(TypeError, match="needs at least one sample array"):
         jaxinfo.confidence_interval(jaxinfo.gaussian_entropy, key=jax.random.key(0))
+    # The estimator's own message speaks of the redrawn set's n, so the wrapper says so.
+    x, y = pair[0][:6], pair[1][:6]
+    with pytest.raises(ValueError, match=r"redrawn set of 3 rows \(the data has 6;.*got k = 3"):
+        jaxinfo.confidence_interval(jaxinfo.ksg_mutual_information, x, y, key=jax.random.key(0))
 
     @jax.jit
     def traced(mask):

@@ -74,8 +74,17 @@ def _axis_calls():
         ),
         "mutual_information": lambda a: jaxinfo.mutual_information(x, x, axis_name=a),
         "entropy": lambda a: jaxinfo.entropy(x, axis_name=a),
+        "conditional_mutual_information": lambda a: jaxinfo.conditional_mutual_information(
+            x[:, :1], x[:, 1:2], x[:, 2:], axis_name=a
+        ),
         "discrete_mutual_information": lambda a: jaxinfo.discrete_mutual_information(
             labels, labels, num_x=2, num_y=2, axis_name=a
+        ),
+        "ross_mutual_information": lambda a: jaxinfo.ross_mutual_information(
+            x, labels, axis_name=a
+        ),
+        "mixed_ksg_mutual_information": lambda a: jaxinfo.mixed_ksg_mutual_information(
+            x, x, axis_name=a
         ),
         "variational_information_bottleneck_loss": lambda a: (
             jaxinfo.variational_information_bottleneck_loss(
@@ -97,6 +106,16 @@ def _axis_calls():
             jaxinfo.diffusion_spectral_mutual_information(
                 x, labels, num_classes=2, key=jax.random.key(1), axis_name=a
             )
+        ),
+        # time windows under axis_name: the registry entries run without it
+        "gaussian_transfer_entropy": lambda a: jaxinfo.gaussian_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
+        "gaussian_copula_transfer_entropy": lambda a: jaxinfo.gaussian_copula_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
+        ),
+        "ksg_transfer_entropy": lambda a: jaxinfo.ksg_transfer_entropy(
+            x[:, :1], x[:, 1:], axis_name=a
         ),
         "dual_total_correlation": lambda a: jaxinfo.dual_total_correlation(
             x[:, :1], x[:, 1:], axis_name=a

@@ -1,11 +1,12 @@
-"""One entry point: ``mutual_information`` and ``entropy`` with ``method=`` naming the estimator.
+"""Entry points: ``mutual_information``, ``entropy``, ``conditional_mutual_information``.
 
-Each method is a direct call of one public estimator with the options the caller passed (an
-option left ``None`` is not passed, so the estimator's own default applies and is documented
-in one place). An option that the chosen method does not read is an error naming it and the
-method. ``method="auto"`` picks from static facts only (integer or float dtype, the total
-dimension ``d_x + d_y``), by the rule in :data:`MUTUAL_INFORMATION_RULE` and
-:data:`ENTROPY_RULE`, chosen from measurements on the accuracy suite
+Each takes ``method=`` naming the estimator, and each method is a direct call of one public
+estimator with the options the caller passed (an option left ``None`` is not passed, so the
+estimator's own default applies and is documented in one place). An option that the chosen
+method does not read is an error naming it and the method. ``method="auto"`` picks from
+static facts only (integer or float dtype, the total dimension), by the rule in
+:data:`MUTUAL_INFORMATION_RULE`, :data:`ENTROPY_RULE` and
+:data:`CONDITIONAL_MUTUAL_INFORMATION_RULE`, chosen from measurements on the accuracy suite
 (benchmarks/auto_rule.py; docs/choosing.md). The result is an :class:`Estimate`, a pytree
 whose ``method`` is static, so it passes through ``jit`` and ``vmap``.
 """
@@ -24,6 +25,7 @@ from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxinfo._src import validation
+from jaxinfo._src.cauchy_schwarz import cauchy_schwarz_conditional_mutual_information
 from jaxinfo._src.discrete import (
     binned_mutual_information,
     chao_shen_entropy,
@@ -33,15 +35,29 @@ from jaxinfo._src.discrete import (
     plugin_entropy,
 )
 from jaxinfo._src.gaussian import (
+    gaussian_conditional_mutual_information,
+    gaussian_copula_conditional_mutual_information,
     gaussian_copula_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
 )
 from jaxinfo._src.kde import kde_entropy
-from jaxinfo._src.neighbours import knn_entropy, ksg_mutual_information
+from jaxinfo._src.kernels import KernelLike
+from jaxinfo._src.mixed import (
+    checked_labels,
+    mixed_ksg_mutual_information,
+    ross_mutual_information,
+)
+from jaxinfo._src.neighbours import (
+    knn_entropy,
+    ksg_conditional_mutual_information,
+    ksg_mutual_information,
+)
 from jaxinfo._src.options import (
+    CONDITIONAL_MUTUAL_INFORMATION_METHODS,
     ENTROPY_METHODS,
     MUTUAL_INFORMATION_METHODS,
+    ConditionalMutualInformationMethod,
     EntropyCorrection,
     EntropyMethod,
     MutualInformationMethod,
@@ -51,7 +67,10 @@ from jaxinfo._src.options import (
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["value"], meta_fields=["method"])
 @dataclasses.dataclass(frozen=True)
 class Estimate:
-    """The value of :func:`mutual_information` or :func:`entropy` and the method that ran.
+    """The value of an entry point and the method that ran.
+
+    The result of :func:`mutual_information`, :func:`entropy` and
+    :func:`conditional_mutual_information`.
 
     A pytree: ``value`` is its one leaf and ``method`` is static, so an ``Estimate`` is
     returned from ``jax.jit`` and ``jax.vmap`` (``value`` then batched) like an array.
@@ -69,8 +88,9 @@ class Estimate:
 class Rule:
     """One row of an auto rule: the first row whose conditions hold picks ``method``.
 
-    ``dtype`` is ``"integer"`` or ``"float"`` (of every input); ``max_dim`` bounds the total
-    dimension (``None``: any).
+    ``dtype`` is ``"integer"`` or ``"float"`` (of every input), or ``"mixed"`` (one float
+    input and one integer input, in either order); ``max_dim`` bounds the total dimension
+    (``None``: any).
     """
 
     dtype: str
@@ -82,6 +102,7 @@ MUTUAL_INFORMATION_RULE: tuple[Rule, ...] = (
     Rule("integer", None, "discrete"),
     Rule("float", 4, "ksg"),
     Rule("float", None, "copula"),
+    Rule("mixed", None, "ross"),
 )
 """``method="auto"`` of :func:`mutual_information` (docs/choosing.md, "The auto rule")."""
 
@@ -102,6 +123,8 @@ MUTUAL_INFORMATION_OPTIONS: dict[str, tuple[str, ...]] = {
     "binned": ("bins", "adaptive", "correction"),
     "discrete": ("num_x", "num_y", "correction"),
     "neural": ("seed",),
+    "ross": ("k", "block_size"),
+    "mixed_ksg": ("k", "block_size"),
 }
 ENTROPY_OPTIONS: dict[str, tuple[str, ...]] = {
     "knn": ("k", "block_size"),
@@ -145,10 +168,14 @@ def _chosen(
     chosen = pick(rule, kind, dim)
     if chosen is None:
         dtypes = ", ".join(f"`{n}` {a.dtype}" for n, a in zip(names, arrays, strict=True))
+        if kind == "integer":
+            raise TypeError(
+                f"method='auto' has no estimator for integer inputs here ({dtypes}). Cast "
+                "them to float for a continuous method."
+            )
         raise TypeError(
-            f"method='auto' has no estimator for integer and float inputs together ({dtypes}). "
-            "Cast the labels to float for a continuous method, or bin the continuous "
-            "variable into integer labels for method='discrete'."
+            f"method='auto' has no estimator for these inputs ({dtypes}). "
+            "Pick a `method` explicitly."
         )
     return chosen, f"method='auto' (which chose {chosen!r} for these inputs)"
 
@@ -202,6 +229,28 @@ def _kde_mutual_information(x, y, *, base=None, **options) -> jax.Array:
     )
 
 
+def _ross_mutual_information(x, y, **options) -> jax.Array:
+    """Ross's estimator with the integer side as the labels (MI is symmetric)."""
+    if jnp.issubdtype(x.dtype, jnp.integer) and not jnp.issubdtype(y.dtype, jnp.integer):
+        checked_labels(x, y.shape[0], "x", paired_with="y")
+        return ross_mutual_information(y, x, **options)
+    checked_labels(y, x.shape[0], "y")
+    return ross_mutual_information(x, y, **options)
+
+
+def _mixed_ksg_mutual_information(x, y, **options) -> jax.Array:
+    """Mixed KSG with integer inputs as float columns (equal labels at distance 0)."""
+    floats = [a.dtype for a in (x, y) if not jnp.issubdtype(a.dtype, jnp.integer)]
+    dtype = validation.compute_dtype(floats[0] if floats else jnp.float64)
+
+    def as_columns(a):
+        if not jnp.issubdtype(a.dtype, jnp.integer):
+            return a
+        return (a[:, None] if a.ndim == 1 else a).astype(dtype)
+
+    return mixed_ksg_mutual_information(as_columns(x), as_columns(y), **options)
+
+
 def _neural_mutual_information(x, y, **options) -> jax.Array:
     if any(isinstance(a, Tracer) for a in (x, y)):
         raise TypeError(
@@ -221,6 +270,8 @@ _MUTUAL_INFORMATION: dict[str, Callable[..., jax.Array]] = {
     "binned": binned_mutual_information,
     "discrete": discrete_mutual_information,
     "neural": _neural_mutual_information,
+    "ross": _ross_mutual_information,
+    "mixed_ksg": _mixed_ksg_mutual_information,
 }
 _ENTROPY: dict[str, Callable[..., jax.Array]] = {
     "knn": knn_entropy,
@@ -267,6 +318,7 @@ def mutual_information(
     integer ``x`` and ``y``       ``"discrete"``
     float, ``d_x + d_y <= 4``     ``"ksg"``
     float, ``d_x + d_y > 4``      ``"copula"``
+    float and integer (mixed)     ``"ross"`` (the integer side is the class labels)
     ============================  ==========================================================
 
     The measurements behind it (bias and MAE on the accuracy suite at n = 500 and 5000,
@@ -288,6 +340,11 @@ def mutual_information(
     - ``"discrete"``: :func:`discrete_mutual_information` of integer labels (``num_x``,
       ``num_y``, ``correction``). Outside a transformation ``num_x`` / ``num_y`` default to
       the largest valid label + 1 (per column); under ``jit``/``vmap`` pass them.
+    - ``"ross"``: :func:`ross_mutual_information` (``k``, ``block_size``) of float samples
+      and integer labels ``[n]``, in either order (scikit-learn's ``mutual_info_classif``).
+    - ``"mixed_ksg"``: :func:`mixed_ksg_mutual_information` (``k``, ``block_size``): each
+      side may mix discrete and continuous values; integer inputs are taken as float
+      columns.
     - ``"neural"``: ``jaxinfo.nn.estimate_mutual_information`` with its defaults and
       ``seed`` (the rest of its options: call it directly). It trains a network in a host
       loop: not usable under ``jit``/``vmap``/``grad``, and slow (seconds to minutes).
@@ -296,15 +353,17 @@ def mutual_information(
     ``method`` in its own function) are not reachable here: call those functions directly.
 
     Args:
-      x: samples ``[n, d_x]`` (integer labels ``[n]`` or ``[n, c]`` for ``"discrete"``).
+      x: samples ``[n, d_x]`` (integer labels ``[n]`` or ``[n, c]`` for ``"discrete"``,
+        ``[n]`` for ``"ross"``).
       y: samples ``[n, d_y]`` paired with ``x``.
       method: one of ``"auto"``, ``"ksg"``, ``"gaussian"``, ``"copula"``, ``"kde"``,
-        ``"binned"``, ``"discrete"``, ``"neural"`` (static).
+        ``"binned"``, ``"discrete"``, ``"neural"``, ``"ross"``, ``"mixed_ksg"`` (static).
       base: logarithm base (``2`` for bits); default nats.
       where: boolean ``[n]`` marking valid rows (every method but ``"neural"``).
       axis_name: mesh axis of the rows inside ``shard_map`` (every method but ``"neural"``).
-      k: neighbour order of ``"ksg"``.
-      block_size: query rows per block of ``"ksg"`` and ``"kde"``.
+      k: neighbour order of ``"ksg"``, ``"ross"`` and ``"mixed_ksg"``.
+      block_size: query rows per block of ``"ksg"``, ``"kde"``, ``"ross"`` and
+        ``"mixed_ksg"``.
       shrinkage: covariance shrinkage of ``"gaussian"`` and ``"copula"``.
       bias_correction: the Wishart bias correction of ``"gaussian"`` and ``"copula"``.
       bandwidth: the KDE bandwidth (a number or a rule name) of ``"kde"``.
@@ -322,8 +381,8 @@ def mutual_information(
     Raises:
       ValueError: an unknown ``method``; an option that the chosen method does not read
         (the error names it and the method); whatever the chosen function raises.
-      TypeError: ``method="auto"`` with integer and float inputs together;
-        ``method="neural"`` under a transformation.
+      TypeError: ``method="neural"`` under a transformation; ``method="ross"`` without
+        one integer and one float input.
 
     Example:
       >>> import jax, jaxinfo
@@ -442,4 +501,127 @@ def entropy(
     if "num_classes" in ENTROPY_OPTIONS.get(chosen, ()) and "num_classes" not in options:
         options["num_classes"] = _alphabet(array, "x", where, "num_classes")
     value = _ENTROPY[chosen](array, base=base, **options)
+    return Estimate(value=value, method=chosen)
+
+
+CONDITIONAL_MUTUAL_INFORMATION_RULE: tuple[Rule, ...] = (
+    Rule("float", 4, "ksg"),
+    Rule("float", None, "copula"),
+)
+"""``method="auto"`` of :func:`conditional_mutual_information` (docs/classical.md)."""
+
+CONDITIONAL_MUTUAL_INFORMATION_OPTIONS: dict[str, tuple[str, ...]] = {
+    "ksg": ("k", "block_size"),
+    "gaussian": ("shrinkage", "bias_correction"),
+    "copula": ("shrinkage", "bias_correction"),
+    "cauchy_schwarz": ("kernel_x", "kernel_y", "kernel_z", "block_size"),
+}
+_CONDITIONAL_MUTUAL_INFORMATION: dict[str, Callable[..., jax.Array]] = {
+    "ksg": ksg_conditional_mutual_information,
+    "gaussian": gaussian_conditional_mutual_information,
+    "copula": gaussian_copula_conditional_mutual_information,
+    "cauchy_schwarz": cauchy_schwarz_conditional_mutual_information,
+}
+
+
+def conditional_mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
+    *,
+    method: ConditionalMutualInformationMethod = "auto",
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+    k: int | None = None,
+    block_size: int | None = None,
+    shrinkage: ArrayLike | None = None,
+    bias_correction: bool | None = None,
+    kernel_x: KernelLike | None = None,
+    kernel_y: KernelLike | None = None,
+    kernel_z: KernelLike | None = None,
+) -> Estimate:
+    r"""Conditional mutual information ``I(X; Y | Z)`` by the estimator ``method`` names.
+
+    The conditional counterpart of :func:`mutual_information`: each method is the direct call
+    of one public function with the options you pass. ``"auto"`` picks from the dtypes and the
+    total dimension ``d_x + d_y + d_z`` only (the rule of :func:`mutual_information` for
+    float inputs, applied to the joint dimension):
+
+    ================================  ======================================================
+    inputs                            ``method="auto"`` runs
+    ================================  ======================================================
+    float, ``d_x + d_y + d_z <= 4``   ``"ksg"``
+    float, ``d_x + d_y + d_z > 4``    ``"copula"``
+    ================================  ======================================================
+
+    The methods:
+
+    - ``"ksg"``: :func:`ksg_conditional_mutual_information` (Frenzel–Pompe; ``k``,
+      ``block_size``). No gradient.
+    - ``"gaussian"``: :func:`gaussian_conditional_mutual_information` (``shrinkage``,
+      ``bias_correction``): exact for jointly Gaussian data. Differentiable.
+    - ``"copula"``: :func:`gaussian_copula_conditional_mutual_information` (same options):
+      invariant to monotone maps of each column.
+    - ``"cauchy_schwarz"``: :func:`cauchy_schwarz_conditional_mutual_information`
+      (``kernel_x``, ``kernel_y``, ``kernel_z``, ``block_size``). **A different measure**:
+      the Cauchy–Schwarz divergence between ``p(x, y | z)`` and ``p(x | z) p(y | z)``, not
+      Shannon's CMI; 0 exactly when they agree, but its values are not in nats of ``I(X; Y |
+      Z)``. Differentiable (a training objective).
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      z: the conditioning samples ``[n, d_z]`` paired with ``x``.
+      method: one of ``"auto"``, ``"ksg"``, ``"gaussian"``, ``"copula"``,
+        ``"cauchy_schwarz"`` (static).
+      base: logarithm base (``2`` for bits); default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      k: neighbour order of ``"ksg"``.
+      block_size: query rows per block of ``"ksg"`` and ``"cauchy_schwarz"``.
+      shrinkage: covariance shrinkage of ``"gaussian"`` and ``"copula"``.
+      bias_correction: the Wishart bias correction of ``"gaussian"`` and ``"copula"``.
+      kernel_x: the kernel of ``x`` for ``"cauchy_schwarz"``.
+      kernel_y: the kernel of ``y`` for ``"cauchy_schwarz"``.
+      kernel_z: the kernel of ``z`` for ``"cauchy_schwarz"``.
+
+    Returns:
+      An :class:`Estimate`: ``.value`` (scalar, unclipped) and ``.method`` (what ran).
+
+    Raises:
+      ValueError: an unknown ``method``; an option that the chosen method does not read
+        (the error names it and the method); whatever the chosen function raises.
+      TypeError: ``method="auto"`` with integer inputs (no discrete CMI here).
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> task = jaxinfo.testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> x, y, z = task.sample(jax.random.key(0), 2000)
+      >>> cmi = jaxinfo.conditional_mutual_information(x, y, z)
+      >>> print(cmi.method, f"{cmi.value:.2f}", f"{task.conditional_mutual_information:.2f}")
+      ksg 0.10 0.11
+    """
+    names = ("x", "y", "z")
+    arrays = tuple(validation.as_array(a, n) for a, n in zip((x, y, z), names, strict=True))
+    chosen, described = _chosen(
+        method,
+        CONDITIONAL_MUTUAL_INFORMATION_METHODS,
+        CONDITIONAL_MUTUAL_INFORMATION_RULE,
+        arrays,
+        names,
+    )
+    passed = dict(
+        where=where,
+        axis_name=axis_name,
+        k=k,
+        block_size=block_size,
+        shrinkage=shrinkage,
+        bias_correction=bias_correction,
+        kernel_x=kernel_x,
+        kernel_y=kernel_y,
+        kernel_z=kernel_z,
+    )
+    options = _options(chosen, described, CONDITIONAL_MUTUAL_INFORMATION_OPTIONS, passed)
+    value = _CONDITIONAL_MUTUAL_INFORMATION[chosen](*arrays, base=base, **options)
     return Estimate(value=value, method=chosen)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import collectives, guards, moments, numerics, programs, samples, validation
@@ -223,30 +224,54 @@ def gaussian_entropy(
     return rows.result(value, holds)
 
 
-def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> tuple[jax.Array, jax.Array]:
-    """``(MI, count)``: ``0.5 (log det R_x + log det R_y - log det R)`` from the joint ``R``.
+def _conditional_nats(
+    z, x, y, mask, shrinkage, bias_correction, axis_name
+) -> tuple[jax.Array, jax.Array]:
+    """``(CMI, count)``: ``0.5 (log det R_zx + log det R_zy - log det R_z - log det R_zxy)``.
 
-    Working on correlations makes shrinkage scale-invariant per column (``tr R / d = 1``)
-    and conditions Cholesky; the unshrunk value equals the covariance formula exactly.
-    Shrinking the joint matrix and taking its blocks keeps the estimate ``>= 0`` (Fischer).
-    The first ``d_x`` pivots of ``R`` are those of ``R_x``, so ``log det R_x`` cancels: the
-    MI is ``0.5 (log det R_y - log det R_{y|x})`` from the remaining pivots.
+    One joint correlation ``R`` of ``[z, x, y]``: its first ``d_z + d_x`` pivots are those of
+    ``R_z`` and ``R_zx``, so those two terms cancel against the joint and the CMI is
+    ``0.5 (log det R_{y|z} - log det R_{y|zx})``: the trailing pivots of the ``[z, y]`` block
+    and of ``R``. With no ``z`` columns this is the MI. Working on correlations makes
+    shrinkage scale-invariant per column (``tr R / d = 1``) and conditions Cholesky; the
+    unshrunk value equals the covariance formula exactly (the variances cancel). Shrinking the
+    joint matrix and taking its blocks keeps the estimate ``>= 0`` (conditioning on more
+    columns never increases a log-det).
     """
-    dx = x.shape[1]
-    count, scatter, roundoff = _scatter(jnp.concatenate([x, y], axis=1), mask, axis_name)
+    dz, dx = z.shape[1], x.shape[1]
+    count, scatter, roundoff = _scatter(jnp.concatenate([z, x, y], axis=1), mask, axis_name)
     corr, floor = _floored(_shrink(_standardise(scatter, roundoff)[0], shrinkage))
-    joint, marginal = _pivots(corr, floor), _pivots(corr[dx:, dx:], floor)
-    value = 0.5 * (jnp.sum(marginal.log) - jnp.sum(joint.log[dx:]))
-    # >= 0 by Fischer's inequality; Cholesky round-off on a singular R (rank-1 data) can
+    d = corr.shape[0]
+    if dz:
+        zy = np.concatenate([np.arange(dz), np.arange(dz + dx, d)])
+        block = corr[np.ix_(zy, zy)]
+    else:
+        block = corr[dx:, dx:]
+    joint, marginal = _pivots(corr, floor), _pivots(block, floor)
+    value = 0.5 * (jnp.sum(marginal.log[dz:]) - jnp.sum(joint.log[dz + dx :]))
+    # >= 0 by the inequality above; Cholesky round-off on a singular R (rank-1 data) can
     # land a few 1e-3 below.
     value = jnp.maximum(value, 0.0)
     if bias_correction:
-        d = corr.shape[0]
-        # b(dx) + b(dy) - b(dx + dy): the terms i <= dx cancel between x and the joint.
-        value = value - 0.5 * (_wishart_bias(d - dx, count) - _wishart_bias(d, count, start=dx))
-    # A null direction of the joint matrix that neither block has: a canonical correlation 1.
-    dependent = jnp.sum(joint.null[dx:]) > jnp.sum(marginal.null)
+        # b(zx) + b(zy) - b(z) - b(zxy), b(m) = _wishart_bias(m): the terms i <= dz + dx
+        # cancel between zx and the joint, those i <= dz between zy and z.
+        value = value - 0.5 * (
+            _wishart_bias(d - dx, count, start=dz) - _wishart_bias(d, count, start=dz + dx)
+        )
+    # A null direction of the joint matrix that [z, y] has not: a partial canonical
+    # correlation 1.
+    dependent = jnp.sum(joint.null[dz + dx :]) > jnp.sum(marginal.null[dz:])
     return jnp.where(dependent, jnp.inf, value), count
+
+
+def _mi_nats(x, y, mask, shrinkage, bias_correction, axis_name) -> tuple[jax.Array, jax.Array]:
+    """``(MI, count)``: :func:`_conditional_nats` with nothing to condition on.
+
+    ``0.5 (log det R_y - log det R_{y|x})`` from the pivots of one joint ``R``; the
+    Wishart terms ``b(d_x) + b(d_y) - b(d_x + d_y)`` likewise.
+    """
+    none = x[:, :0]  # x's sharding and device variance
+    return _conditional_nats(none, x, y, mask, shrinkage, bias_correction, axis_name)
 
 
 @programs.one_program
@@ -306,13 +331,17 @@ def gaussian_mutual_information(
     return rows.result(value, holds & _full_rank(count, x.shape[1] + y.shape[1], shrinkage))
 
 
-def _check_pair(rows: guards.Checked, bias_correction, shrinkage) -> jax.Array:
-    """Static checks of a paired MI estimate; returns the traced answer flag."""
-    x, y = rows.arrays
-    d = x.shape[1] + y.shape[1]
-    count, counted_by = validation.valid_rows(rows.mask, x.shape[0], "where")
+def _check_pair(
+    rows: guards.Checked, bias_correction, shrinkage, names: tuple[str, ...] = ("x", "y")
+) -> jax.Array:
+    """Static checks of a joint (paired or conditional) estimate; returns the traced answer flag."""
+    dims = [a.shape[1] for a in rows.arrays]
+    d = sum(dims)
+    count, counted_by = validation.valid_rows(rows.mask, rows.arrays[0].shape[0], "where")
     _check_bias_correction(bias_correction, count, d, rows.axis_name, counted_by)
-    what = f"joint covariance of `x` and `y` (d = {x.shape[1]} + {y.shape[1]})"
+    quoted = [f"`{n}`" for n in names]
+    listed = " and ".join([", ".join(quoted[:-1]), quoted[-1]])
+    what = f"joint covariance of {listed} (d = {' + '.join(map(str, dims))})"
     _check_rank(shrinkage, count, d, rows.axis_name, what, counted_by)
     return rows.holds(_min_rows(bias_correction, d))
 
@@ -384,4 +413,137 @@ def gaussian_copula_mutual_information(
     scores = _normal_scores(jnp.concatenate([x, y], axis=1), valid)
     dx = x.shape[1]
     value, count = _mi_nats(scores[:, :dx], scores[:, dx:], mask, shrinkage, bias_correction, None)
+    return rows.result(value, holds & _full_rank(count, scores.shape[1], shrinkage))
+
+
+_TRIPLE = ("x", "y", "z")
+
+
+@programs.one_program
+def gaussian_conditional_mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
+    *,
+    shrinkage: ArrayLike = 0.0,
+    bias_correction: bool = False,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Conditional mutual information ``I(X; Y | Z)`` of a Gaussian fitted to the samples.
+
+    .. math::
+       I(X; Y \mid Z) = \tfrac12\left(\log\det\Sigma_{xz} + \log\det\Sigma_{yz}
+       - \log\det\Sigma_z - \log\det\Sigma_{xyz}\right)
+       = -\tfrac12 \sum_i \log(1 - \rho_i^2),
+
+    from one joint covariance of ``[z, x, y]`` (``rho_i`` the partial canonical
+    correlations of ``x`` and ``y`` given ``z``). Exact for jointly Gaussian data; for any
+    other distribution it is the CMI of the Gaussian with the same covariance (linear
+    conditioning: it is 0 whenever the partial correlations of ``x`` and ``y`` given ``z``
+    are). Differentiable. Shrinkage is applied to the joint correlation matrix and its blocks
+    give the other terms, so the estimate stays ``>= 0``. ``bias_correction=True`` subtracts
+    the exact expected plug-in bias for Gaussian data (four Wishart ``log det`` terms).
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      z: the conditioning samples ``[n, d_z]`` paired with ``x``.
+      shrinkage: ``s`` in ``[0, 1]`` towards the identity correlation; may be traced.
+      bias_correction: subtract the Wishart ``log det`` biases (static; needs
+        ``n > d_x + d_y + d_z``).
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+
+    Returns:
+      Scalar CMI. A ``y`` that is a linear function of ``x`` and ``z`` (but not of ``z``
+      alone) gives ``+inf`` with a zero gradient (module notes); ``n <= d_x + d_y + d_z``
+      rows without shrinkage give NaN under ``jit``.
+
+    Raises:
+      ValueError: mismatched sample counts, ``n < 2``, ``shrinkage`` outside ``[0, 1]``, or
+        ``n <= d_x + d_y + d_z`` (valid) rows with ``shrinkage=0`` (pass ``shrinkage=``).
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> task = jaxinfo.testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> x, y, z = task.sample(jax.random.key(0), 5000)
+      >>> cmi = jaxinfo.gaussian_conditional_mutual_information(x, y, z)
+      >>> print(f"{cmi:.3f} {task.conditional_mutual_information:.3f}")
+      0.113 0.112
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    rows = guards.checked((x, y, z), _TRIPLE, where, axis_name, base)
+    (x, y, z), mask = rows.arrays, rows.mask
+    holds = _check_pair(rows, bias_correction, shrinkage, _TRIPLE)
+    value, count = _conditional_nats(z, x, y, mask, shrinkage, bias_correction, axis_name)
+    d = x.shape[1] + y.shape[1] + z.shape[1]
+    return rows.result(value, holds & _full_rank(count, d, shrinkage))
+
+
+@programs.one_program
+def gaussian_copula_conditional_mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
+    *,
+    shrinkage: ArrayLike = 0.0,
+    bias_correction: bool = False,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+) -> jax.Array:
+    r"""Gaussian-copula conditional mutual information: the Gaussian CMI of normal scores.
+
+    Every column of ``x``, ``y`` and ``z`` is replaced by ``Phi^{-1}(rank / (n + 1))``
+    (average ranks for ties), then :func:`gaussian_conditional_mutual_information` is
+    applied (Ince et al. 2017, the ``cmi_ggg`` of their GCMI toolbox). Invariant under
+    strictly increasing transforms of each column; exact when the joint copula is Gaussian.
+    Ranks are piecewise constant, so the inputs pass through ``stop_gradient`` and
+    ``jax.grad`` gives zeros.
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      z: the conditioning samples ``[n, d_z]`` paired with ``x``.
+      shrinkage: as in :func:`gaussian_conditional_mutual_information`.
+      bias_correction: as in :func:`gaussian_conditional_mutual_information`.
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid rows (ranks are among valid rows only).
+      axis_name: mesh axis of the rows inside ``shard_map`` (ranks need whole columns, so
+        the ``[n, d]`` inputs are all-gathered).
+
+    Returns:
+      Scalar CMI (gradient zero).
+
+    Raises:
+      ValueError: as in :func:`gaussian_conditional_mutual_information`.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxinfo
+      >>> task = jaxinfo.testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> x, y, z = task.sample(jax.random.key(0), 5000)
+      >>> cmi = jaxinfo.gaussian_copula_conditional_mutual_information(jnp.exp(x), y**3, z)
+      >>> print(f"{cmi:.3f}")
+      0.113
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    rows = guards.checked((x, y, z), _TRIPLE, where, axis_name, base)
+    holds = _check_pair(rows, bias_correction, shrinkage, _TRIPLE)
+    x, y, z = (collectives.gather_rows(a, axis_name) for a in rows.arrays)
+    mask = collectives.gather_rows(rows.mask, axis_name)
+    valid = samples.valid_rows(mask, x.shape[0])
+    scores = _normal_scores(jnp.concatenate([z, x, y], axis=1), valid)
+    dz, dx = z.shape[1], x.shape[1]
+    value, count = _conditional_nats(
+        scores[:, :dz],
+        scores[:, dz : dz + dx],
+        scores[:, dz + dx :],
+        mask,
+        shrinkage,
+        bias_correction,
+        None,
+    )
     return rows.result(value, holds & _full_rank(count, scores.shape[1], shrinkage))

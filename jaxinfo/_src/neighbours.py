@@ -1,7 +1,7 @@
-"""Nearest-neighbour estimators: Kozachenko–Leonenko, KSG and Wang–Kulkarni–Verdú.
+"""Nearest-neighbour estimators: Kozachenko–Leonenko, KSG, Frenzel–Pompe and Wang–Kulkarni–Verdú.
 
-Kozachenko–Leonenko entropy, KSG mutual information and the Wang–Kulkarni–Verdú KL
-divergence.
+Kozachenko–Leonenko entropy, KSG mutual information, Frenzel–Pompe conditional mutual
+information (KSG's counts in three subspaces) and the Wang–Kulkarni–Verdú KL divergence.
 
 Three searches find the same neighbours. The blocked slab (``method="brute"``, any d, any
 backend): a block of query rows is compared with every (gathered)
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -143,15 +144,21 @@ def _min_and_count(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.lax.reduce((x, jnp.ones(x.shape, jnp.int32)), init, combine, (1,))
 
 
-def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
-    """The k-th smallest entry per row, counting ties, from at most ``k`` distinct minima.
+def _kth_smallest_by_min_passes(
+    dist: jax.Array, k: int, order: jax.Array | None = None
+) -> jax.Array:
+    """The k-th (``order``-th per row) smallest entry per row, counting ties.
 
-    The variadic reduction has no derivative rule; the value is found without gradient and
-    the gradient re-attached to the entries equal to it (ties share it, as for ``jnp.min``).
+    Found from at most ``k`` distinct minima. The variadic reduction has no derivative rule;
+    the value is found without gradient and the gradient re-attached to the entries equal to
+    it (ties share it, as for ``jnp.min``).
     """
     values = jax.lax.stop_gradient(dist)
     rows = dist.shape[0]
-    remaining = jnp.full((rows,), k, jnp.int32)
+    if order is None:
+        remaining = jnp.full((rows,), k, jnp.int32)
+    else:
+        remaining = order.astype(jnp.int32)
     below = jnp.full((rows,), -jnp.inf, dist.dtype)
     result = jnp.full((rows,), jnp.inf, dist.dtype)
     for step in range(k):
@@ -167,16 +174,23 @@ def _kth_smallest_by_min_passes(dist: jax.Array, k: int) -> jax.Array:
     return result + tangent
 
 
-def kth_smallest(dist: jax.Array, k: int) -> jax.Array:
+def kth_smallest(dist: jax.Array, k: int, order: jax.Array | None = None) -> jax.Array:
     """The k-th smallest entry of every row (``lax.top_k`` of the negated distances).
 
     Reduced with ``min`` rather than sliced: XLA on CPU rewrites ``top_k`` followed by a
     one-column slice into a full sort of the row, much slower (benchmarks/README.md, "Design
     choices"). Float64 takes :func:`_kth_smallest_by_min_passes` (:data:`MIN_PASSES_MAX_K`).
+    ``order`` (integers in ``[1, k]``, one per row) asks for the ``order``-th smallest of each
+    row instead (Ross's per-class neighbour order): the same ``k`` smallest, a masked ``min``.
     """
     if dist.dtype == jnp.float64 and k <= MIN_PASSES_MAX_K:
-        return _kth_smallest_by_min_passes(dist, k)
-    return -jnp.min(jax.lax.top_k(-dist, k)[0], axis=1)
+        return _kth_smallest_by_min_passes(dist, k, order)
+    smallest = jax.lax.top_k(-dist, k)[0]
+    if order is not None:
+        smallest = jnp.where(
+            jnp.arange(k, dtype=order.dtype)[None, :] < order[:, None], smallest, jnp.inf
+        )
+    return -jnp.min(smallest, axis=1)
 
 
 def count_within(dist: jax.Array, radius: jax.Array, excluded: jax.Array) -> jax.Array:
@@ -324,8 +338,16 @@ def local_kth_squared_distance(
     return search(rows, cols, valid_cols, k, row_ids=row_ids)
 
 
+def _closer(gap: jax.Array, radius: jax.Array) -> jax.Array:
+    return gap < radius
+
+
 def sorted_count_within(
-    rows: jax.Array, cols: jax.Array, valid_cols: jax.Array, radius: jax.Array
+    rows: jax.Array,
+    cols: jax.Array,
+    valid_cols: jax.Array,
+    radius: jax.Array,
+    inside: Callable[[jax.Array, jax.Array], jax.Array] = _closer,
 ) -> jax.Array:
     """Per 1-D row, the valid ``cols`` with ``|c - r| < radius`` as the slab rounds it.
 
@@ -333,7 +355,8 @@ def sorted_count_within(
     place the columns that count form a prefix of the sorted columns, and below it a suffix.
     Two vectorised binary searches (``log2 n`` gathers per row) find both ends with the
     slab's exact predicate, so the counts equal the brute-force ones, ties included. The row
-    itself counts when it is a valid column and ``radius > 0``.
+    itself counts when it is a valid column and ``radius > 0``. ``inside(gap, radius)``
+    replaces the predicate ``gap < radius`` by another one non-increasing in the gap.
     """
     keys = jnp.sort(jnp.where(valid_cols, cols[:, 0], jnp.inf))
     n, r = keys.shape[0], rows[:, 0]
@@ -353,8 +376,8 @@ def sorted_count_within(
     def at(j):
         return keys[jnp.clip(j, 0, n - 1)]
 
-    end = first(place, jnp.full_like(place, n), lambda j: (j >= n) | ~(at(j) - r < radius))
-    start = first(jnp.zeros_like(place), place, lambda j: (j >= place) | (r - at(j) < radius))
+    end = first(place, jnp.full_like(place, n), lambda j: (j >= n) | ~inside(at(j) - r, radius))
+    start = first(jnp.zeros_like(place), place, lambda j: (j >= place) | inside(r - at(j), radius))
     return (end - start).astype(jnp.int32)
 
 
@@ -559,47 +582,193 @@ def _marginal_count_within(rows, cols, valid_cols, radius):
     return count(rows, cols, valid_cols, radius)
 
 
-def _ksg_tree_terms(s: samples.Samples, k: int) -> jax.Array:
-    """Per local row, ``psi(n_x + 1) + psi(n_y + 1)`` with the tree's joint neighbours."""
-    (xr, yr), (x_all, y_all) = s.local, s.all
+# The marginal subspaces of a neighbour-count estimator, as indices into its variables, and
+# the sign of each one's ``psi(n + 1)``: KSG counts in x and in y, Frenzel-Pompe in (x, z),
+# (y, z) and z. A subspace's max-norm distance is the largest of its variables'.
+_KSG_SUBSPACES = (((0,), 1), ((1,), 1))
+_FRENZEL_POMPE_SUBSPACES = (((0, 2), 1), ((1, 2), 1), ((2,), -1))
+
+
+def _signed_sum(terms: list[tuple[jax.Array, int]]) -> jax.Array:
+    """``sum_s sign_s psi(n_s + 1)`` from ``(n_s, sign_s)`` pairs, in their order."""
+    total = None
+    for n, sign in terms:
+        term = digamma(n + 1.0)
+        total = term if total is None else (total + term if sign > 0 else total - term)
+    assert total is not None and terms[0][1] > 0  # the first subspace is added
+    return total
+
+
+def _joined(arrays, subspace) -> jax.Array:
+    return (
+        arrays[subspace[0]]
+        if len(subspace) == 1
+        else jnp.concatenate([arrays[i] for i in subspace], axis=1)
+    )
+
+
+def _count_tree_terms(s: samples.Samples, k: int, subspaces) -> jax.Array:
+    """Per local row, ``sum_s sign_s psi(n_s + 1)`` with the tree's joint neighbours."""
     index = trees.nearest_indices(
-        jnp.concatenate([xr, yr], axis=1),
-        jnp.concatenate([x_all, y_all], axis=1),
+        jnp.concatenate(s.local, axis=1),
+        jnp.concatenate(s.all, axis=1),
         s.valid,
         k,
         norm=math.inf,
         row_ids=s.ids,
     )
     safe = jnp.maximum(index, 0)
-    dx = jnp.max(jnp.abs(xr[:, None, :] - x_all[safe]), axis=-1)
-    dy = jnp.max(jnp.abs(yr[:, None, :] - y_all[safe]), axis=-1)
-    radius = kth_smallest(jnp.where(index >= 0, jnp.maximum(dx, dy), jnp.inf), k)
+    dists = [
+        jnp.max(jnp.abs(r[:, None, :] - a[safe]), axis=-1)
+        for r, a in zip(s.local, s.all, strict=True)
+    ]
+    joint = functools.reduce(jnp.maximum, dists)
+    radius = kth_smallest(jnp.where(index >= 0, joint, jnp.inf), k)
     own = (radius > 0).astype(jnp.int32)  # the row itself is closer than a positive radius
-    nx = (_marginal_count_within(xr, x_all, s.valid, radius) - own).astype(xr.dtype)
-    ny = (_marginal_count_within(yr, y_all, s.valid, radius) - own).astype(xr.dtype)
-    return digamma(nx + 1.0) + digamma(ny + 1.0)
+    dtype = s.local[0].dtype
+    counts = [
+        (
+            (
+                _marginal_count_within(_joined(s.local, sub), _joined(s.all, sub), s.valid, radius)
+                - own
+            ).astype(dtype),
+            sign,
+        )
+        for sub, sign in subspaces
+    ]
+    return _signed_sum(counts)
+
+
+def _count_sum(arrays, mask, *, k, subspaces, axis_name, block_size, route):
+    """``(sum_i sum_s sign_s psi(n_{s,i} + 1), n)`` over the valid rows.
+
+    ``eps_i`` is the max-norm distance from row i to its k-th neighbour in the joint space of
+    all ``arrays``; ``n_{s,i}`` counts the other rows strictly closer than ``eps_i`` in the
+    subspace ``s`` (KSG: :data:`_KSG_SUBSPACES`, Frenzel-Pompe:
+    :data:`_FRENZEL_POMPE_SUBSPACES`). Blocked slab or host tree (``route``).
+    """
+    s = samples.gather(tuple(arrays), mask, axis_name, block_size)
+    if route == "tree":
+        terms = jnp.where(s.local_weights > 0, _count_tree_terms(s, k, subspaces), 0.0)
+        return collectives.psum(jnp.sum(terms), axis_name), s.count
+
+    def block(b):
+        excluded = excluded_pairs(b)
+        dists = [chebyshev_distances(r, a) for r, a in zip(b.rows, s.all, strict=True)]
+        joint = functools.reduce(jnp.maximum, dists)
+        radius = kth_smallest(jnp.where(excluded, jnp.inf, joint), k)
+        counts = []
+        for sub, sign in subspaces:
+            dist = functools.reduce(jnp.maximum, [dists[i] for i in sub])
+            counts.append((count_within(dist, radius, excluded).astype(b.rows[0].dtype), sign))
+        return b.sum(_signed_sum(counts))
+
+    # one slab per variable and one per subspace of several variables
+    slabs = len(arrays) + sum(len(sub) > 1 for sub, _ in subspaces)
+    return s.reduce(block, num_columns=slabs * s.num_rows), s.count
 
 
 @functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))
 def _ksg_nats(x, y, mask, *, k, axis_name, block_size, route):
-    s = samples.gather((x, y), mask, axis_name, block_size)
-    x_all, y_all = s.all
-    n = s.count
-    if route == "tree":
-        terms = jnp.where(s.local_weights > 0, _ksg_tree_terms(s, k), 0.0)
-        total = collectives.psum(jnp.sum(terms), axis_name)
-        return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
-
-    def block(b):
-        (xr, yr), excluded = b.rows, excluded_pairs(b)
-        dx, dy = chebyshev_distances(xr, x_all), chebyshev_distances(yr, y_all)
-        radius = kth_smallest(jnp.where(excluded, jnp.inf, jnp.maximum(dx, dy)), k)
-        nx = count_within(dx, radius, excluded).astype(xr.dtype)
-        ny = count_within(dy, radius, excluded).astype(xr.dtype)
-        return b.sum(digamma(nx + 1.0) + digamma(ny + 1.0))
-
-    total = s.reduce(block, num_columns=2 * s.num_rows)  # x and y distances
+    total, n = _count_sum(
+        (x, y),
+        mask,
+        k=k,
+        subspaces=_KSG_SUBSPACES,
+        axis_name=axis_name,
+        block_size=block_size,
+        route=route,
+    )
     return digamma(jnp.asarray(k, x.dtype)) + digamma(n) - total / n
+
+
+@functools.partial(jax.jit, static_argnames=("k", "axis_name", "block_size", "route"))
+def _frenzel_pompe_nats(x, y, z, mask, *, k, axis_name, block_size, route):
+    total, n = _count_sum(
+        (x, y, z),
+        mask,
+        k=k,
+        subspaces=_FRENZEL_POMPE_SUBSPACES,
+        axis_name=axis_name,
+        block_size=block_size,
+        route=route,
+    )
+    return digamma(jnp.asarray(k, x.dtype)) - total / n
+
+
+@programs.one_program
+def ksg_conditional_mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    z: ArrayLike,
+    *,
+    k: int = 3,
+    base: float | None = None,
+    where: ArrayLike | None = None,
+    axis_name: str | None = None,
+    block_size: int | None = None,
+    method: NeighbourSearch = "auto",
+) -> jax.Array:
+    r"""Frenzel–Pompe k-nearest-neighbour conditional mutual information ``I(X; Y | Z)``.
+
+    .. math::
+       \hat I = \psi(k) - \frac{1}{n}\sum_i \big[\psi(n_{xz,i} + 1) + \psi(n_{yz,i} + 1)
+       - \psi(n_{z,i} + 1)\big],
+
+    the KSG construction (estimator 1, max-norm) applied to
+    ``I(X; Y | Z) = H(X, Z) + H(Y, Z) - H(Z) - H(X, Y, Z)``: ``eps_i`` is the max-norm
+    distance from ``(x_i, y_i, z_i)`` to its k-th neighbour in the joint space and
+    ``n_{xz,i}``, ``n_{yz,i}``, ``n_{z,i}`` count the other rows strictly closer than
+    ``eps_i`` in the ``(x, z)``, ``(y, z)`` and ``z`` subspaces (self excluded). This is the
+    ``KSGCMIEstimator`` of infomeasure (with its noise off) and the ``cmi`` of NPEET and
+    IDTxl's ``JidtKraskovCMI`` (algorithm 1). No noise is added and negative estimates are not
+    clipped. As for :func:`ksg_mutual_information`, the max-norm mixes the scales of the
+    variables (standardise them first) and the gradient is exactly 0.
+
+    Args:
+      x: samples ``[n, d_x]``.
+      y: samples ``[n, d_y]`` paired with ``x``.
+      z: the conditioning samples ``[n, d_z]`` paired with ``x``.
+      k: neighbour order in the joint space, ``1 <= k < n``.
+      base: logarithm base; default nats.
+      where: boolean ``[n]`` marking valid rows.
+      axis_name: mesh axis of the rows inside ``shard_map``.
+      block_size: query rows per block of the slab, as in :func:`ksg_mutual_information`.
+      method: ``"brute"``, ``"tree"`` or ``"auto"`` as in :func:`ksg_mutual_information`,
+        with the joint dimension ``d_x + d_y + d_z`` (the tree counts the subspaces of
+        several columns, the sorted search a 1-D ``z``; the same counts as the slab).
+
+    Returns:
+      Scalar conditional mutual information estimate.
+
+    Raises:
+      ValueError: mismatched sample counts, ``n < 2``, ``k >= n``, an unknown ``method``
+        or ``block_size < 1`` (any ``method``).
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> task = jaxinfo.testing.conditional_gaussians(coupling=0.5, confounding=1.0)
+      >>> x, y, z = task.sample(jax.random.key(0), 2000)
+      >>> cmi = jaxinfo.ksg_conditional_mutual_information(x, y, z)
+      >>> print(f"{cmi:.2f} {task.conditional_mutual_information:.2f}")
+      0.10 0.11
+
+    References:
+      Frenzel & Pompe, "Partial mutual information for coupling analysis of multivariate
+      time series", Phys. Rev. Lett. 99, 204101, 2007.
+    """
+    rows = guards.checked((x, y, z), ("x", "y", "z"), where, axis_name, base)
+    x, y, z = (jax.lax.stop_gradient(a) for a in rows.arrays)
+    count, counted_by = validation.valid_rows(rows.mask, x.shape[0], "where")
+    k = check_k(k, count, axis_name, counted_by=counted_by)
+    num_rows = x.shape[0] * collectives.axis_size(axis_name)
+    dim = x.shape[1] + y.shape[1] + z.shape[1]
+    route = search_route(method, dim, num_rows, block_size=block_size, sorted_allowed=False)
+    nats = _frenzel_pompe_nats
+    if route == "brute":  # under vmap on CPU, one call per member (batching.py)
+        nats = batching.one_call_at_a_time(nats)
+    value = nats(x, y, z, rows.mask, k=k, axis_name=axis_name, block_size=block_size, route=route)
+    return rows.result(value, rows.holds(k + 1))
 
 
 @programs.one_program

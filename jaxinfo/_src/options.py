@@ -47,7 +47,7 @@ KoopmanOperator = Literal["learned", "ridge"]
 """How a Koopman autoencoder gets its linear operator."""
 
 MutualInformationMethod = Literal[
-    "auto", "ksg", "gaussian", "copula", "kde", "binned", "discrete", "neural"
+    "auto", "ksg", "gaussian", "copula", "kde", "binned", "discrete", "neural", "ross", "mixed_ksg"
 ]
 """Estimator run by ``jaxinfo.mutual_information`` (``"auto"``: the documented static rule)."""
 
@@ -55,6 +55,9 @@ EntropyMethod = Literal[
     "auto", "knn", "gaussian", "kde", "plugin", "miller_madow", "grassberger", "chao_shen"
 ]
 """Estimator run by ``jaxinfo.entropy`` (``"auto"``: the documented static rule)."""
+
+ConditionalMutualInformationMethod = Literal["auto", "ksg", "gaussian", "copula", "cauchy_schwarz"]
+"""Estimator run by ``jaxinfo.conditional_mutual_information`` (``"auto"``: the static rule)."""
 
 ResamplingMethod = Literal["subsample", "bootstrap"]
 """How :func:`jaxinfo.confidence_interval` redraws rows: without or with replacement."""
@@ -82,5 +85,8 @@ KOOPMAN_OPERATORS: tuple[KoopmanOperator, ...] = get_args(KoopmanOperator)
 MUTUAL_INFORMATION_METHODS: tuple[MutualInformationMethod, ...] = get_args(MutualInformationMethod)
 ENTROPY_METHODS: tuple[EntropyMethod, ...] = get_args(EntropyMethod)
 RESAMPLING_METHODS: tuple[ResamplingMethod, ...] = get_args(ResamplingMethod)
+CONDITIONAL_MUTUAL_INFORMATION_METHODS: tuple[ConditionalMutualInformationMethod, ...] = get_args(
+    ConditionalMutualInformationMethod
+)
 MULTIVARIATE_METHODS: tuple[MultivariateMethod, ...] = get_args(MultivariateMethod)
 MULTIVARIATE_MEASURES: tuple[MultivariateMeasure, ...] = get_args(MultivariateMeasure)

@@ -203,7 +203,7 @@ def _interval(
                 a[_drawn_rows(k, a.shape[0], m, replace)]
                 for a, k, m in zip(arrays, keys, sizes, strict=True)
             ]
-        return _scalar(estimator(*redrawn))
+        return _scalar(_on_redrawn(estimator, redrawn, arrays))
 
     value = _scalar(estimator(*arrays))
     redrawn = _map_draws(draw, num_resamples, mesh, batch_size)
@@ -229,6 +229,23 @@ def _permuted_values(x, y, key, *, estimator, num_permutations, mesh, batch_size
     p_value = (1 + jnp.sum(null >= statistic)) / (1 + num_permutations)
     undefined = jnp.isnan(statistic) | jnp.any(jnp.isnan(null))
     return statistic, jnp.where(undefined, jnp.nan, p_value.astype(null.dtype)), null
+
+
+def _on_redrawn(estimator, redrawn, arrays):
+    """The estimator on a redrawn set; its trace-time errors say the set is smaller than the data.
+
+    Without this, an estimator's "`x` has n = 3 samples" reads as a claim about the caller's
+    6 rows.
+    """
+    try:
+        return estimator(*redrawn)
+    except (ValueError, TypeError) as err:
+        sizes = " and ".join(sorted({str(a.shape[0]) for a in redrawn}))
+        given = " and ".join(sorted({str(a.shape[0]) for a in arrays}))
+        raise type(err)(
+            f"The estimator failed on a redrawn set of {sizes} rows (the data has {given}; "
+            f"`resample_size` sets it, default half the rows for subsampling): {err}"
+        ) from err
 
 
 def _check_estimator(estimator) -> Callable[..., Any]:
