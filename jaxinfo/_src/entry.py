@@ -180,7 +180,7 @@ def _chosen(
     return chosen, f"method='auto' (which chose {chosen!r} for these inputs)"
 
 
-def _options(
+def checked_options(
     chosen: str, described: str, takes: dict[str, tuple[str, ...]], passed: dict[str, Any]
 ) -> dict[str, Any]:
     """The passed options of ``chosen``; any other passed option is a ``ValueError``."""
@@ -411,7 +411,7 @@ def mutual_information(
         num_y=num_y,
         seed=seed,
     )
-    options = _options(chosen, described, MUTUAL_INFORMATION_OPTIONS, passed)
+    options = checked_options(chosen, described, MUTUAL_INFORMATION_OPTIONS, passed)
     if chosen == "discrete":
         for name, labels, option in (("x", arrays[0], "num_x"), ("y", arrays[1], "num_y")):
             if option not in options:
@@ -497,7 +497,7 @@ def entropy(
         bandwidth=bandwidth,
         num_classes=num_classes,
     )
-    options = _options(chosen, described, ENTROPY_OPTIONS, passed)
+    options = checked_options(chosen, described, ENTROPY_OPTIONS, passed)
     if "num_classes" in ENTROPY_OPTIONS.get(chosen, ()) and "num_classes" not in options:
         options["num_classes"] = _alphabet(array, "x", where, "num_classes")
     value = _ENTROPY[chosen](array, base=base, **options)
@@ -622,6 +622,6 @@ def conditional_mutual_information(
         kernel_y=kernel_y,
         kernel_z=kernel_z,
     )
-    options = _options(chosen, described, CONDITIONAL_MUTUAL_INFORMATION_OPTIONS, passed)
+    options = checked_options(chosen, described, CONDITIONAL_MUTUAL_INFORMATION_OPTIONS, passed)
     value = _CONDITIONAL_MUTUAL_INFORMATION[chosen](*arrays, base=base, **options)
     return Estimate(value=value, method=chosen)

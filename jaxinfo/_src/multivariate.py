@@ -36,7 +36,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinfo._src import batching, collectives, gaussian, guards, samples, validation
-from jaxinfo._src.entry import _options as checked_options
+from jaxinfo._src.entry import checked_options
 from jaxinfo._src.neighbours import _knn_entropy_nats, check_k, search_route
 from jaxinfo._src.options import (
     MULTIVARIATE_MEASURES,
