@@ -458,13 +458,17 @@ def _assert_routes_agree(fn, args, mask, **kw):
 # repeat its code paths with another sum and run unmasked / in float64 with -m slow (CI
 # time). CS-IB, the heaviest, runs masked in float32 and under jit/vmap by default.
 FUSED_REPRESENTATIVES = ("divergence",)
+# Options of a function another case covers (the kernel, normalisation): -m slow throughout.
+FUSED_OPTION_REPEATS = ("divergence_laplacian", "qmi_normalized")
 
 
 def _fused_params(other):
     """``(name, other)`` pairs: every name with ``other[-1]``; the rest for representatives."""
     for name in FUSED_CASES:
         for value in other:
-            slow = value != other[-1] and name not in FUSED_REPRESENTATIVES
+            slow = name in FUSED_OPTION_REPEATS or (
+                value != other[-1] and name not in FUSED_REPRESENTATIVES
+            )
             marks = (pytest.mark.slow,) if slow else ()
             yield pytest.param(name, value, marks=marks, id=f"{value}-{name}")
 
