@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import batching, collectives, guards, programs, samples, validation
+from jaxinfo._src import batching, collectives, guards, programs, samples, sorting, validation
 from jaxinfo._src.neighbours import (
     chebyshev_distances,
     check_k,
@@ -58,11 +58,9 @@ def checked_labels(
 
 
 def _class_sizes(labels: jax.Array, weights: jax.Array) -> jax.Array:
-    """Per row, the number of valid rows sharing its label (itself included), by one sort.
-
-    Unstable: XLA's stable sort on CPU costs 3x (the order of equal labels is irrelevant).
-    """
-    ordered, ordered_weights = jax.lax.sort((labels, weights), num_keys=1, is_stable=False)
+    """Per row, the number of valid rows sharing its label (itself included), by one sort."""
+    order = sorting.sorting_order((labels,))
+    ordered, ordered_weights = labels[order], weights[order]
     running = jnp.concatenate([jnp.zeros(1, weights.dtype), jnp.cumsum(ordered_weights)])
     start = jnp.searchsorted(ordered, labels, side="left")
     end = jnp.searchsorted(ordered, labels, side="right")
@@ -96,7 +94,7 @@ def _sorted_ross_terms(
 ) -> tuple[jax.Array, jax.Array]:
     """Per local row, Ross's ``psi(k_i) - psi(N_c) - psi(m_i)`` at d = 1, and the kept rows.
 
-    One (unstable) sort by (label, value), masked rows last in their class (value ``+inf``),
+    One sort by (label, value), masked rows last in their class (value ``+inf``),
     puts each class in one sorted run: class sizes are run lengths, and a row's k nearest
     classmates lie among the ``k`` places on each side of its own (the 1-D window of
     :func:`neighbours.sorted_kth_squared_distance`). ``m_i`` comes from the sorted search
@@ -106,7 +104,8 @@ def _sorted_ross_terms(
     values = jnp.where(s.valid, x_all[:, 0], jnp.inf)
     n = values.shape[0]
     ids = jnp.arange(n, dtype=jnp.int32)
-    by_label, _, order = jax.lax.sort((labels, values, ids), num_keys=2, is_stable=False)
+    order = sorting.sorting_order((labels, values))
+    by_label = labels[order]
     sizes_sorted = _run_sizes(by_label, s.weights[order])
     place = jnp.zeros(n, jnp.int32).at[order].set(ids)
     sizes_all = jnp.zeros(n, values.dtype).at[order].set(sizes_sorted)

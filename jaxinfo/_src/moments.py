@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxinfo._src import collectives, numerics
+from jaxinfo._src import collectives, numerics, sorting
 
 
 def masked_moments(x: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -56,7 +56,7 @@ def column_ranks(z: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
     never count (they sort last). No gradient: ranks are piecewise constant.
     """
     z = jax.lax.stop_gradient(z)
-    ordered = jnp.sort(jnp.where(valid[:, None], z, jnp.inf), axis=0)
+    ordered = sorting.sort_columns(jnp.where(valid[:, None], z, jnp.inf))
 
     def count(side):
         search = jax.vmap(lambda s, c: jnp.searchsorted(s, c, side=side), in_axes=1, out_axes=1)

@@ -27,7 +27,16 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma
 from jax.typing import ArrayLike
 
-from jaxinfo._src import batching, collectives, guards, programs, samples, trees, validation
+from jaxinfo._src import (
+    batching,
+    collectives,
+    guards,
+    programs,
+    samples,
+    sorting,
+    trees,
+    validation,
+)
 from jaxinfo._src.kernels import squared_distances
 from jaxinfo._src.moments import masked_moments
 from jaxinfo._src.options import NEIGHBOUR_SEARCHES, NeighbourSearch
@@ -295,7 +304,7 @@ def sorted_kth_squared_distance(
     last and are never neighbours. Gradients flow through the measured differences.
     """
     keys = jnp.where(valid_cols, jax.lax.stop_gradient(cols[:, 0]), jnp.inf)
-    order = jnp.argsort(keys, stable=True)
+    order = sorting.sorting_order((keys,))
     n = keys.shape[0]
     place = jnp.searchsorted(keys[order], jax.lax.stop_gradient(rows[:, 0]), side="left")
     around = place.astype(jnp.int32)[:, None] + jnp.arange(-k - 1, k + 1, dtype=jnp.int32)
@@ -358,7 +367,7 @@ def sorted_count_within(
     itself counts when it is a valid column and ``radius > 0``. ``inside(gap, radius)``
     replaces the predicate ``gap < radius`` by another one non-increasing in the gap.
     """
-    keys = jnp.sort(jnp.where(valid_cols, cols[:, 0], jnp.inf))
+    keys = sorting.sort_columns(jnp.where(valid_cols[:, None], cols, jnp.inf))[:, 0]
     n, r = keys.shape[0], rows[:, 0]
     place = jnp.searchsorted(keys, r, side="left").astype(jnp.int32)
     steps = max(1, n.bit_length())
