@@ -11,6 +11,7 @@ from jaxinfo._src import sorting
 @pytest.fixture(params=["host", "xla"])
 def route(request, monkeypatch):
     monkeypatch.setattr(sorting, "_on_host", lambda: request.param == "host")
+    monkeypatch.setattr(sorting, "HOST_SORT_MIN_ROWS", 1)  # the test data is small
     return request.param
 
 

@@ -3,11 +3,12 @@
 XLA's CPU sort is about ten times slower than NumPy's (one thread, 5000 values: 0.69 ms
 against 0.06 ms; 3 columns: 2.3 ms against 0.19 ms; benchmarks/README.md, "Design choices"),
 and it dominated the Gaussian-copula ranks, Ross's MI and the 1-D sorted searches. On the
-CPU backend these sorts therefore run on the host through ``pure_callback`` (as the k-d
-trees of :mod:`trees` do); on accelerators they stay in XLA. Both give the same order up to
-the order of equal keys, which no caller depends on (each only reads sorted values, or
-indices of equal keys interchangeably). The keys carry no gradient (``stop_gradient``): the
-callers use orders and sorted keys for comparisons and counts only.
+CPU backend, sorts of at least :data:`HOST_SORT_MIN_ROWS` rows therefore run on the host
+through ``pure_callback`` (as the k-d trees of :mod:`trees` do); on accelerators they stay in
+XLA. Both give the same order up to the order of equal keys, which no caller depends on
+(each only reads sorted values, or indices of equal keys interchangeably). The keys carry no
+gradient (``stop_gradient``): the callers use orders and sorted keys for comparisons and
+counts only.
 
 - ``jit``: the callback runs inside the compiled program.
 - ``vmap``: one callback for the whole batch (NumPy sorts the batched array along its axis).
@@ -24,6 +25,11 @@ import numpy as np
 
 from jaxinfo._src import collectives
 
+# Below this many rows XLA's sort is as fast as a host round trip, and a program with
+# several callbacks pays each one's fixed cost (Ross at n = 500: 0.43 ms in XLA, 1.2 ms with
+# three host sorts; a lone sort crosses over near 500 rows).
+HOST_SORT_MIN_ROWS = 1024
+
 
 def _on_host() -> bool:
     return jax.default_backend() == "cpu"
@@ -35,7 +41,7 @@ def sort_columns(values: jax.Array) -> jax.Array:
     NaN sorts last, as in :func:`jax.numpy.sort`.
     """
     values = jax.lax.stop_gradient(values)
-    if not _on_host():
+    if values.shape[-2] < HOST_SORT_MIN_ROWS or not _on_host():
         return jnp.sort(values, axis=-2)
 
     def host(v):
@@ -54,7 +60,7 @@ def sorting_order(keys: Sequence[jax.Array]) -> jax.Array:
     """
     keys = tuple(jax.lax.stop_gradient(k) for k in keys)
     shape = keys[0].shape
-    if not _on_host():
+    if shape[-1] < HOST_SORT_MIN_ROWS or not _on_host():
         ids = jax.lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
         return jax.lax.sort((*keys, ids), dimension=len(shape) - 1, num_keys=len(keys))[-1]
 
