@@ -58,13 +58,10 @@ def checked_labels(
 
 
 def _class_sizes(labels: jax.Array, weights: jax.Array) -> jax.Array:
-    """Per row, the number of valid rows sharing its label (itself included), by one sort."""
+    """Per row, the summed weight of the valid rows sharing its label (itself included)."""
     order = sorting.sorting_order((labels,))
-    ordered, ordered_weights = labels[order], weights[order]
-    running = jnp.concatenate([jnp.zeros(1, weights.dtype), jnp.cumsum(ordered_weights)])
-    start = jnp.searchsorted(ordered, labels, side="left")
-    end = jnp.searchsorted(ordered, labels, side="right")
-    return running[end] - running[start]
+    sizes_sorted = _run_sizes(labels[order], weights[order])
+    return jnp.zeros(labels.shape[0], weights.dtype).at[order].set(sizes_sorted)
 
 
 def _run_sizes(ordered_labels: jax.Array, ordered_weights: jax.Array) -> jax.Array:
