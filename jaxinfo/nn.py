@@ -5,7 +5,9 @@ The critics map paired rows ``(x, y)`` to the score matrix the variational bound
 estimate; :class:`GaussianEncoder` is the stochastic encoder of the variational information
 bottleneck; :class:`GaussianConditional` is the learned ``q(y | x)`` of the upper bounds
 :func:`jaxinfo.club_estimate` and :func:`jaxinfo.l1out_estimate`;
-:class:`KoopmanAutoencoder` is the model of :func:`jaxinfo.koopman_information_lagrangian`.
+:class:`KoopmanAutoencoder` is the model of :func:`jaxinfo.koopman_information_lagrangian`;
+:func:`minde_mutual_information`, :func:`minde_entropy` and :func:`soi_o_information` train a
+:class:`ScoreNetwork` and read a score-based (Girsanov) estimate out.
 """
 
 from jaxinfo._src.autoencoders import KoopmanAutoencoder
@@ -20,6 +22,13 @@ from jaxinfo._src.critics import (
 )
 from jaxinfo._src.encoders import GaussianCode, GaussianEncoder
 from jaxinfo._src.estimation import MutualInformationEstimate, estimate_mutual_information
+from jaxinfo._src.score_estimation import (
+    ScoreEstimate,
+    minde_entropy,
+    minde_mutual_information,
+    soi_o_information,
+)
+from jaxinfo._src.score_networks import ScoreNetwork
 
 __all__ = [
     "MLP",
@@ -32,6 +41,11 @@ __all__ = [
     "GaussianEncoder",
     "KoopmanAutoencoder",
     "MutualInformationEstimate",
+    "ScoreEstimate",
+    "ScoreNetwork",
     "SeparableCritic",
     "estimate_mutual_information",
+    "minde_entropy",
+    "minde_mutual_information",
+    "soi_o_information",
 ]

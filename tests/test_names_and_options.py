@@ -144,6 +144,7 @@ TYPED_OPTIONS = [
     (jaxinfo.knn_entropy, "method", options.NeighbourSearch),
     (jaxinfo.binned_mutual_information, "correction", options.EntropyCorrection | None),
     (estimate_mutual_information, "method", options.VariationalMethod),
+    (jaxinfo.nn.minde_mutual_information, "variant", options.MindeVariant),
 ]
 
 

@@ -100,9 +100,13 @@ class MutualInformationEstimate(NamedTuple):
         return self.method
 
 
-def _as_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+def as_float_columns(values, names) -> list[np.ndarray]:
+    """Each variable as a finite float ``[n, d]`` NumPy array, all with the same rows.
+
+    The trained estimators' input rule: every error names the argument as it was passed.
+    """
     arrays = []
-    for name, value in (("x", x), ("y", y)):
+    for name, value in zip(names, values, strict=True):
         if value is None or isinstance(value, str | bytes):
             validation.as_array(value, name)  # raises, naming the argument
         arr = np.asarray(value)
@@ -122,12 +126,15 @@ def _as_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"`{name}` holds NaN or inf; drop or impute those rows first.")
         arrays.append(arr)
-    x_arr, y_arr = arrays
-    if x_arr.shape[0] != y_arr.shape[0]:
-        raise ValueError(
-            f"`x` and `y` must hold the same pairs (rows); got {x_arr.shape[0]} and "
-            f"{y_arr.shape[0]}."
-        )
+    if len({a.shape[0] for a in arrays}) > 1:
+        named = ", ".join(f"`{n}`" for n in names)
+        counts = ", ".join(str(a.shape[0]) for a in arrays)
+        raise ValueError(f"{named} must hold the same pairs (rows); got {counts}.")
+    return arrays
+
+
+def _as_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x_arr, y_arr = as_float_columns((x, y), ("x", "y"))
     return x_arr, y_arr
 
 

@@ -70,10 +70,15 @@ MultivariateMeasure = Literal[
 ]
 """Measure scored by ``jaxinfo.multiplet_information``."""
 
+MindeVariant = Literal["conditional", "joint"]
+"""Which KL ``jaxinfo.nn.minde_mutual_information`` reads: ``p(y | x)`` vs ``p(y)``, or the
+joint vs the product of marginals."""
+
 BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
 MARGINAL_TRANSFORMS: tuple[MarginalTransform, ...] = get_args(MarginalTransform)
+MINDE_VARIANTS: tuple[MindeVariant, ...] = get_args(MindeVariant)
 TEMPORAL_INFORMATION: tuple[TemporalInformation, ...] = get_args(TemporalInformation)
 SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
 PREPROCESSINGS: tuple[Preprocessing, ...] = get_args(Preprocessing)
