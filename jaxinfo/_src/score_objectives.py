@@ -21,6 +21,7 @@ exact up to ``KL(p_1 ‖ q_1)`` at ``t = 1`` (below 1e-5 nats for standardised d
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -56,11 +57,21 @@ def diffuse(schedule: vp_sde.VPSchedule, x0, t, noise):
     return schedule.mean_scale(t) * x0 + schedule.noise_scale(t) * noise
 
 
-def denoising_loss(network: Network, x0, t, noise, mask, sizes, schedule) -> jax.Array:
+def predict_noise(network: Network, x0, noisy, t, mask, sizes, schedule, baseline=None):
+    """The network's noise prediction, plus the Gaussian baseline's when one is given."""
+    x, times = network_inputs(x0, noisy, t, mask, sizes)
+    prediction = network(x, times)
+    if baseline is None:
+        return prediction
+    return prediction + baseline.predict(x0, noisy, t, mask, schedule)
+
+
+def denoising_loss(network: Network, x0, t, noise, mask, sizes, schedule, *, baseline=None):
     """Per-row mean squared noise error over the diffused columns ``[b]``."""
-    x, times = network_inputs(x0, diffuse(schedule, x0, t, noise), t, mask, sizes)
+    noisy = diffuse(schedule, x0, t, noise)
+    predicted = predict_noise(network, x0, noisy, t, mask, sizes, schedule, baseline)
     diffused = column_roles(mask, sizes) == DIFFUSED
-    error = jnp.where(diffused, (network(x, times) - noise) ** 2, 0.0)
+    error = jnp.where(diffused, (predicted - noise) ** 2, 0.0)
     return jnp.sum(error, axis=-1) / jnp.sum(diffused, axis=-1)
 
 
@@ -71,9 +82,8 @@ def draw(schedule, key, rows: int, features: int, dtype):
     return t, jax.random.normal(noise_key, (rows, features), dtype)
 
 
-def _prediction(network, x0, noisy, t, roles: Sequence[int], sizes):
-    x, times = network_inputs(x0, noisy, t, jnp.asarray(roles), sizes)
-    return network(x, times)
+def _prediction(network, x0, noisy, t, roles: Sequence[int], sizes, schedule, baseline):
+    return predict_noise(network, x0, noisy, t, jnp.asarray(roles), sizes, schedule, baseline)
 
 
 def _one_hot_roles(count: int, index: int, others: int) -> tuple[int, ...]:
@@ -85,40 +95,53 @@ def _blocks(sizes: Sequence[int]) -> list[slice]:
     return [slice(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
 
 
-def mutual_information_terms(network, x0, t, noise, sizes, variant: str, schedule):
+def mutual_information_terms(
+    network, x0, t, noise, sizes, schedule, *, variant: str = "conditional", baseline=None
+):
     """Per-row MI contributions ``[b, 1]`` (``sizes = (dx, dy)``)."""
     noisy = diffuse(schedule, x0, t, noise)
     weight = 0.5 * vp_sde.time_weight(schedule, t)[:, 0]
     if variant == "conditional":  # y diffused; x clean against x marginalised
         y = _blocks(sizes)[1]
-        marginal = _prediction(network, x0, noisy, t, (MARGINALISED, DIFFUSED), sizes)[:, y]
-        conditional = _prediction(network, x0, noisy, t, (CLEAN, DIFFUSED), sizes)[:, y]
+        predict = functools.partial(_prediction, network, x0, noisy, t)
+        marginal = predict((MARGINALISED, DIFFUSED), sizes, schedule, baseline)[:, y]
+        conditional = predict((CLEAN, DIFFUSED), sizes, schedule, baseline)[:, y]
         return (weight * jnp.sum((marginal - conditional) ** 2, axis=-1))[:, None]
-    return total_correlation_terms(network, x0, noisy, t, sizes, weight)[:, None]
+    terms = total_correlation_terms(network, x0, noisy, t, sizes, weight, schedule, baseline)
+    return terms[:, None]
 
 
-def _product_prediction(network, x0, noisy, t, sizes, variables):
+def _product_prediction(network, x0, noisy, t, sizes, variables, schedule, baseline):
     """Each of ``variables`` predicted alone (the rest marginalised), concatenated."""
     count, blocks = len(sizes), _blocks(sizes)
     return jnp.concatenate(
         [
-            _prediction(network, x0, noisy, t, _one_hot_roles(count, i, MARGINALISED), sizes)[
-                :, blocks[i]
-            ]
+            _prediction(
+                network,
+                x0,
+                noisy,
+                t,
+                _one_hot_roles(count, i, MARGINALISED),
+                sizes,
+                schedule,
+                baseline,
+            )[:, blocks[i]]
             for i in variables
         ],
         axis=-1,
     )
 
 
-def total_correlation_terms(network, x0, noisy, t, sizes, weight):
+def total_correlation_terms(network, x0, noisy, t, sizes, weight, schedule, baseline):
     """``½ w ‖ε_joint - [ε_i alone]_i‖²`` per row: ``KL(p ‖ ∏ p_i)``'s integrand."""
-    joint = _prediction(network, x0, noisy, t, (DIFFUSED,) * len(sizes), sizes)
-    product = _product_prediction(network, x0, noisy, t, sizes, range(len(sizes)))
+    joint = _prediction(network, x0, noisy, t, (DIFFUSED,) * len(sizes), sizes, schedule, baseline)
+    product = _product_prediction(
+        network, x0, noisy, t, sizes, range(len(sizes)), schedule, baseline
+    )
     return weight * jnp.sum((joint - product) ** 2, axis=-1)
 
 
-def o_information_terms(network, x0, t, noise, sizes, schedule):
+def o_information_terms(network, x0, t, noise, sizes, schedule, *, baseline=None):
     """Per-row ``[TC, Σ_j TC(X_-j)]`` contributions ``[b, 2]``.
 
     ``Ω = (2 - V) TC + Σ_j TC(X_-j)`` (Rosas et al. 2019): every term a KL between a joint
@@ -130,23 +153,23 @@ def o_information_terms(network, x0, t, noise, sizes, schedule):
     noisy = diffuse(schedule, x0, t, noise)
     weight = 0.5 * vp_sde.time_weight(schedule, t)[:, 0]
     count, blocks = len(sizes), _blocks(sizes)
-    tc = total_correlation_terms(network, x0, noisy, t, sizes, weight)
+    tc = total_correlation_terms(network, x0, noisy, t, sizes, weight, schedule, baseline)
     leave_one_out = jnp.zeros_like(tc)
     for j in range(count):
         others = [i for i in range(count) if i != j]
         roles = tuple(MARGINALISED if i == j else DIFFUSED for i in range(count))
-        joint = _prediction(network, x0, noisy, t, roles, sizes)
+        joint = _prediction(network, x0, noisy, t, roles, sizes, schedule, baseline)
         joint = jnp.concatenate([joint[:, blocks[i]] for i in others], axis=-1)
-        product = _product_prediction(network, x0, noisy, t, sizes, others)
+        product = _product_prediction(network, x0, noisy, t, sizes, others, schedule, baseline)
         leave_one_out += weight * jnp.sum((joint - product) ** 2, axis=-1)
     return jnp.stack([tc, leave_one_out], axis=-1)
 
 
-def entropy_terms(network, x0, t, noise, sizes, schedule):
+def entropy_terms(network, x0, t, noise, sizes, schedule, *, baseline=None):
     """Per-row entropy contributions ``[b, 1]`` of standardised rows (nats)."""
     noisy = diffuse(schedule, x0, t, noise)
     weight = 0.5 * vp_sde.time_weight(schedule, t)[:, 0]
-    predicted = _prediction(network, x0, noisy, t, (DIFFUSED,), sizes)
+    predicted = _prediction(network, x0, noisy, t, (DIFFUSED,), sizes, schedule, baseline)
     # the reference score -x_t as a noise prediction: ε = σ_t x_t
     divergence = weight * jnp.sum((predicted - schedule.noise_scale(t) * noisy) ** 2, axis=-1)
     cross_entropy = 0.5 * x0.shape[1] * math.log(2 * math.pi) + 0.5 * jnp.sum(x0**2, axis=-1)
