@@ -158,3 +158,14 @@ def test_minimize_mutual_information_lowers_the_bound_and_the_information():
     # measured: CLUB 0.890 -> 0.084 (L1Out 0.337 -> 0.036); KSG I(T; S) 0.330 -> 0.127 nats
     assert rows[-1][3] < 0.25 * rows[0][3] and rows[-1][4] < 0.25 * rows[0][4]
     assert after < before - 0.1
+
+
+@pytest.mark.slow  # ~45 s: two MINDE trainings compile; tests/test_score_based.py covers them
+def test_score_based_layer_runs():
+    out = _run("score_based_layer.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith(("| initialisation", "| after"))]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        reference, minde = float(cells[2]), float(cells[3].split("±")[0])
+        assert reference > 0 and minde >= 0

@@ -54,8 +54,9 @@ class ScoreEstimate(NamedTuple):
         and noise: the read-out's Monte Carlo noise for the trained network. It does not
         include the seed-to-seed spread of training or the network's bias.
       method: ``"minde_conditional"``, ``"minde_joint"``, ``"minde_entropy"`` or ``"soi"``.
-      steps: the training step of each evaluation ``[e]``.
-      train_losses: the mean denoising loss over the steps before each evaluation ``[e]``.
+      steps: the training step of each evaluation ``[e]``, from 0 (before training).
+      train_losses: the mean denoising loss over the steps before each evaluation ``[e]``
+        (NaN at step 0).
       held_out_losses: the held-out denoising loss at each evaluation ``[e]``.
       best_step: the evaluation with the lowest held-out loss; ``network`` holds its
         (averaged) parameters.
@@ -198,8 +199,11 @@ def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwor
         opt_state = optimizer.init(params)
         key = jax.random.key(options.seed)
         averaged = params
-        steps, train_losses, held_losses = [], [], []
-        best_loss, best_params, best_step, stale, step = math.inf, params, 0, 0, 0
+        # step 0 is a candidate: the Gaussian baseline alone (or the network passed in) may
+        # already be the best fit, and a few noisy steps must not replace it
+        initial_loss = float(held_out_loss(params))
+        steps, train_losses, held_losses = [0], [math.nan], [initial_loss]
+        best_loss, best_params, best_step, stale, step = initial_loss, params, 0, 0, 0
         bar = Progress(options.max_steps, enabled=options.progress)
         while step < options.max_steps and stale < options.patience:
             key, chunk_key = jax.random.split(key)
