@@ -125,19 +125,21 @@ def _sharded(grad_fn: Callable, mesh: Mesh | None) -> Callable:
     )
 
 
-def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwork, options):
-    """Trains ``network`` on the ``[n, d]`` rows ``train``; reads ``readout`` on ``held``."""
+def _train_chunk(train, sizes, kind: str, graph, rest, options, baseline) -> Callable:
+    """The trainer's jitted ``train_chunk(params, averaged, opt_state, key)``.
+
+    ``options.evaluate_every`` steps in one ``lax.scan``, each: a batch of rows drawn with
+    replacement, one time and noise per row, one training mask per row, Adam on the mean
+    denoising loss (with ``baseline``, the fitted Gaussian's prediction, or ``None``) and
+    one step of the moving average. Returns the new parameters, average
+    and optimizer state and the steps' mean loss. A function of its own so that
+    benchmarks/score_step_time.py times the trainer's own program.
+    """
     schedule = vp_sde.VPSchedule()
     masks, probabilities = score_objectives.training_masks(kind, len(sizes))
     masks_array, log_probabilities = jnp.asarray(masks), jnp.log(jnp.asarray(probabilities))
-    baseline = (
-        gaussian_scores.fit(np.asarray(train), masks, sizes, train.dtype)
-        if options.gaussian_baseline
-        else None
-    )
     dtype, features = train.dtype, train.shape[1]
     batch_size = min(options.batch_size, train.shape[0])
-    graph, params, rest = nnx.split(network, nnx.Param, ...)
 
     def batch_loss(p, x0, t, noise, mask):
         model = nnx.merge(graph, p, rest)
@@ -166,6 +168,24 @@ def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwor
         keys = jax.random.split(key, options.evaluate_every)
         (p, averaged, opt_state), losses = jax.lax.scan(step, (p, averaged, opt_state), keys)
         return p, averaged, opt_state, jnp.mean(losses)
+
+    return train_chunk
+
+
+def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwork, options):
+    """Trains ``network`` on the ``[n, d]`` rows ``train``; reads ``readout`` on ``held``."""
+    schedule = vp_sde.VPSchedule()
+    masks, probabilities = score_objectives.training_masks(kind, len(sizes))
+    masks_array = jnp.asarray(masks)
+    baseline = (
+        gaussian_scores.fit(np.asarray(train), masks, sizes, train.dtype)
+        if options.gaussian_baseline
+        else None
+    )
+    dtype, features = train.dtype, train.shape[1]
+    graph, params, rest = nnx.split(network, nnx.Param, ...)
+    optimizer = options.optimizer
+    train_chunk = _train_chunk(train, sizes, kind, graph, rest, options, baseline)
 
     held_t, held_noise = score_objectives.draw(
         schedule, jax.random.key(options.seed + 1), held.shape[0], features, dtype
