@@ -28,6 +28,16 @@ def default_width(features: int) -> int:
     return 64 if features <= 10 else 128 if features <= 50 else 256
 
 
+def _normalised(norm: nnx.GroupNorm, h: jax.Array) -> jax.Array:
+    """``norm(h)`` under standard promotion, so float64 networks run under strict promotion.
+
+    Flax computes the statistics in ``promote_types(dtype, float32)``, which strict
+    promotion refuses for float64; standard promotion keeps float64.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        return norm(h)
+
+
 def _groups(width: int) -> int:
     """Eight groups (MINDE's), or the largest divisor of ``width`` below eight."""
     return next(g for g in range(min(8, width), 0, -1) if width % g == 0)
@@ -45,8 +55,10 @@ class _ResidualBlock(nnx.Module):
         self.dense_out = nnx.Linear(width, width, param_dtype=param_dtype, rngs=rngs)
 
     def __call__(self, h: jax.Array, time_embedding: jax.Array) -> jax.Array:
-        inner = self.dense_in(nnx.silu(self.norm_in(h))) + self.time(nnx.silu(time_embedding))
-        return h + self.dense_out(nnx.silu(self.norm_out(inner)))
+        inner = self.dense_in(nnx.silu(_normalised(self.norm_in, h))) + self.time(
+            nnx.silu(time_embedding)
+        )
+        return h + self.dense_out(nnx.silu(_normalised(self.norm_out, inner)))
 
 
 class ScoreNetwork(nnx.Module):
@@ -72,6 +84,11 @@ class ScoreNetwork(nnx.Module):
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+            raise TypeError(
+                "`sizes` must be a sequence of ints, one per variable, e.g. `(dx, dy)`; got "
+                f"{type(sizes).__name__}."
+            )
         sizes = tuple(sizes)
         if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
             raise ValueError(f"`sizes` must be positive integers, one per variable; got {sizes!r}.")
@@ -101,8 +118,12 @@ class ScoreNetwork(nnx.Module):
     def __call__(self, x: jax.Array, times: jax.Array) -> jax.Array:
         x = check_width(x, "x", sum(self.sizes), self)
         times = check_width(times, "times", len(self.sizes), self)
+        if times.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"`times` must have one row per row of `x` ({x.shape[0]}); got {times.shape[0]}."
+            )
         embedding = self.time_out(nnx.gelu(self.time_in(times)))
         h = self.embed(x)
         for block in self.blocks:
             h = block(h, embedding)
-        return self.out(nnx.silu(self.norm(h)))
+        return self.out(nnx.silu(_normalised(self.norm, h)))
