@@ -154,6 +154,13 @@ def test_estimate_mutual_information_names_bad_data(bad, message):
         estimate_mutual_information(x, cast(Any, bad))
 
 
+def test_estimate_mutual_information_names_a_variable_without_columns():
+    # before: "`y_features` must be a positive integer", an argument the caller never passed
+    x, y = _pairs()
+    with pytest.raises(ValueError, match=r"`y` has no columns \(shape \(200, 0\)\)"):
+        estimate_mutual_information(x, np.ones((200, 0), np.float32))
+
+
 def _strict_json(text: str):
     """``json.loads`` that refuses ``NaN`` and ``Infinity`` (Python's accepts them; JSON not)."""
 

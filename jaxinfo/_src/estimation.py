@@ -123,6 +123,8 @@ def as_float_columns(values, names) -> list[np.ndarray]:
             raise ValueError(
                 f"`{name}` must have shape [n, d] (or [n] for scalars); got shape {arr.shape}."
             )
+        if arr.shape[1] == 0:  # else a network's width check names its own argument
+            raise ValueError(f"`{name}` has no columns (shape {arr.shape}); it needs at least one.")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"`{name}` holds NaN or inf; drop or impute those rows first.")
         arrays.append(arr)
