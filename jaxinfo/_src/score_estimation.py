@@ -106,22 +106,26 @@ class _Trained(NamedTuple):
     per_row: np.ndarray  # [n_held, P], averaged over the draws
 
 
-def _sharded(grad_fn: Callable, mesh: Mesh | None) -> Callable:
-    """``grad_fn`` with the batch split over ``mesh``'s first axis (gradients averaged)."""
+def _sharded(loss_fn: Callable, mesh: Mesh | None) -> Callable:
+    """``loss_fn`` with the batch split over ``mesh``'s first axis (the shares' mean).
+
+    Differentiate the result, not ``loss_fn`` inside ``shard_map``: there the gradient of
+    the replicated parameters comes back already summed over the devices (the transpose of
+    their broadcast), and a ``pmean`` of it is ``devices`` times the batch gradient.
+    """
     if mesh is None:
-        return grad_fn
+        return loss_fn
     axis = mesh.axis_names[0]
 
     def local(params, *batch):
-        loss, grads = grad_fn(params, *batch)
-        return jax.lax.pmean(loss, axis), jax.lax.pmean(grads, axis)
+        return jax.lax.pmean(loss_fn(params, *batch), axis)
 
     rows = PartitionSpec(axis)
     return jax.shard_map(
         local,
         mesh=mesh,
         in_specs=(PartitionSpec(), rows, rows, rows, rows),
-        out_specs=(PartitionSpec(), PartitionSpec()),
+        out_specs=PartitionSpec(),
     )
 
 
@@ -148,7 +152,7 @@ def _train_chunk(train, sizes, kind: str, graph, rest, options, baseline) -> Cal
         )
         return jnp.mean(losses)
 
-    grad_fn = _sharded(jax.value_and_grad(batch_loss), options.mesh)
+    grad_fn = jax.value_and_grad(_sharded(batch_loss, options.mesh))
     optimizer = options.optimizer
     average = estimation._averager(options.weight_averaging)
 
