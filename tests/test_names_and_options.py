@@ -145,6 +145,8 @@ TYPED_OPTIONS = [
     (jaxinfo.binned_mutual_information, "correction", options.EntropyCorrection | None),
     (estimate_mutual_information, "method", options.VariationalMethod),
     (jaxinfo.nn.minde_mutual_information, "variant", options.MindeVariant),
+    (jaxinfo.nn.minde_mutual_information, "marginals", options.MarginalTransform | None),
+    (jaxinfo.nn.soi_o_information, "marginals", options.MarginalTransform | None),
 ]
 
 
