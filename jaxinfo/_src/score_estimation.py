@@ -222,7 +222,11 @@ def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwor
     with jax.numpy_dtype_promotion("standard"):  # optax's Adam (see estimation.py)
         opt_state = optimizer.init(params)
         key = jax.random.key(options.seed)
-        averaged = params
+        decay = options.weight_averaging
+        # the average starts at zero and is divided by 1 - decay^step (Adam's correction):
+        # started at the initial parameters, a 0.999 average still weighs them 61 % after 500
+        # steps and 8 % after 2500, which held every early evaluation near the initial fit
+        averaged = params if decay is None else jax.tree.map(jnp.zeros_like, params)
         # step 0 is a candidate: the Gaussian baseline alone (or the network passed in) may
         # already be the best fit, and a few noisy steps must not replace it
         initial_loss = float(held_out_loss(params))
@@ -235,12 +239,17 @@ def _train(train, held, sizes, kind: str, readout: Readout, network: ScoreNetwor
                 params, averaged, opt_state, chunk_key
             )
             step += options.evaluate_every
-            loss = float(held_out_loss(averaged))
+            evaluated = (
+                averaged
+                if decay is None
+                else jax.tree.map(lambda a: a / (1.0 - decay**step), averaged)  # noqa: B023
+            )
+            loss = float(held_out_loss(evaluated))
             steps.append(step)
             train_losses.append(float(train_loss))
             held_losses.append(loss)
             if loss < best_loss:  # NaN never counts
-                best_loss, best_params, best_step, stale = loss, averaged, step, 0
+                best_loss, best_params, best_step, stale = loss, evaluated, step, 0
             else:
                 stale += 1
             bar.update(min(step, options.max_steps), f"held-out loss {loss:.4f}")
@@ -392,7 +401,9 @@ _TRAINING_ARGS = """network: a :class:`ScoreNetwork` built for these widths, tra
       patience: evaluations without a lower held-out loss before training stops.
       mc_samples: draws of time and noise per held-out row in the read-out, an int >= 1.
       weight_averaging: the decay of the parameters' moving average that is evaluated and
-        returned, in (0, 1) (default 0.999, MINDE's EMA), or ``None`` for the raw ones.
+        returned, in (0, 1) (default 0.999, MINDE's EMA; started at zero and divided by
+        ``1 - decay**step``, so the initial parameters carry no extra weight), or ``None``
+        for the raw parameters.
       gaussian_baseline: add the exact noise prediction of the Gaussian fitted to the
         (mapped) training rows to the network's output (default ``True``): a Gaussian law
         is then read exactly before training, and the network learns the departure from it.
@@ -408,15 +419,15 @@ def minde_mutual_information(  # noqa: D417 (the training options: _TRAINING_ARG
     y,
     *,
     variant: MindeVariant = "conditional",
-    marginals: MarginalTransform | None = "normal_scores",
+    marginals: MarginalTransform | None = "asinh",
     network: ScoreNetwork | None = None,
-    batch_size: int = 128,
+    batch_size: int = 256,
     max_steps: int = 20_000,
     learning_rate: float | optax.Schedule = 1e-3,
     optimizer: optax.GradientTransformation | None = None,
     held_out: float = 0.3,
     evaluate_every: int = 500,
-    patience: int = 4,
+    patience: int = 8,
     mc_samples: int = 10,
     weight_averaging: float | None = 0.999,
     gaussian_baseline: bool = True,
@@ -439,8 +450,12 @@ def minde_mutual_information(  # noqa: D417 (the training options: _TRAINING_ARG
       x: samples ``[n, dx]`` (or ``[n]``), rows paired with ``y``.
       y: samples ``[n, dy]`` (or ``[n]``).
       variant: ``"conditional"`` (default) or ``"joint"``.
-      marginals: the per-column map: ``"normal_scores"`` (default: the normal quantile of
-        the rank), ``"asinh"``, ``"standardize"`` or ``None``.
+      marginals: the per-column map: ``"asinh"`` (default: ``3 asinh(z / 3)`` of the robust
+        z-score, linear within 3 robust deviations and logarithmic beyond, the critic
+        trainer's default), ``"normal_scores"`` (the normal quantile of the rank),
+        ``"standardize"`` or ``None``. On the heavy-tailed suite tasks the asinh map read
+        0.076 / 0.179 / 0.223 for true 0.083 / 0.193 / 0.224 where normal scores read
+        0.051 / 0.140 / 0.190: the rank map squeezes the tails that carry the dependence.
       {training}
 
     Returns:
@@ -500,13 +515,13 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
     x,
     *,
     network: ScoreNetwork | None = None,
-    batch_size: int = 128,
+    batch_size: int = 256,
     max_steps: int = 20_000,
     learning_rate: float | optax.Schedule = 1e-3,
     optimizer: optax.GradientTransformation | None = None,
     held_out: float = 0.3,
     evaluate_every: int = 500,
-    patience: int = 4,
+    patience: int = 8,
     mc_samples: int = 10,
     weight_averaging: float | None = 0.999,
     gaussian_baseline: bool = True,
@@ -587,15 +602,15 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
 
 def soi_o_information(  # noqa: D417 (the training options: _TRAINING_ARGS)
     *xs,
-    marginals: MarginalTransform | None = "normal_scores",
+    marginals: MarginalTransform | None = "asinh",
     network: ScoreNetwork | None = None,
-    batch_size: int = 128,
+    batch_size: int = 256,
     max_steps: int = 20_000,
     learning_rate: float | optax.Schedule = 1e-3,
     optimizer: optax.GradientTransformation | None = None,
     held_out: float = 0.3,
     evaluate_every: int = 500,
-    patience: int = 4,
+    patience: int = 8,
     mc_samples: int = 10,
     weight_averaging: float | None = 0.999,
     gaussian_baseline: bool = True,
@@ -606,10 +621,11 @@ def soi_o_information(  # noqa: D417 (the training options: _TRAINING_ARGS)
 ) -> ScoreEstimate:
     """Estimate the O-information ``Ω(X_1; ...; X_V)`` with SΩI: one score network for all.
 
-    ``TC = KL(p ‖ ∏ p_i)`` comes from the joint score against each variable's marginal
-    score, and the S-information ``Σ = Σ_i I(X_i; X_-i)`` from each variable's score with
-    the others given against marginalised (MINDE-C for each ``i``); then ``DTC = Σ - TC``
-    and ``Ω = TC - DTC = 2 TC - Σ`` (positive: redundancy dominates; negative: synergy).
+    ``TC = KL(p ‖ ∏ p_i)`` comes from the joint score against each variable's score alone,
+    and the same for each leave-one-out set ``X_-j``; then ``Ω = (2 - V) TC + Σ_j TC(X_-j)``
+    (Rosas et al. 2019), ``DTC = TC - Ω`` and ``S = TC + DTC`` (positive ``Ω``: redundancy
+    dominates; negative: synergy). Every term is a KL between two laws diffused by the same
+    SDE; SΩI's own dual-total-correlation read-out is not (docs/score_based.md).
     All four are in ``.parts``/``.value``. Pass each variable as one argument
     (``soi_o_information(x1, x2, x3)``, each ``[n]`` or ``[n, d_i]``; at least 3).
 

@@ -8,9 +8,15 @@ along the process is ``-x``.
 Girsanov's theorem turns a KL divergence between two laws diffused by this SDE into
 ``½ ∫ β(t) E ‖s_p(x_t, t) - s_q(x_t, t)‖² dt``. With a noise-predicting network
 (``s = -ε / σ_t``) the integrand is ``r(t) E ‖ε_p - ε_q‖²``, ``r = β / σ²``, which grows like
-``1 / t`` near 0. Drawing ``t`` with density proportional to ``r`` (flat below ``t_min``, where
-``r`` would be unbounded) makes the weight ``r / q`` nearly constant (Huang, Lim & Courville
-2021 derived the same proposal): :func:`sample_time` and :func:`time_weight`.
+``1 / t`` near 0. Drawing ``t`` on ``[t_min, 1]`` with density ``r / Z`` makes the weight
+``r / q = Z`` constant (Huang, Lim & Courville 2021 derived the proposal):
+:func:`sample_time` and :func:`time_weight`.
+
+The integral starts at ``t_min``. Below it ``β E ‖Δs‖²`` stays finite for smooth laws, so the
+part left out is about ``½ t_min β_min E ‖Δs(x, 0)‖²``: 1e-4 nats for a 0.5-nat Gaussian pair.
+Drawing times below ``t_min`` too (flat density there, weight ``Z r(t) / r(t_min)``) would
+count that part, but with weights that grow like ``1 / t`` a network's small error at tiny
+``t`` turned a few rows into outliers (one read-out 1.96 ± 1.41 for a true 0.51).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import jax.numpy as jnp
 
 
 class VPSchedule(NamedTuple):
-    """``β(t) = beta_min + (beta_max - beta_min) t``; ``t_min`` bounds the proposal's density.
+    """``β(t) = beta_min + (beta_max - beta_min) t``; the KL integral runs over ``[t_min, 1]``.
 
     The defaults are MINDE's and score SDE's (Song et al. 2021): ``B(1) = 10.05``, so
     ``m_1 = 0.0066`` and the law at ``t = 1`` is within ``1e-5`` nats of ``N(0, I)`` for
@@ -52,38 +58,33 @@ class VPSchedule(NamedTuple):
         """``r(t) = β(t) / σ_t²``, the Girsanov integrand's factor in front of ``‖Δε‖²``."""
         return self.beta(t) / -jnp.expm1(-self.integral(t))
 
-    def _antiderivative(self, t):
-        """``A(t) = log(exp(B(t)) - 1)``: ``A' = r`` (with ``B`` from the float64 schedule)."""
+    def antiderivative(self, t):
+        """``A(t) = log(exp(B(t)) - 1)``, whose derivative is ``r``."""
         return jnp.log(jnp.expm1(self.integral(t)))
 
     def normaliser(self):
-        """``Z = ∫_0^1 r(max(t, t_min)) dt``: the proposal's normalising constant."""
-        t_min = jnp.float64(self.t_min) if jax.config.jax_enable_x64 else self.t_min
-        return self.rate(t_min) * t_min + self._antiderivative(1.0) - self._antiderivative(t_min)
+        """``Z = ∫_{t_min}^1 r dt``: the proposal's normalising constant and the weight."""
+        return self.antiderivative(1.0) - self.antiderivative(self.t_min)
 
 
 def sample_time(schedule: VPSchedule, key: jax.Array, shape, dtype) -> jax.Array:
-    """Times in ``(0, 1]`` with density ``r(max(t, t_min)) / Z`` (inverse CDF of a uniform).
-
-    Above ``t_min`` the CDF is ``(r(t_min) t_min + A(t) - A(t_min)) / Z``; solving ``A(t) = a``
-    gives ``B(t) = softplus(a)``, a quadratic in ``t``.
-    """
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    """Times in ``[t_min, 1]`` with density ``r / Z`` (the quantile of a uniform draw)."""
+    u = jax.random.uniform(key, shape, dtype)
     return time_quantile(schedule, u)
 
 
 def time_quantile(schedule: VPSchedule, u: jax.Array) -> jax.Array:
-    """The proposal's quantile function at ``u`` in ``(0, 1]`` (for quadrature over ``u``)."""
-    t_min, slope = schedule.t_min, schedule.beta_max - schedule.beta_min
-    v = u * schedule.normaliser()
-    head = schedule.rate(t_min) * t_min
-    integral = jax.nn.softplus(v - head + schedule._antiderivative(t_min))
-    tail = (-schedule.beta_min + jnp.sqrt(schedule.beta_min**2 + 2.0 * slope * integral)) / slope
-    t = jnp.where(v <= head, v / schedule.rate(t_min), jnp.minimum(tail, 1.0))
-    return t.astype(u.dtype)
+    """The proposal's quantile function at ``u`` in ``[0, 1]`` (for quadrature over ``u``).
+
+    The CDF is ``(A(t) - A(t_min)) / Z``; ``A(t) = a`` gives ``B(t) = softplus(a)``, a
+    quadratic in ``t``.
+    """
+    slope = schedule.beta_max - schedule.beta_min
+    integral = jax.nn.softplus(schedule.antiderivative(schedule.t_min) + u * schedule.normaliser())
+    t = (-schedule.beta_min + jnp.sqrt(schedule.beta_min**2 + 2.0 * slope * integral)) / slope
+    return jnp.clip(t, schedule.t_min, 1.0).astype(u.dtype)
 
 
 def time_weight(schedule: VPSchedule, t: jax.Array) -> jax.Array:
-    """``r(t) / q(t)``: the weight of ``‖Δε‖²`` at a proposed ``t`` (``Z`` above ``t_min``)."""
-    ratio = schedule.rate(t) / schedule.rate(jnp.maximum(t, schedule.t_min))
-    return (schedule.normaliser() * ratio).astype(t.dtype)
+    """``r(t) / q(t) = Z`` for every proposed ``t`` (an array shaped like ``t``)."""
+    return jnp.full_like(t, schedule.normaliser())
