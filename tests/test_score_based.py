@@ -672,3 +672,23 @@ def test_minde_is_additive_over_independent_pairs():
     combined = math.sqrt(sum(r.standard_error**2 for r in (both, first, second)))
     gap = both.value - first.value - second.value
     assert abs(gap) < 3 * combined + BIAS_ALLOWANCE, (gap, combined)
+
+
+@pytest.mark.parametrize("kind", ["standardize", "asinh"])
+def test_log_derivative_of_each_smooth_map_is_its_finite_difference(kind):
+    from jaxinfo._src import marginal_transforms
+
+    rng = np.random.default_rng(0)
+    train = rng.standard_t(2.0, size=(400, 3)) * [1.0, 5.0, 0.1]
+    points = rng.standard_t(2.0, size=(50, 3)) * [1.0, 5.0, 0.1]
+    transform = marginal_transforms.fit(train, kind)
+    step = 1e-6 * np.maximum(1.0, np.abs(points))
+    difference = (transform(points + step) - transform(points - step)) / (2 * step)
+    log_derivative = marginal_transforms.fit_log_derivative(train, kind)(points)
+    np.testing.assert_allclose(log_derivative, np.log(difference), atol=1e-6)
+
+
+def test_entropy_refuses_a_map_without_a_derivative():
+    x = np.random.default_rng(0).normal(size=(100, 2))
+    with pytest.raises(ValueError, match="normal_scores"):
+        minde_entropy(x, marginals="normal_scores")

@@ -28,9 +28,20 @@ def _scale(train: np.ndarray, spread: np.ndarray) -> np.ndarray:
     return np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
 
 
+def _standardize_parameters(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return train.mean(axis=0), _scale(train, train.std(axis=0))
+
+
 def _standardize(train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    mean, scale = train.mean(axis=0), _scale(train, train.std(axis=0))
+    mean, scale = _standardize_parameters(train)
     return lambda a: (a - mean) / scale
+
+
+def _asinh_parameters(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centre (median) and the scale ``3 IQR / 1.349`` of ``3 asinh((a - centre) / scale)``."""
+    centre = np.median(train, axis=0)
+    upper, lower = np.percentile(train, [75.0, 25.0], axis=0)
+    return centre, _scale(train, (upper - lower) / _NORMAL_IQR) * _ASINH_LINEAR_RANGE
 
 
 def _asinh(train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -39,9 +50,7 @@ def _asinh(train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     A Cauchy column's extreme rows end within ``3 asinh(1e8 / 3) ~ 53`` of the median
     instead of ``1e8`` robust deviations out, so no row dominates the critic's scores.
     """
-    centre = np.median(train, axis=0)
-    upper, lower = np.percentile(train, [75.0, 25.0], axis=0)
-    scale = _scale(train, (upper - lower) / _NORMAL_IQR) * _ASINH_LINEAR_RANGE
+    centre, scale = _asinh_parameters(train)
     return lambda a: _ASINH_LINEAR_RANGE * np.arcsinh((a - centre) / scale)
 
 
@@ -75,3 +84,24 @@ def fit(train: np.ndarray, kind: str | None) -> Callable[[np.ndarray], np.ndarra
     if kind is None:
         return lambda a: a
     return _FITTERS[kind](np.asarray(train, np.float64))
+
+
+def fit_log_derivative(train: np.ndarray, kind: str | None) -> Callable[[np.ndarray], np.ndarray]:
+    """``log T'(a)`` per element for the map ``T`` of ``kind`` fitted on ``train``.
+
+    An entropy changes under a map by the mean log-Jacobian, ``H(T(X)) = H(X) + E log|T'|``
+    per column, so an estimator that maps its columns adds it back. Only the smooth maps
+    have one; the rank map (``"normal_scores"``) is a step function of the training rows.
+    """
+    train = np.asarray(train, np.float64)
+    if kind is None:
+        return np.zeros_like
+    if kind == "standardize":
+        _, scale = _standardize_parameters(train)
+        return lambda a: np.broadcast_to(-np.log(scale), np.shape(a))
+    if kind == "asinh":
+        centre, scale = _asinh_parameters(train)
+        return lambda a: (
+            np.log(_ASINH_LINEAR_RANGE / scale) - 0.5 * np.log1p(((a - centre) / scale) ** 2)
+        )
+    raise ValueError(f"the map {kind!r} has no derivative (it is a step function of the ranks).")

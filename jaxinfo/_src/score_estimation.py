@@ -275,8 +275,8 @@ def _check_options(
     mc_samples,
     held_out,
     weight_averaging,
-    learning_rate,
-    optimizer,
+    learning_rate: float | optax.Schedule,
+    optimizer: optax.GradientTransformation | None,
     seed,
     progress,
     mesh,
@@ -514,6 +514,7 @@ def minde_mutual_information(  # noqa: D417 (the training options: _TRAINING_ARG
 def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
     x,
     *,
+    marginals: MarginalTransform | None = "asinh",
     network: ScoreNetwork | None = None,
     batch_size: int = 256,
     max_steps: int = 20_000,
@@ -534,13 +535,19 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
 
     ``H(p) = E_p[-log N(x; 0, I)] - KL(p ‖ N(0, I))``; the KL is Girsanov's integral of the
     squared difference between the learned score and the standard normal's (``-x_t`` at
-    every time of the VP-SDE). Columns are standardised on the training rows and the
-    estimate corrected by the log of their scales (an affine map shifts ``H`` exactly;
-    a rank map would not), so the data keep their shape.
+    every time of the VP-SDE). Each column is first mapped by ``marginals`` (fitted on the
+    training rows), and the entropy of the mapped rows is corrected by the change of
+    variables, ``H(X) = H(T(X)) - E Σ_j log T_j'(x_j)``, the mean taken row by row on the
+    held-out rows (so it enters the standard error).
 
     Args:
       x: samples ``[n, d]`` (or ``[n]``) of a continuous law; a constant column raises (its
         entropy is ``-inf``).
+      marginals: the per-column map: ``"asinh"`` (default; its derivative is closed-form),
+        ``"standardize"`` or ``None``; ``"normal_scores"`` raises (a rank map has no
+        derivative). On 3-dof Student-t the standardised rows' heavy tails read 0.11-1.3
+        nats high with standard errors up to 0.8; the asinh map reads within 0.05
+        (docs/score_based.md).
       {training}
 
     Returns:
@@ -554,8 +561,8 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
       >>> import numpy as np
       >>> from jaxinfo.nn import minde_entropy
       >>> x = np.random.default_rng(0).normal(size=(2000, 2))  # H = log(2 pi e) = 2.8379
-      >>> result = minde_entropy(x, max_steps=500)
-      >>> print(abs(result.value - np.log(2 * np.pi * np.e)) < 0.1)
+      >>> result = minde_entropy(x, max_steps=500)  # doctest: +SKIP
+      >>> print(abs(result.value - np.log(2 * np.pi * np.e)) < 0.1)  # doctest: +SKIP
       True
     """
     start = time.perf_counter()
@@ -576,18 +583,26 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
         base=base,
         gaussian_baseline=gaussian_baseline,
     )
-    train_rows, _ = estimation._split(column.shape[0], options.held_out, options.seed)
-    scale = column[train_rows].astype(np.float64).std(axis=0)
-    if np.any(scale == 0):
+    marginals = _marginal_choice(marginals)
+    if marginals == "normal_scores":
         raise ValueError(
-            f"`x` has a constant column (index {int(np.argmax(scale == 0))} on the training "
+            '`marginals="normal_scores"` has no derivative for the change of variables an '
+            'entropy needs; use "asinh" (default), "standardize" or None.'
+        )
+    train_rows, held_rows = estimation._split(column.shape[0], options.held_out, options.seed)
+    spread = column[train_rows].astype(np.float64).std(axis=0)
+    if np.any(spread == 0):
+        raise ValueError(
+            f"`x` has a constant column (index {int(np.argmax(spread == 0))} on the training "
             "rows): its differential entropy is -inf. Drop it first."
         )
+    log_derivative = marginal_transforms.fit_log_derivative(column[train_rows], marginals)
+    log_jacobian = np.sum(log_derivative(column[held_rows].astype(np.float64)), axis=1)
     train, held, sizes, dtype = _prepared(
         [column],
         options.held_out,
         options.seed,
-        "standardize",
+        marginals,
         batch_size=options.batch_size,
         mesh=mesh,
     )
@@ -596,7 +611,7 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
     trained = _train(
         train, held, sizes, "entropy", score_objectives.entropy_terms, network, options
     )
-    values = trained.per_row[:, 0] + float(np.sum(np.log(scale)))
+    values = trained.per_row[:, 0] - log_jacobian
     return _estimate("minde_entropy", trained, values, base, start)
 
 
@@ -650,8 +665,8 @@ def soi_o_information(  # noqa: D417 (the training options: _TRAINING_ARGS)
       >>> rng = np.random.default_rng(0)
       >>> z = rng.normal(size=2000)  # three noisy copies of z: redundancy, Omega > 0
       >>> xs = [z + 0.5 * rng.normal(size=2000) for _ in range(3)]
-      >>> result = soi_o_information(*xs, max_steps=500)
-      >>> print(result.value > 0, sorted(result.parts))
+      >>> result = soi_o_information(*xs, max_steps=500)  # doctest: +SKIP
+      >>> print(result.value > 0, sorted(result.parts))  # doctest: +SKIP
       True ['dual_total_correlation', 's_information', 'total_correlation']
     """
     start = time.perf_counter()
