@@ -344,14 +344,14 @@ def _check_network(network, sizes: tuple[int, ...], seed: int, dtype) -> ScoreNe
     return network
 
 
-def _prepared(columns, held_out: float, seed: int, marginals, *, batch_size: int, mesh):
-    """Training and held-out rows ``[n, d]`` (mapped per column) and the widths."""
+def _prepared(columns, marginals, network, options: _Options):
+    """Training and held-out rows ``[n, d]`` (mapped per column), the widths, the network."""
     n = columns[0].shape[0]
-    train_rows, held_rows = estimation._split(n, held_out, seed)
-    if mesh is not None and len(train_rows) < batch_size:
+    train_rows, held_rows = estimation._split(n, options.held_out, options.seed)
+    if options.mesh is not None and len(train_rows) < options.batch_size:
         raise ValueError(
-            f"`batch_size` ({batch_size}) exceeds the {len(train_rows)} training rows; a "
-            "sharded batch cannot be capped. Lower `batch_size`."
+            f"`batch_size` ({options.batch_size}) exceeds the {len(train_rows)} training rows; "
+            "a sharded batch cannot be capped. Lower `batch_size`."
         )
     dtype = validation.compute_dtype(np.result_type(*columns))
     train, held = [], []
@@ -361,7 +361,31 @@ def _prepared(columns, held_out: float, seed: int, marginals, *, batch_size: int
         held.append(transform(column[held_rows]))
     sizes = tuple(int(c.shape[1]) for c in columns)
     as_rows = lambda parts: jnp.asarray(np.concatenate(parts, axis=1), dtype)  # noqa: E731
-    return as_rows(train), as_rows(held), sizes, dtype
+    network = _check_network(network, sizes, options.seed, dtype)
+    return as_rows(train), as_rows(held), sizes, network
+
+
+_TRAINING_OPTIONS = (
+    "batch_size",
+    "max_steps",
+    "evaluate_every",
+    "patience",
+    "mc_samples",
+    "held_out",
+    "weight_averaging",
+    "learning_rate",
+    "optimizer",
+    "seed",
+    "progress",
+    "mesh",
+    "base",
+    "gaussian_baseline",
+)
+
+
+def _training_arguments(arguments: dict) -> dict:
+    """The training options among a public function's arguments (``locals()``)."""
+    return {name: arguments[name] for name in _TRAINING_OPTIONS}
 
 
 def _estimate(method: str, trained: _Trained, value_rows: np.ndarray, base, start, parts=None):
@@ -480,31 +504,8 @@ def minde_mutual_information(  # noqa: D417 (the training options: _TRAINING_ARG
     variant = validation.check_choice(variant, "variant", MINDE_VARIANTS)
     columns = estimation.as_float_columns((x, y), ("x", "y"))
     marginals = _marginal_choice(marginals)
-    options = _check_options(
-        batch_size=batch_size,
-        max_steps=max_steps,
-        evaluate_every=evaluate_every,
-        patience=patience,
-        mc_samples=mc_samples,
-        held_out=held_out,
-        weight_averaging=weight_averaging,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        seed=seed,
-        progress=progress,
-        mesh=mesh,
-        base=base,
-        gaussian_baseline=gaussian_baseline,
-    )
-    train, held, sizes, dtype = _prepared(
-        columns,
-        options.held_out,
-        options.seed,
-        marginals,
-        batch_size=options.batch_size,
-        mesh=mesh,
-    )
-    network = _check_network(network, sizes, options.seed, dtype)
+    options = _check_options(**_training_arguments(locals()))
+    train, held, sizes, network = _prepared(columns, marginals, network, options)
 
     readout = functools.partial(score_objectives.mutual_information_terms, variant=variant)
     trained = _train(train, held, sizes, variant, readout, network, options)
@@ -567,22 +568,7 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
     """
     start = time.perf_counter()
     (column,) = estimation.as_float_columns((x,), ("x",))
-    options = _check_options(
-        batch_size=batch_size,
-        max_steps=max_steps,
-        evaluate_every=evaluate_every,
-        patience=patience,
-        mc_samples=mc_samples,
-        held_out=held_out,
-        weight_averaging=weight_averaging,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        seed=seed,
-        progress=progress,
-        mesh=mesh,
-        base=base,
-        gaussian_baseline=gaussian_baseline,
-    )
+    options = _check_options(**_training_arguments(locals()))
     marginals = _marginal_choice(marginals)
     if marginals == "normal_scores":
         raise ValueError(
@@ -598,15 +584,7 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
         )
     log_derivative = marginal_transforms.fit_log_derivative(column[train_rows], marginals)
     log_jacobian = np.sum(log_derivative(column[held_rows].astype(np.float64)), axis=1)
-    train, held, sizes, dtype = _prepared(
-        [column],
-        options.held_out,
-        options.seed,
-        marginals,
-        batch_size=options.batch_size,
-        mesh=mesh,
-    )
-    network = _check_network(network, sizes, options.seed, dtype)
+    train, held, sizes, network = _prepared([column], marginals, network, options)
 
     trained = _train(
         train, held, sizes, "entropy", score_objectives.entropy_terms, network, options
@@ -678,31 +656,8 @@ def soi_o_information(  # noqa: D417 (the training options: _TRAINING_ARGS)
     names = tuple(f"xs[{i}]" for i in range(len(xs)))
     columns = estimation.as_float_columns(xs, names)
     marginals = _marginal_choice(marginals)
-    options = _check_options(
-        batch_size=batch_size,
-        max_steps=max_steps,
-        evaluate_every=evaluate_every,
-        patience=patience,
-        mc_samples=mc_samples,
-        held_out=held_out,
-        weight_averaging=weight_averaging,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        seed=seed,
-        progress=progress,
-        mesh=mesh,
-        base=base,
-        gaussian_baseline=gaussian_baseline,
-    )
-    train, held, sizes, dtype = _prepared(
-        columns,
-        options.held_out,
-        options.seed,
-        marginals,
-        batch_size=options.batch_size,
-        mesh=mesh,
-    )
-    network = _check_network(network, sizes, options.seed, dtype)
+    options = _check_options(**_training_arguments(locals()))
+    train, held, sizes, network = _prepared(columns, marginals, network, options)
 
     readout = score_objectives.o_information_terms
     trained = _train(train, held, sizes, "o_information", readout, network, options)
