@@ -460,20 +460,31 @@ def _assert_routes_agree(fn, args, mask, **kw):
 FUSED_REPRESENTATIVES = ("divergence",)
 # Options of a function another case covers (the kernel, normalisation): -m slow throughout.
 FUSED_OPTION_REPEATS = ("divergence_laplacian", "qmi_normalized")
+# Masked runs whose sums another masked case already runs: CS-IB's loss computes the
+# csib_code conditional divergence, and the QMI's pair sums are the divergence's (-m slow;
+# 35 s of CI time, given to the score-based estimators' tests).
+FUSED_MASKED_ELSEWHERE = ("conditional_csib_code", "qmi")
 
 
-def _fused_params(other):
-    """``(name, other)`` pairs: every name with ``other[-1]``; the rest for representatives."""
+def _fused_params(other, covered=()):
+    """``(name, other)`` pairs: every name with ``other[-1]``; the rest for representatives.
+
+    ``covered`` names run ``other[-1]`` only under ``-m slow`` too.
+    """
     for name in FUSED_CASES:
         for value in other:
-            slow = name in FUSED_OPTION_REPEATS or (
-                value != other[-1] and name not in FUSED_REPRESENTATIVES
+            slow = (
+                name in FUSED_OPTION_REPEATS
+                or (value != other[-1] and name not in FUSED_REPRESENTATIVES)
+                or (value == other[-1] and name in covered)
             )
             marks = (pytest.mark.slow,) if slow else ()
             yield pytest.param(name, value, marks=marks, id=f"{value}-{name}")
 
 
-@pytest.mark.parametrize(("name", "masked"), list(_fused_params([False, True])))
+@pytest.mark.parametrize(
+    ("name", "masked"), list(_fused_params([False, True], covered=FUSED_MASKED_ELSEWHERE))
+)
 def test_fused_sums_equal_the_log_domain_float32(name, masked):
     mask = (jnp.arange(64) % 5 != 1) if masked else None  # None: statically unmasked sums
     _assert_routes_agree(FUSED_CASES[name], _fused_inputs(jnp.float32), mask, block_size=24)
