@@ -203,11 +203,27 @@ def _check_numbers(clip, decay, held_out, learning_rate) -> tuple[float, float, 
         clip = validation.check_number(clip, "clip", low=0.0, low_open=True, hint=hint)
     decay = _fraction(0.9 if decay is None else decay, "decay", "MINE uses 0.9.")
     held_out = _fraction(held_out, "held_out", "It is the fraction of pairs held out, e.g. 0.3.")
-    if not callable(learning_rate):  # an optax schedule is the optimizer's to check
+    check_learning_rate(learning_rate)
+    return float(clip), decay, held_out
+
+
+def check_learning_rate(learning_rate) -> None:
+    """A positive step size; an optax schedule is the optimizer's to check."""
+    if not callable(learning_rate):
         validation.check_number(
             learning_rate, "learning_rate", low=0.0, low_open=True, hint="Typical: 1e-4 to 1e-2."
         )
-    return float(clip), decay, held_out
+
+
+def check_optimizer(optimizer) -> None:
+    """``None`` or anything with optax's ``init`` and ``update``."""
+    if optimizer is not None and not (
+        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
+    ):
+        raise TypeError(
+            "`optimizer` must be an optax transformation, e.g. `optax.adam(1e-3)`; got "
+            f"{type(optimizer).__name__}."
+        )
 
 
 def _fraction(value, name: str, hint: str) -> float:
@@ -218,7 +234,7 @@ def _fraction(value, name: str, hint: str) -> float:
     return value
 
 
-def _marginal_choice(marginals, standardize) -> MarginalTransform | None:
+def _marginal_choice(marginals, standardize=None) -> MarginalTransform | None:
     """``marginals``, or the deprecated ``standardize`` flag translated into it."""
     if standardize is not None:
         validation.check_bool(standardize, "standardize")
@@ -368,13 +384,7 @@ def estimate_mutual_information(
         weight_averaging = _fraction(
             weight_averaging, "weight_averaging", "0.99 averages about the last 100 steps."
         )
-    if optimizer is not None and not (
-        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
-    ):
-        raise TypeError(
-            "`optimizer` must be an optax transformation, e.g. `optax.adam(1e-3)`; got "
-            f"{type(optimizer).__name__}."
-        )
+    check_optimizer(optimizer)
     if critic is not None and not isinstance(critic, Critic):
         raise TypeError(
             "`critic` must be a `jaxinfo.nn.Critic` (subclass it and implement `__call__`); "

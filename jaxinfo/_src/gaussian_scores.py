@@ -23,8 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinfo._src import vp_sde
-
-DIFFUSED, CLEAN = 1, 0
+from jaxinfo._src.score_objectives import CLEAN, DIFFUSED, column_roles
 
 # Conditional variances below this (of standardised columns) are floored: a near-deterministic
 # relation would otherwise make the baseline's prediction diverge as t -> 0. 1e-4 is 4.6 nats
@@ -50,16 +49,27 @@ class GaussianScores(NamedTuple):
     variances: jax.Array
 
     def predict(self, x0, noisy, t, mask, schedule: vp_sde.VPSchedule) -> jax.Array:
-        """The noise prediction ``[b, d]`` for rows with ``mask`` (``[V]`` or ``[b, V]``)."""
-        mean, noise = schedule.mean_scale(t), schedule.noise_scale(t)  # [b, 1]
+        """The noise prediction ``[b, d]`` for rows with ``mask``.
+
+        A NumPy ``[V]`` mask (a read-out's fixed roles) runs its own law only; a ``[b, V]``
+        mask (a training batch, one role assignment per row) runs each law and selects.
+        """
+        if isinstance(mask, np.ndarray) and mask.ndim == 1:
+            (index,) = np.flatnonzero(np.all(np.asarray(self.masks) == mask, axis=1))
+            return self._law(int(index), x0, noisy, t, schedule)
         matches = jnp.all(jnp.atleast_2d(mask)[:, None, :] == self.masks[None], axis=-1)
         prediction = jnp.zeros_like(noisy)
         for k in range(self.masks.shape[0]):  # a few masks: one product each, then select
-            centred = noisy - mean * (self.offsets[k] + x0 @ self.regressions[k].T)
-            scale = noise / (mean**2 * self.variances[k] + noise**2)
-            value = ((centred @ self.vectors[k]) * scale) @ self.vectors[k].T
+            value = self._law(k, x0, noisy, t, schedule)
             prediction = jnp.where(matches[:, k : k + 1], value, prediction)
         return prediction
+
+    def _law(self, k: int, x0, noisy, t, schedule: vp_sde.VPSchedule) -> jax.Array:
+        """The noise prediction of mask ``k``'s conditional law for every row."""
+        mean, noise = schedule.mean_scale(t), schedule.noise_scale(t)  # [b, 1]
+        centred = noisy - mean * (self.offsets[k] + x0 @ self.regressions[k].T)
+        scale = noise / (mean**2 * self.variances[k] + noise**2)
+        return ((centred @ self.vectors[k]) * scale) @ self.vectors[k].T
 
 
 def fit(rows: np.ndarray, masks: np.ndarray, sizes: Sequence[int], dtype) -> GaussianScores:
@@ -67,7 +77,7 @@ def fit(rows: np.ndarray, masks: np.ndarray, sizes: Sequence[int], dtype) -> Gau
     rows = np.asarray(rows, np.float64)
     mean, cov = rows.mean(axis=0), np.atleast_2d(np.cov(rows, rowvar=False))
     cov = cov + 1e-9 * np.trace(cov) / len(cov) * np.eye(len(cov))
-    roles = np.repeat(masks, np.asarray(sizes), axis=1)
+    roles = np.asarray(column_roles(masks, sizes))
     d, count = rows.shape[1], masks.shape[0]
     offsets, regressions = np.zeros((count, d)), np.zeros((count, d, d))
     vectors, variances = np.zeros((count, d, d)), np.ones((count, d))

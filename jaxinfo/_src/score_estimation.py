@@ -36,7 +36,6 @@ from jaxinfo._src import (
 )
 from jaxinfo._src.bench.progress import Progress
 from jaxinfo._src.options import (
-    MARGINAL_TRANSFORMS,
     MINDE_VARIANTS,
     MarginalTransform,
     MindeVariant,
@@ -290,17 +289,8 @@ def _check_options(
         weight_averaging = estimation._fraction(
             weight_averaging, "weight_averaging", "0.999 averages about the last 1000 steps."
         )
-    if not callable(learning_rate):
-        validation.check_number(
-            learning_rate, "learning_rate", low=0.0, low_open=True, hint="Typical: 1e-4 to 1e-2."
-        )
-    if optimizer is not None and not (
-        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
-    ):
-        raise TypeError(
-            "`optimizer` must be an optax transformation, e.g. `optax.adam(1e-3)`; got "
-            f"{type(optimizer).__name__}."
-        )
+    estimation.check_learning_rate(learning_rate)
+    estimation.check_optimizer(optimizer)
     if progress is not None:
         validation.check_bool(progress, "progress")
     if mesh is not None:
@@ -408,12 +398,6 @@ def _estimate(method: str, trained: _Trained, value_rows: np.ndarray, base, star
     )
 
 
-def _marginal_choice(marginals) -> MarginalTransform | None:
-    if marginals is None:
-        return None
-    return validation.check_choice(marginals, "marginals", MARGINAL_TRANSFORMS)
-
-
 _TRAINING_ARGS = """network: a :class:`ScoreNetwork` built for these widths, trained in place
         (default: one with MINDE's widths, initialised from ``seed``).
       batch_size: training rows per step, an int >= 2 (capped at the training rows).
@@ -503,7 +487,7 @@ def minde_mutual_information(  # noqa: D417 (the training options: _TRAINING_ARG
     start = time.perf_counter()
     variant = validation.check_choice(variant, "variant", MINDE_VARIANTS)
     columns = estimation.as_float_columns((x, y), ("x", "y"))
-    marginals = _marginal_choice(marginals)
+    marginals = estimation._marginal_choice(marginals)
     options = _check_options(**_training_arguments(locals()))
     train, held, sizes, network = _prepared(columns, marginals, network, options)
 
@@ -569,7 +553,7 @@ def minde_entropy(  # noqa: D417 (the training options: _TRAINING_ARGS)
     start = time.perf_counter()
     (column,) = estimation.as_float_columns((x,), ("x",))
     options = _check_options(**_training_arguments(locals()))
-    marginals = _marginal_choice(marginals)
+    marginals = estimation._marginal_choice(marginals)
     if marginals == "normal_scores":
         raise ValueError(
             '`marginals="normal_scores"` has no derivative for the change of variables an '
@@ -655,7 +639,7 @@ def soi_o_information(  # noqa: D417 (the training options: _TRAINING_ARGS)
         )
     names = tuple(f"xs[{i}]" for i in range(len(xs)))
     columns = estimation.as_float_columns(xs, names)
-    marginals = _marginal_choice(marginals)
+    marginals = estimation._marginal_choice(marginals)
     options = _check_options(**_training_arguments(locals()))
     train, held, sizes, network = _prepared(columns, marginals, network, options)
 

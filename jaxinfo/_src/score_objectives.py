@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxinfo._src import vp_sde
 
@@ -36,7 +37,7 @@ DIFFUSED, CLEAN, MARGINALISED = 1, 0, -1
 Network = Callable[[jax.Array, jax.Array], jax.Array]
 
 
-def column_roles(mask: jax.Array, sizes: Sequence[int]) -> jax.Array:
+def column_roles(mask: ArrayLike, sizes: Sequence[int]) -> jax.Array:
     """A ``[..., V]`` mask repeated over each variable's columns: ``[..., sum(sizes)]``."""
     return jnp.repeat(mask, np.asarray(sizes), axis=-1, total_repeat_length=sum(sizes))
 
@@ -83,11 +84,17 @@ def draw(schedule, key, rows: int, features: int, dtype):
 
 
 def _prediction(network, x0, noisy, t, roles: Sequence[int], sizes, schedule, baseline):
-    return predict_noise(network, x0, noisy, t, jnp.asarray(roles), sizes, schedule, baseline)
+    """The prediction for fixed roles (a NumPy mask: the baseline then runs one law only)."""
+    return predict_noise(network, x0, noisy, t, np.asarray(roles), sizes, schedule, baseline)
 
 
 def _one_hot_roles(count: int, index: int, others: int) -> tuple[int, ...]:
     return tuple(DIFFUSED if j == index else others for j in range(count))
+
+
+def _leave_one_out_roles(count: int, index: int) -> tuple[int, ...]:
+    """Every variable diffused but ``index``, which is marginalised."""
+    return tuple(MARGINALISED if j == index else DIFFUSED for j in range(count))
 
 
 def _blocks(sizes: Sequence[int]) -> list[slice]:
@@ -157,7 +164,7 @@ def o_information_terms(network, x0, t, noise, sizes, schedule, *, baseline=None
     leave_one_out = jnp.zeros_like(tc)
     for j in range(count):
         others = [i for i in range(count) if i != j]
-        roles = tuple(MARGINALISED if i == j else DIFFUSED for i in range(count))
+        roles = _leave_one_out_roles(count, j)
         joint = _prediction(network, x0, noisy, t, roles, sizes, schedule, baseline)
         joint = jnp.concatenate([joint[:, blocks[i]] for i in others], axis=-1)
         product = _product_prediction(network, x0, noisy, t, sizes, others, schedule, baseline)
@@ -190,10 +197,7 @@ def training_masks(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
         masks = [(DIFFUSED,) * count]
         masks += [_one_hot_roles(count, i, MARGINALISED) for i in range(count)]
         if kind == "o_information":  # and each leave-one-out set
-            masks += [
-                tuple(MARGINALISED if i == j else DIFFUSED for i in range(count))
-                for j in range(count)
-            ]
+            masks += [_leave_one_out_roles(count, j) for j in range(count)]
     array = np.asarray(masks, np.int32)
     weights = np.sum(array == DIFFUSED, axis=1).astype(np.float64)
     return array, weights / weights.sum()
