@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
 import scipy.linalg
+import scipy.optimize
 from jax.core import Tracer
 from scipy.special import digamma, gammaln
 
@@ -40,6 +41,7 @@ __all__ = [
     "conditional_gaussians",
     "correlated_gaussians",
     "gaussian_copula_uniform",
+    "gaussian_koopman_optimal_covariance",
     "gaussian_mixture",
     "half_cube",
     "inlier_mixture",
@@ -1066,7 +1068,7 @@ def _as_real_array(value, name: str, shape: str, ndim: int) -> np.ndarray:
     """A concrete, finite float64 array of ``ndim`` dimensions (``shape`` names them)."""
     if isinstance(value, Tracer):
         raise TypeError(
-            f"`{name}` sets the Monte Carlo truth, so it must be concrete; got a traced value."
+            f"`{name}` sets a reference value, so it must be concrete; got a traced value."
         )
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -1709,3 +1711,132 @@ def linear_gaussian_var1(
         reverse_transfer_entropy=0.0,
         truth="closed form (stationary covariance from the discrete Lyapunov equation)",
     )
+
+
+def _koopman_gains(operator: np.ndarray, noise: np.ndarray, lag: int):
+    """Eigenpairs of ``G = K^nT M_n^{-1} K^n``: eq. 7 is ``1/2 log det(I + C^{1/2} G C^{1/2})``."""
+    step = np.linalg.matrix_power(operator, lag)
+    accumulated = sum(
+        np.linalg.matrix_power(operator, i) @ noise @ np.linalg.matrix_power(operator, i).T
+        for i in range(lag)
+    )
+    gains = step.T @ np.linalg.solve(accumulated, step)
+    values, vectors = np.linalg.eigh(0.5 * (gains + gains.T))
+    return np.maximum(values, 0.0), vectors
+
+
+def _allocate_power(gains: np.ndarray, alpha: float, gamma: float, power: float) -> np.ndarray:
+    """The eigenvalues ``p`` of the optimal ``C``: maximise the scalar problem on ``sum p = P``.
+
+    ``F(p) = alpha/2 sum log(1 + g_i p_i) + gamma H(p / P)`` is concave, so its maximiser is
+    the stationary point ``dF/dp_i = mu`` with the ``mu`` that spends the budget. With
+    ``gamma = 0`` that is water-filling, ``p_i = max(0, nu - 1/g_i)``; with ``gamma > 0`` each
+    ``p_i(mu)`` is the root of a decreasing function (every ``p_i > 0``: the entropy's slope
+    is infinite at 0), found by bisection in ``log p``, and ``mu`` by bisection on the sum.
+    """
+    if gamma == 0.0:
+        active = gains > 0
+
+        def spent(level: float) -> float:
+            return float(np.sum(np.maximum(level - 1.0 / gains[active], 0.0)))
+
+        level = scipy.optimize.brentq(
+            lambda v: spent(v) - power, 0.0, power + float(np.max(1.0 / gains[active]))
+        )
+        p = np.zeros_like(gains)
+        p[active] = np.maximum(level - 1.0 / gains[active], 0.0)
+        return p
+
+    def allocation(mu: float) -> np.ndarray:
+        low = np.full_like(gains, math.log(power) - 800.0)
+        high = np.full_like(gains, math.log(power) + 60.0)
+        for _ in range(200):
+            middle = 0.5 * (low + high)
+            p = np.exp(middle)
+            slope = alpha * gains / (2.0 * (1.0 + gains * p)) - gamma / power * (
+                middle - math.log(power) + 1.0
+            )
+            above = slope > mu
+            low, high = np.where(above, middle, low), np.where(above, high, middle)
+        return np.exp(0.5 * (low + high))
+
+    def excess(mu: float) -> float:
+        return float(np.sum(allocation(mu))) - power
+
+    lower, upper = -1.0, 1.0
+    while excess(lower) < 0:
+        lower *= 2.0
+    while excess(upper) > 0:
+        upper *= 2.0
+    mu = scipy.optimize.brentq(excess, lower, upper, xtol=1e-15, rtol=1e-15)
+    p = allocation(mu)
+    return p * (power / np.sum(p))
+
+
+def gaussian_koopman_optimal_covariance(
+    operator, noise_covariance, *, alpha: float, gamma: float, power: float = 1.0, lag: int = 1
+) -> np.ndarray:
+    r"""The latent covariance that maximises the Koopman Lagrangian's two information terms.
+
+    For the linear-Gaussian latent model ``z_{t+1} = K z_t + eps`` with fixed ``K`` and
+    ``eps ~ N(0, Sigma)``, the maximiser over PSD ``C`` with ``tr C = power`` of
+
+    .. math::
+       \alpha\, I_n(C) + \gamma\, S(C / \operatorname{tr} C), \qquad
+       I_n(C) = \tfrac12 \log\det\big(I + M_n^{-1/2} K^n C K^{nT} M_n^{-1/2}\big)
+
+    (eq. 7, :func:`jaxinfo.gaussian_koopman_mutual_information`). Cheng et al.'s Props 4-5:
+    ``C`` shares the eigenvectors of ``G = K^{nT} M_n^{-1} K^n`` and its eigenvalues ``p``
+    solve a scalar problem in the gains ``g`` (``G``'s eigenvalues). With ``gamma = 0`` it is
+    water-filling, ``p_i = max(0, nu - 1/g_i)``: weak modes get nothing, the mode collapse
+    the information term alone drives; ``gamma > 0`` gives every mode power, and
+    ``d_eff = exp S(C / tr C)`` falls as ``alpha / gamma`` grows. Only the ratio matters, and
+    ``power`` sets how far the water level reaches.
+
+    Args:
+      operator: ``K`` ``[d, d]`` (column-vector convention).
+      noise_covariance: ``Sigma`` ``[d, d]``, symmetric positive definite.
+      alpha: weight of the information (``>= 0``).
+      gamma: weight of the entropy (``>= 0``; not both 0: the optimum is then any ``C``).
+      power: the trace budget ``tr C > 0``.
+      lag: ``n >= 1``.
+
+    Returns:
+      ``C`` ``[d, d]`` (float64 NumPy), ``tr C = power``.
+
+    Example:
+      >>> import numpy as np
+      >>> from jaxinfo import testing
+      >>> c = testing.gaussian_koopman_optimal_covariance(
+      ...     np.diag([0.9, 0.5, 0.1]), 0.1 * np.eye(3), alpha=1.0, gamma=0.0)
+      >>> print(np.round(np.diag(c), 4))  # water-filling: the weakest mode gets nothing
+      [0.6383 0.3617 0.    ]
+    """
+    k = _as_real_array(operator, "operator", "[d, d]", 2)
+    s = _as_real_array(noise_covariance, "noise_covariance", "[d, d]", 2)
+    if k.shape[0] != k.shape[1] or s.shape != k.shape:
+        raise ValueError(
+            "`operator` and `noise_covariance` must both be square [d, d] with one d; got "
+            f"{k.shape} and {s.shape}."
+        )
+    if not np.allclose(s, s.T) or np.linalg.eigvalsh(0.5 * (s + s.T))[0] <= 0:
+        raise ValueError("`noise_covariance` must be symmetric positive definite.")
+    alpha = _check_real(alpha, "alpha", low=0.0)
+    gamma = _check_real(
+        gamma,
+        "gamma",
+        low=0.0,
+        hint="(The released code's sign, gamma < 0, "
+        "minimises the entropy: its optimum is a vertex, not this problem.)",
+    )
+    if alpha == 0.0 and gamma == 0.0:
+        raise ValueError("`alpha` and `gamma` cannot both be 0: every covariance is then optimal.")
+    power = _check_real(power, "power", low=0.0, open_bounds=True)
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 1:
+        raise ValueError(f"`lag` must be an int >= 1; got {lag!r}.")
+    gains, vectors = _koopman_gains(k, s, lag)
+    if alpha == 0.0 or not np.any(gains > 0):
+        p = np.full_like(gains, power / gains.size)
+    else:
+        p = _allocate_power(gains, alpha, gamma, power)
+    return (vectors * p) @ vectors.T

@@ -32,8 +32,16 @@ from jaxinfo._src import (
     spectral,
     validation,
 )
-from jaxinfo._src.options import SIMILARITIES, TEMPORAL_INFORMATION, Similarity, TemporalInformation
-from jaxinfo._src.variational import require_temporal_pairs, temporal_infonce_cross_entropy
+from jaxinfo._src.options import (
+    SIMILARITIES,
+    TEMPORAL_INFORMATION,
+    Similarity,
+    TemporalAnchors,
+    TemporalInformation,
+    TemporalNegatives,
+    TemporalPositives,
+)
+from jaxinfo._src.variational import require_temporal_pairs, temporal_infonce_terms
 
 
 def _spread(z: jax.Array, weights: jax.Array, axis_name: str | None):
@@ -346,6 +354,9 @@ def koopman_information_lagrangian(
     window: int = 3,
     temperature: ArrayLike | None = None,
     similarity: Similarity | None = None,
+    negatives: TemporalNegatives | None = None,
+    positives: TemporalPositives | None = None,
+    anchors: TemporalAnchors | None = None,
     method: TemporalInformation = "infonce",
     rollout_steps: int = 0,
     reconstruction_weight: ArrayLike = 1.0,
@@ -368,7 +379,10 @@ def koopman_information_lagrangian(
     * ``I_hat`` (nats): ``"infonce"``: ``log(N - 1) - L_NCE`` with
       :func:`jaxinfo.temporal_infonce_cross_entropy` (positives within ``window`` steps, the other
       ``N - 1`` steps of the batch as candidates; the paper's batch negatives, the released
-      code's cosine similarity and temperature 0.1). ``"gaussian"``: eq. 7
+      code's cosine similarity and temperature 0.1); ``negatives``, ``positives`` and
+      ``anchors`` switch to the released code's windowed contrast, and ``log(N - 1)`` becomes
+      the anchors' mean chance level (0 information when the latents carry none).
+      ``"gaussian"``: eq. 7
       (:func:`gaussian_koopman_mutual_information`) averaged over lags ``1..window``, with
       ``C`` the latent covariance and ``Sigma`` the covariance of ``z_{t+1} - K z_t`` (plus
       a round-off ridge): cheap for low-dimensional latents, no negatives.
@@ -394,6 +408,12 @@ def koopman_information_lagrangian(
       temperature: InfoNCE temperature; default 0.1. Only with ``method="infonce"``
         (passing it with ``"gaussian"`` raises).
       similarity: ``"cosine"`` (default) or ``"dot"``; only with ``method="infonce"``.
+      negatives: ``"batch"`` (default, the paper) or ``"trajectory"`` (the released code:
+        candidates from the anchor's own window only); only with ``method="infonce"``.
+      positives: ``"separate"`` (default) or ``"pooled"`` (the released code); only with
+        ``method="infonce"``.
+      anchors: ``"all"`` (default) or ``"interior"`` (the released code: steps with
+        ``window`` neighbours on both sides); only with ``method="infonce"``.
       method: estimator of ``I_hat``, ``"infonce"`` or ``"gaussian"`` (formerly
         ``mutual_information=``, deprecated).
       rollout_steps: horizon ``H`` of the decoded rollout term (static, ``0..T - 1``).
@@ -431,7 +451,14 @@ def koopman_information_lagrangian(
     validation.check_choice(method, "method", TEMPORAL_INFORMATION)
     if method != "infonce":
         validation.check_unused_options(
-            "method", method, "infonce", temperature=temperature, similarity=similarity
+            "method",
+            method,
+            "infonce",
+            temperature=temperature,
+            similarity=similarity,
+            negatives=negatives,
+            positives=positives,
+            anchors=anchors,
         )
     temperature = 0.1 if temperature is None else temperature
     similarity = validation.check_choice(
@@ -496,15 +523,18 @@ def koopman_information_lagrangian(
     count, scatter, collapsed = _spread(rows, row_weights, axis_name)
     entropy = _covariance_entropy(scatter, collapsed)
     if method == "infonce":
-        nce = temporal_infonce_cross_entropy(
+        nce, chance = temporal_infonce_terms(
             w.z,
             window=window,
             temperature=temperature,
             similarity=similarity,
+            negatives="batch" if negatives is None else negatives,
+            positives="separate" if positives is None else positives,
+            anchors="all" if anchors is None else anchors,
             where=w.mask,
             axis_name=axis_name,
         )
-        information = jnp.log(jnp.maximum(count - 1.0, 1.0)) - nce
+        information = chance - nce
     else:
         information = _latent_gaussian_information(w, scatter / count, collapsed, window, axis_name)
 

@@ -25,6 +25,18 @@ MarginalTransform = Literal["asinh", "standardize", "normal_scores"]
 TemporalInformation = Literal["infonce", "gaussian"]
 """Estimator of the temporal information term of the Koopman information Lagrangian."""
 
+TemporalNegatives = Literal["batch", "trajectory"]
+"""Temporal InfoNCE candidates: every other step of the batch (the paper) or of the anchor's own
+trajectory only (the released code of Cheng et al.)."""
+
+TemporalPositives = Literal["separate", "pooled"]
+"""Temporal InfoNCE with several positives: the mean of each positive's log-softmax (Khosla et
+al.'s L_out, the paper) or the log of their summed probability (the released code)."""
+
+TemporalAnchors = Literal["all", "interior"]
+"""Which steps are temporal InfoNCE anchors: every step, or only those with a full neighbourhood
+``window`` steps on each side inside the trajectory (the released code)."""
+
 Similarity = Literal["cosine", "dot"]
 """Score between two embeddings: cosine (L2-normalised, bounded) or raw dot product."""
 
@@ -81,6 +93,9 @@ MARGINAL_TRANSFORMS: tuple[MarginalTransform, ...] = get_args(MarginalTransform)
 MINDE_VARIANTS: tuple[MindeVariant, ...] = get_args(MindeVariant)
 TEMPORAL_INFORMATION: tuple[TemporalInformation, ...] = get_args(TemporalInformation)
 SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
+TEMPORAL_NEGATIVES: tuple[TemporalNegatives, ...] = get_args(TemporalNegatives)
+TEMPORAL_POSITIVES: tuple[TemporalPositives, ...] = get_args(TemporalPositives)
+TEMPORAL_ANCHORS: tuple[TemporalAnchors, ...] = get_args(TemporalAnchors)
 PREPROCESSINGS: tuple[Preprocessing, ...] = get_args(Preprocessing)
 KERNEL_NAMES: tuple[KernelName, ...] = get_args(KernelName)
 SPECTRAL_METHODS: tuple[SpectralMethod, ...] = get_args(SpectralMethod)

@@ -28,7 +28,16 @@ from jax.typing import ArrayLike
 
 from jaxinfo._src import batching, collectives, deprecation, guards, numerics, programs, validation
 from jaxinfo._src.kernels import Cosine
-from jaxinfo._src.options import SIMILARITIES, Similarity
+from jaxinfo._src.options import (
+    SIMILARITIES,
+    TEMPORAL_ANCHORS,
+    TEMPORAL_NEGATIVES,
+    TEMPORAL_POSITIVES,
+    Similarity,
+    TemporalAnchors,
+    TemporalNegatives,
+    TemporalPositives,
+)
 
 
 @jax.custom_vjp
@@ -562,6 +571,9 @@ def temporal_infonce_cross_entropy(
     window: int = 1,
     temperature: ArrayLike = 0.1,
     similarity: Similarity = "cosine",
+    negatives: TemporalNegatives = "batch",
+    positives: TemporalPositives = "separate",
+    anchors: TemporalAnchors = "all",
     where: ArrayLike | None = None,
     axis_name: str | None = None,
 ) -> jax.Array:
@@ -583,11 +595,24 @@ def temporal_infonce_cross_entropy(
     of each anchor's softmax over its candidates against its positives (the name says so);
     minimise it, or add ``-L`` to a larger ``(loss, aux)`` training loss.
 
+    The released code of Cheng et al. (2025) scores differently; each difference is an option
+    (all three together reproduce it): ``negatives="trajectory"`` keeps only the anchor's own
+    trajectory as candidates, ``positives="pooled"`` scores ``-log sum_{p in P} softmax_p``
+    (the log of the positives' summed probability, Khosla et al.'s ``L_in`` up to
+    ``log |P|``), and ``anchors="interior"`` scores only the steps with ``window`` neighbours
+    on both sides.
+
     Args:
       z: representations ``[B, T, d]`` (``B`` trajectories of ``T`` steps).
       window: positives within this many steps (static int ``>= 1``).
       temperature: ``tau > 0`` (may be traced; typical 0.1).
       similarity: ``"cosine"`` or ``"dot"``.
+      negatives: ``"batch"`` (every other step of the batch) or ``"trajectory"`` (the other
+        steps of the anchor's trajectory only; no cross-trajectory contrast).
+      positives: ``"separate"`` (the mean over positives of their log-softmax) or
+        ``"pooled"`` (the log of their summed softmax).
+      anchors: ``"all"`` (every valid step with a valid positive) or ``"interior"`` (steps
+        ``window <= t < T - window`` only; needs ``T >= 2 window + 1``).
       where: boolean ``[B, T]`` marking valid steps (masked steps are neither anchors,
         positives nor candidates). It must leave two valid steps of one trajectory at most
         ``window`` apart: a concrete mask that does not raises, under ``jit`` the loss is NaN.
@@ -607,7 +632,41 @@ def temporal_infonce_cross_entropy(
 
     References:
       van den Oord et al., "Representation learning with contrastive predictive coding",
-      2018; Khosla et al., "Supervised contrastive learning", NeurIPS 2020.
+      2018; Khosla et al., "Supervised contrastive learning", NeurIPS 2020; X. Cheng,
+      W. Yuan et al., "Information shapes Koopman representation", ICLR 2026.
+    """
+    loss, _ = temporal_infonce_terms(
+        z,
+        window=window,
+        temperature=temperature,
+        similarity=similarity,
+        negatives=negatives,
+        positives=positives,
+        anchors=anchors,
+        where=where,
+        axis_name=axis_name,
+    )
+    return loss
+
+
+def temporal_infonce_terms(
+    z: ArrayLike,
+    *,
+    window: int,
+    temperature: ArrayLike,
+    similarity: Similarity,
+    negatives: TemporalNegatives,
+    positives: TemporalPositives,
+    anchors: TemporalAnchors,
+    where: ArrayLike | None,
+    axis_name: str | None,
+) -> tuple[jax.Array, jax.Array]:
+    """The temporal InfoNCE loss and the anchors' mean chance level, both in nats.
+
+    The chance level is what the loss reads for representations that carry nothing (every
+    logit equal): ``log |A|`` per anchor for separate positives, ``log(|A| / |P|)`` for
+    pooled ones. ``chance - loss`` is then the information estimate, 0 at independence,
+    whatever the masks, negatives or anchors make ``|A|`` and ``|P|``.
     """
     arr = validation.as_float_array(z, "z")
     if arr.ndim != 3:
@@ -617,6 +676,9 @@ def temporal_infonce_cross_entropy(
         )
     window = validation.check_positive_int(window, "window")
     validation.check_choice(similarity, "similarity", SIMILARITIES)
+    validation.check_choice(negatives, "negatives", TEMPORAL_NEGATIVES)
+    validation.check_choice(positives, "positives", TEMPORAL_POSITIVES)
+    validation.check_choice(anchors, "anchors", TEMPORAL_ANCHORS)
     temperature = validation.check_number(
         temperature, "temperature", low=0.0, low_open=True, hint="Typical values: 0.07 to 0.5."
     )
@@ -631,6 +693,12 @@ def temporal_infonce_cross_entropy(
         raise ValueError(
             f"`z` must have at least one feature (d >= 1) on the last axis; got shape "
             f"{tuple(arr.shape)}."
+        )
+    if anchors == "interior" and steps < 2 * window + 1:
+        raise ValueError(
+            f'`anchors="interior"` needs T >= 2 * window + 1 = {2 * window + 1} steps (an anchor '
+            f"with `window` neighbours on each side); got T = {steps}. Use longer trajectories, "
+            'a smaller `window` or `anchors="all"`.'
         )
     valid = jnp.ones((num_traj, steps), bool)
     if where is not None:
@@ -656,25 +724,41 @@ def temporal_infonce_cross_entropy(
     candidates = pair_valid & (rows[:, None] != cols[None, :])
     gap = jnp.abs(rows[:, None] % steps - cols[None, :] % steps)
     same_traj = rows[:, None] // steps == cols[None, :] // steps
-    positives = candidates & same_traj & (gap <= window)
+    if negatives == "trajectory":
+        candidates = candidates & same_traj
+    in_window = candidates & same_traj & (gap <= window)
+    if anchors == "interior":
+        position = rows % steps
+        interior = (position >= window) & (position < steps - window)
+        in_window = in_window & interior[:, None]
     log_partition = numerics.masked_logsumexp(logits, candidates, axis=1)
-    count = jnp.sum(positives, axis=1).astype(flat.dtype)
-    per_anchor = jnp.sum(jnp.where(positives, logits - log_partition[:, None], 0.0), axis=1)
-    anchors = count > 0
-    loss_i = -per_anchor / jnp.where(anchors, count, 1.0)
+    count = jnp.sum(in_window, axis=1).astype(flat.dtype)
+    is_anchor = count > 0
+    size = jnp.sum(candidates, axis=1).astype(flat.dtype)
+    if positives == "separate":
+        scored = jnp.sum(jnp.where(in_window, logits - log_partition[:, None], 0.0), axis=1)
+        loss_i = -scored / jnp.where(is_anchor, count, 1.0)
+        chance_i = jnp.log(jnp.maximum(size, 1.0))
+    else:
+        log_positive = numerics.masked_logsumexp(logits, in_window, axis=1)
+        loss_i = log_partition - jnp.where(is_anchor, log_positive, 0.0)
+        chance_i = jnp.log(jnp.maximum(size, 1.0)) - jnp.log(jnp.maximum(count, 1.0))
     totals = collectives.psum(
         jnp.stack(
             [
-                jnp.sum(jnp.where(anchors, loss_i, 0.0)),
-                jnp.sum(anchors.astype(flat.dtype)),
+                jnp.sum(jnp.where(is_anchor, loss_i, 0.0)),
+                jnp.sum(jnp.where(is_anchor, chance_i, 0.0)),
+                jnp.sum(is_anchor.astype(flat.dtype)),
                 jnp.sum(~jnp.isfinite(flat)).astype(flat.dtype),
             ]
         ),
         axis_name,
     )
-    loss = totals[0] / jnp.where(totals[1] > 0, totals[1], 1.0)
-    finite, num_anchors = totals[2] == 0, totals[1]
-    return jnp.where(finite & (num_anchors > 0), loss, jnp.nan)
+    num_anchors = jnp.where(totals[2] > 0, totals[2], 1.0)
+    answered = (totals[3] == 0) & (totals[2] > 0)
+    loss = jnp.where(answered, totals[0] / num_anchors, jnp.nan)
+    chance = jnp.where(answered, totals[1] / num_anchors, jnp.nan)
+    return loss, chance
 
 
 # Former names (docs/conventions.md, "What a name promises"); removed in the next minor version.
