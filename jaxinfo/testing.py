@@ -17,6 +17,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from numbers import Real
+from typing import Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +49,7 @@ __all__ = [
     "linear_gaussian_var1",
     "lorenz63",
     "matrix_mutual_information_order2",
+    "pendulum",
     "spiral",
     "student_t",
     "swiss_roll",
@@ -1447,15 +1449,15 @@ def _lorenz63_fastest_rate(sigma: float, rho: float, beta: float) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(jacobian))))
 
 
-def _check_lorenz63_step(dt: float, substeps: int, sigma: float, rho: float, beta: float):
-    """Refuses RK4 steps ``dt / substeps`` beyond the stability limit (they end in NaN)."""
+def _check_rk4_step(dt: float, substeps: int, rate: float, stable_step_rate: float):
+    """Refuses RK4 steps ``dt / substeps`` above ``stable_step_rate / rate`` (they blow up)."""
     step = dt / substeps
-    limit = _RK4_STABLE_STEP_RATE / max(_lorenz63_fastest_rate(sigma, rho, beta), 1e-12)
+    limit = stable_step_rate / max(rate, 1e-12)
     if step > limit:
         raise ValueError(
             f"The RK4 step `dt / substeps` = {step:.4g} is above its stability limit for "
-            f"these parameters, {limit:.4g} (2.3 / the fastest linear rate "
-            f"{_RK4_STABLE_STEP_RATE / limit:.4g}): the states would blow up to NaN. Pass "
+            f"these parameters, {limit:.4g} ({stable_step_rate:g} / the fastest linear rate "
+            f"{rate:.4g}): the states would blow up to NaN. Pass "
             f"`substeps` >= {math.ceil(dt / limit)} or a smaller `dt`."
         )
 
@@ -1524,7 +1526,8 @@ def lorenz63(
     sigma, rho, beta = (
         _check_real(v, n) for v, n in ((sigma, "sigma"), (rho, "rho"), (beta, "beta"))
     )
-    _check_lorenz63_step(dt, substeps, sigma, rho, beta)
+    rate = _lorenz63_fastest_rate(sigma, rho, beta)
+    _check_rk4_step(dt, substeps, rate, _RK4_STABLE_STEP_RATE)
     dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
     start = jax.random.normal(key, (num_trajectories, 3), dtype) + jnp.asarray([0, 0, 25], dtype)
     path = _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, beta)
@@ -1551,6 +1554,166 @@ def _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, bet
 
     _, path = jax.lax.scan(record, start, None, length=burn_in + num_steps)
     return jnp.moveaxis(path[burn_in:], 0, 1)
+
+
+# Inside RK4's stability region for every eigenvalue in the closed left half-plane: the region
+# reaches 2.83 on the imaginary axis and 2.785 on the negative real one, and its radius dips
+# to 2.615 in between (near 125 degrees), where a damped pendulum's eigenvalues can lie.
+_RK4_HALF_DISC_RATE = 2.6
+
+PendulumObservation = Literal["cartesian", "angle"]
+
+
+def _pendulum_fastest_rate(omega_squared: float, damping: float) -> float:
+    """The fastest contracting rate of the pendulum's flow linearised anywhere on S^1 x R.
+
+    The Jacobian at angle ``theta`` has eigenvalues solving
+    ``lambda^2 + damping lambda + (g / l) cos(theta) = 0``; the largest ``|lambda|`` with
+    ``Re lambda <= 0`` is at the inverted position, ``(damping + sqrt(damping^2 + 4 g / l))
+    / 2`` (``sqrt(g / l)`` undamped, the same as the small-oscillation frequency).
+    """
+    return 0.5 * (damping + math.sqrt(damping**2 + 4.0 * omega_squared))
+
+
+def pendulum(
+    key: jax.Array,
+    num_trajectories: int,
+    num_steps: int,
+    *,
+    dt: float = 0.1,
+    substeps: int = 10,
+    gravity: float = 9.81,
+    length: float = 1.0,
+    damping: float = 0.0,
+    max_energy: float | None = None,
+    observation: PendulumObservation = "cartesian",
+) -> jax.Array:
+    """Trajectories of the simple pendulum, integrated with classical RK4 in JAX.
+
+    ``theta'' = -(g / l) sin(theta) - damping theta'``. The phase space is ``S^1 x R``
+    (angle on the circle, angular velocity on the line), as in the pendulum ablation of the
+    Koopman-representation paper of Cheng et al. (2025). The energy per unit mass
+    ``E = l^2 theta'^2 / 2 - g l cos(theta)`` is conserved without damping: ``E < g l``
+    librates (swings), ``E > g l`` rotates (goes over the top).
+
+    Initial states: ``E`` uniform on ``[-g l, max_energy]``, then ``theta`` uniform on the
+    angles that energy reaches (``|theta| <= arccos(-E / (g l))``, the whole circle once
+    ``E >= g l``) and ``theta'`` of either sign with the rest of the energy as kinetic. The
+    default ``max_energy = 3 g l`` splits the trajectories evenly between libration and
+    rotation, up to speeds ``sqrt(8 g / l)`` at the bottom; ``max_energy <= g l`` gives
+    libration only. The first recorded state is the initial one; each next is ``dt`` later,
+    reached by ``substeps`` RK4 steps of ``h = dt / substeps``.
+
+    RK4 is stable for ``h |lambda| <= 2.83`` on the imaginary axis (undamped swings,
+    ``|lambda| = sqrt(g / l)``) and ``2.785`` on the negative real axis (the contracting
+    direction at the inverted position), and its stability region holds the left half-disc
+    of radius 2.615. Steps above ``2.6 / r`` raise, ``r`` the fastest contracting rate of the
+    linearised flow, ``(damping + sqrt(damping^2 + 4 g / l)) / 2`` (``sqrt(g / l)``
+    undamped; the frequency falls with amplitude, so the linear one bounds it).
+
+    Args:
+      key: PRNG key for the initial states (``jax.random.key(seed)``, not an int).
+      num_trajectories: how many independent trajectories.
+      num_steps: recorded states per trajectory, the initial one included.
+      dt: time between recorded states.
+      substeps: RK4 steps per recorded step; ``dt / substeps <= 2.6 / r``.
+      gravity: ``g > 0``.
+      length: ``l > 0``.
+      damping: linear friction coefficient ``>= 0`` (energy then decays).
+      max_energy: the largest initial energy per unit mass, ``> -g l`` (default ``3 g l``).
+      observation: ``"cartesian"`` for ``[cos theta, sin theta, theta']`` (continuous on the
+        circle), ``"angle"`` for ``[theta, theta']`` with ``theta`` wrapped to ``(-pi, pi]``.
+
+    Returns:
+      ``[num_trajectories, num_steps, 3]`` (cartesian) or ``[..., 2]`` (angle) states in
+      JAX's default float dtype.
+
+    Raises:
+      TypeError: ``key`` not a PRNG key (e.g. an integer seed), a non-int count, a non-real
+        parameter.
+      ValueError: a count < 1, ``gravity`` or ``length`` <= 0, ``damping`` < 0,
+        ``max_energy <= -g l``, an unknown ``observation``, or an RK4 step above the
+        stability limit.
+
+    Example:
+      >>> import jax
+      >>> from jaxinfo import testing
+      >>> testing.pendulum(jax.random.key(0), 2, 100).shape
+      (2, 100, 3)
+    """
+    key = validation.as_prng_key(key)
+    num_trajectories = _check_dim(num_trajectories, "num_trajectories")
+    num_steps = _check_dim(num_steps, "num_steps")
+    substeps = _check_dim(substeps, "substeps")
+    dt = _check_real(dt, "dt", low=0.0, open_bounds=True)
+    gravity = _check_real(gravity, "gravity", low=0.0, open_bounds=True)
+    length = _check_real(length, "length", low=0.0, open_bounds=True)
+    damping = _check_real(damping, "damping", low=0.0)
+    bottom = -gravity * length
+    max_energy = 3.0 * gravity * length if max_energy is None else max_energy
+    max_energy = _check_real(
+        max_energy,
+        "max_energy",
+        low=bottom,
+        open_bounds=True,
+        hint="The lowest energy, at rest at the bottom, is -gravity * length.",
+    )
+    observation = validation.check_choice(observation, "observation", get_args(PendulumObservation))
+    rate = _pendulum_fastest_rate(gravity / length, damping)
+    _check_rk4_step(dt, substeps, rate, _RK4_HALF_DISC_RATE)
+    return _sample_pendulum(
+        key,
+        num_trajectories,
+        num_steps,
+        substeps,
+        observation,
+        dt,
+        gravity,
+        length,
+        damping,
+        max_energy,
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _sample_pendulum(
+    key,
+    num_trajectories,
+    num_steps,
+    substeps,
+    observation,
+    dt,
+    gravity,
+    length,
+    damping,
+    max_energy,
+):
+    """One program for the draw, the integration and the observation (parameters traced)."""
+    dtype = jnp.zeros(()).dtype
+    k_energy, k_angle, k_sign = jax.random.split(key, 3)
+    g_l, omega_squared, h = gravity * length, gravity / length, dt / substeps
+    energy = jax.random.uniform(k_energy, (num_trajectories,), dtype, -g_l, max_energy)
+    reach = jnp.arccos(jnp.clip(-energy / g_l, -1.0, 1.0))
+    theta = reach * jax.random.uniform(k_angle, (num_trajectories,), dtype, -1.0, 1.0)
+    speed = jnp.sqrt(2.0 * jnp.maximum(energy + g_l * jnp.cos(theta), 0.0)) / length
+    sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, (num_trajectories,)), 1.0, -1.0)
+    start = jnp.stack([theta, sign.astype(dtype) * speed], axis=-1)
+
+    def derivative(state):
+        theta, velocity = state[..., 0], state[..., 1]
+        return jnp.stack([velocity, -omega_squared * jnp.sin(theta) - damping * velocity], -1)
+
+    def record(state, _):
+        state = jax.lax.fori_loop(0, substeps, lambda _, s: _rk4_step(s, h, derivative), state)
+        return state, state
+
+    _, path = jax.lax.scan(record, start, None, length=num_steps - 1)
+    path = jnp.concatenate([start[:, None], jnp.moveaxis(path, 0, 1)], axis=1)
+    angle, velocity = path[..., 0], path[..., 1]  # angle unwrapped
+    if observation == "angle":
+        wrapped = jnp.pi - jnp.mod(jnp.pi - angle, 2.0 * jnp.pi)  # in (-pi, pi]
+        return jnp.stack([wrapped, velocity], axis=-1)
+    return jnp.stack([jnp.cos(angle), jnp.sin(angle), velocity], axis=-1)
 
 
 def trajectory_windows(trajectories: jax.Array, length: int, *, stride: int = 1) -> jax.Array:

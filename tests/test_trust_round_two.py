@@ -186,6 +186,7 @@ def _keyed_calls():
             jaxinfo.diffusion_spectral_mutual_information(x, labels, num_classes=2, key=key)
         ),
         "lorenz63": lambda key: testing.lorenz63(key, 2, 5),
+        "pendulum": lambda key: testing.pendulum(key, 2, 5),
         "confidence_interval": lambda key: jaxinfo.confidence_interval(
             jaxinfo.gaussian_entropy, x, key=key, num_resamples=2
         ),
