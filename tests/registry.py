@@ -381,6 +381,9 @@ def _cs_entries() -> list[Entry]:
             finite_differences=False,  # bandwidth rule: constant under grad
             f32_atol=1e-4,
             sharded=False,
+            # Its sums are the conditional divergence's and the MI's (default entries above);
+            # tests/test_cauchy_schwarz.py checks the loss itself. ~39 s of CI across batteries.
+            slow=True,
         ),
     ]
 

@@ -20,9 +20,20 @@ import jaxinfo
 from jaxinfo import testing
 from jaxinfo._src.koopman import ridge_operator
 
-OPTIONS = list(
-    itertools.product(("batch", "trajectory"), ("separate", "pooled"), ("all", "interior"))
-)
+# The released code's combination and each of its changes alone by default; the other
+# mixtures repeat those code paths (-m slow).
+DEFAULT_OPTIONS = {
+    ("trajectory", "pooled", "interior"),
+    ("trajectory", "separate", "all"),
+    ("batch", "pooled", "all"),
+    ("batch", "separate", "interior"),
+}
+OPTIONS = [
+    pytest.param(*combo, marks=() if combo in DEFAULT_OPTIONS else (pytest.mark.slow,))
+    for combo in itertools.product(
+        ("batch", "trajectory"), ("separate", "pooled"), ("all", "interior")
+    )
+]
 
 
 def _loop_infonce(z, window, tau, negatives, positives, anchors):
