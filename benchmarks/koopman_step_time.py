@@ -53,7 +53,7 @@ def measure(dtype_name: str, steps: int, rounds: int) -> dict:
     from flax import nnx
 
     sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "examples"))
-    import koopman_lorenz as example
+    import koopman_lorenz as example  # pyright: ignore[reportMissingImports]
 
     dtype = jnp.float64 if dtype_name == "float64" else jnp.float32
     trajectories = example.testing.lorenz63(jax.random.key(0), 8, 400)
@@ -101,7 +101,7 @@ def measure(dtype_name: str, steps: int, rounds: int) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--dtype", choices=("float32", "float64"), default=None)

@@ -45,7 +45,7 @@ def load(folder: pathlib.Path) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {}
     for path in sorted(folder.glob("koopman_*.json")):
         payload = json.loads(path.read_text())
-        if payload["config"].get("quick") or "runs" not in payload:
+        if "runs" not in payload:
             continue
         runs.setdefault(family(payload["config"]), []).extend(payload["runs"])
     return runs
@@ -120,7 +120,7 @@ def claims_table(runs: dict[str, list[dict]]) -> list[str]:
         plain = select(base, 0.0, 0.0)
         c1 = []
         for alpha in sorted({r["alpha"] for r in rows}):
-            gammas = sorted({r["gamma"] for r in rows if r["alpha"] == alpha and r["gamma"] >= 0})
+            gammas = sorted({r["gamma"] for r in rows if r["alpha"] == alpha})
             if alpha == 0 and 0.0 not in gammas and plain:
                 gammas = [0.0, *gammas]
             effective = [
@@ -225,7 +225,7 @@ def plot(runs: dict[str, list[dict]], path: pathlib.Path) -> None:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("folder", nargs="?", default="examples/output")
     parser.add_argument("--figure", default=None, help="default: <folder>/koopman_claims.png")
     args = parser.parse_args()

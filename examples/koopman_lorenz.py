@@ -49,6 +49,7 @@ import json
 import pathlib
 import statistics
 import time
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -62,7 +63,11 @@ from jaxinfo.nn import KoopmanAutoencoder
 
 HORIZONS = (5, 20, 50)
 PAPER_GRID = ["0,0", "0,0.1", "0,0.5", "2,0", "2,0.1", "2,0.5"]
-RELEASED_INFONCE = {"negatives": "trajectory", "positives": "pooled", "anchors": "interior"}
+RELEASED_INFONCE: dict[str, Any] = {
+    "negatives": "trajectory",
+    "positives": "pooled",
+    "anchors": "interior",
+}
 RELEASED_RIDGE = 0.1
 
 
@@ -256,7 +261,7 @@ def run(args, out: pathlib.Path):
                 train_chunk = make_trainer(graphdef, optimizer, args)
             opt_state = optimizer.init(params)
             rng = np.random.default_rng(seed)
-            chunk_times = []
+            chunk_times, losses = [], jnp.zeros(1)
             for _ in range(0, args.steps, args.chunk):
                 picks = rng.integers(0, len(windows), (args.chunk, args.batch))
                 tic = time.perf_counter()
@@ -312,7 +317,7 @@ def summarize(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--system", choices=("lorenz", "pendulum"), default="lorenz")
     parser.add_argument("--protocol", choices=("paper", "released"), default="paper")
     parser.add_argument("--information", choices=("infonce", "gaussian"), default="infonce")

@@ -17,7 +17,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import jax
 import jax.numpy as jnp
@@ -1888,6 +1888,11 @@ def _koopman_gains(operator: np.ndarray, noise: np.ndarray, lag: int):
     return np.maximum(values, 0.0), vectors
 
 
+def _root(function: Callable[[float], float], low: float, high: float) -> float:
+    """The root of ``function`` bracketed by ``[low, high]`` (Brent's method)."""
+    return float(cast(float, scipy.optimize.brentq(function, low, high, xtol=1e-15)))
+
+
 def _allocate_power(gains: np.ndarray, alpha: float, gamma: float, power: float) -> np.ndarray:
     """The eigenvalues ``p`` of the optimal ``C``: maximise the scalar problem on ``sum p = P``.
 
@@ -1903,9 +1908,7 @@ def _allocate_power(gains: np.ndarray, alpha: float, gamma: float, power: float)
         def spent(level: float) -> float:
             return float(np.sum(np.maximum(level - 1.0 / gains[active], 0.0)))
 
-        level = scipy.optimize.brentq(
-            lambda v: spent(v) - power, 0.0, power + float(np.max(1.0 / gains[active]))
-        )
+        level = _root(lambda v: spent(v) - power, 0.0, power + float(np.max(1.0 / gains[active])))
         p = np.zeros_like(gains)
         p[active] = np.maximum(level - 1.0 / gains[active], 0.0)
         return p
@@ -1931,7 +1934,7 @@ def _allocate_power(gains: np.ndarray, alpha: float, gamma: float, power: float)
         lower *= 2.0
     while excess(upper) > 0:
         upper *= 2.0
-    mu = scipy.optimize.brentq(excess, lower, upper, xtol=1e-15, rtol=1e-15)
+    mu = _root(excess, lower, upper)
     p = allocation(mu)
     return p * (power / np.sum(p))
 

@@ -115,19 +115,25 @@ def test_information_bottleneck_runs(tmp_path):
         assert f"| {run['method']} | {run['beta']:g} | {run['test_accuracy']:.4f} |" in out
 
 
-@pytest.mark.slow  # ~60 s: six configurations compile and train for 20 steps
-def test_koopman_lorenz_runs(tmp_path):
+@pytest.mark.slow  # ~90 s: three quick configurations compile and train for 20 steps
+def test_koopman_reproduction_runs(tmp_path):
     import json
 
-    out = _run("koopman_lorenz.py", "--quick", "--out", str(tmp_path))
-    summary = json.loads((tmp_path / "koopman_lorenz.json").read_text())
-    assert {(row["alpha"], row["gamma"]) for row in summary["table"]} == {
-        (a, g) for a in (0.0, 2.0) for g in (0.0, 0.1, 0.5)
+    configs = {
+        "lorenz_paper_infonce_learned": ["--grid", "0,0", "2,0.1"],
+        "lorenz_released_infonce_ridge": ["--protocol", "released", "--grid", "0,0", "2,0.1"],
+        "pendulum_paper_gaussian_learned": ["--system", "pendulum", "--information", "gaussian"],
     }
-    for run in summary["runs"]:
-        assert 1.0 <= run["d_eff"] <= 32.0 and math.isfinite(run["kld"])
-        assert all(math.isfinite(v) for v in run["nrmse"].values())
-    assert "| 2 | 0.1 |" in out
+    for tag, options in configs.items():
+        _run("koopman_lorenz.py", "--quick", "--out", str(tmp_path), "--tag", tag, *options)
+        summary = json.loads((tmp_path / f"koopman_{tag}.json").read_text())
+        assert len(summary["runs"]) == 2
+        for run in summary["runs"]:
+            assert 1.0 <= run["d_eff"] <= 32.0 and math.isfinite(run["kld_reencoded"])
+            assert all(math.isfinite(run[f"nrmse_reencoded_{h}"]) for h in (5, 20, 50))
+    out = _run("koopman_claims.py", str(tmp_path))
+    assert "| lorenz released infonce ridge 20x8 | 2 | 0.1 | 1 |" in out
+    assert (tmp_path / "koopman_claims.png").exists()
 
 
 def test_custom_kernel_example_runs_every_family():
