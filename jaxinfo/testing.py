@@ -17,7 +17,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import Literal, cast, get_args
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +30,7 @@ from scipy.special import digamma, gammaln
 
 from jaxinfo._src import validation
 from jaxinfo._src.numerics import HIGHEST
+from jaxinfo._src.options import PENDULUM_OBSERVATIONS, PendulumObservation
 
 __all__ = [
     "ConditionalTask",
@@ -1561,8 +1562,6 @@ def _integrate_lorenz63(start, num_steps, burn_in, dt, substeps, sigma, rho, bet
 # to 2.615 in between (near 125 degrees), where a damped pendulum's eigenvalues can lie.
 _RK4_HALF_DISC_RATE = 2.6
 
-PendulumObservation = Literal["cartesian", "angle"]
-
 
 def _pendulum_fastest_rate(omega_squared: float, damping: float) -> float:
     """The fastest contracting rate of the pendulum's flow linearised anywhere on S^1 x R.
@@ -1658,7 +1657,7 @@ def pendulum(
         open_bounds=True,
         hint="The lowest energy, at rest at the bottom, is -gravity * length.",
     )
-    observation = validation.check_choice(observation, "observation", get_args(PendulumObservation))
+    observation = validation.check_choice(observation, "observation", PENDULUM_OBSERVATIONS)
     rate = _pendulum_fastest_rate(gravity / length, damping)
     _check_rk4_step(dt, substeps, rate, _RK4_HALF_DISC_RATE)
     return _sample_pendulum(

@@ -146,6 +146,7 @@ TYPED_OPTIONS = [
     (jaxinfo.koopman_information_lagrangian, "negatives", options.TemporalNegatives | None),
     (jaxinfo.koopman_information_lagrangian, "positives", options.TemporalPositives | None),
     (jaxinfo.koopman_information_lagrangian, "anchors", options.TemporalAnchors | None),
+    (jaxinfo.testing.pendulum, "observation", options.PendulumObservation),
     (jaxinfo.diffusion_spectral_entropy, "preprocess", options.Preprocessing | None),
     (jaxinfo.knn_entropy, "method", options.NeighbourSearch),
     (jaxinfo.binned_mutual_information, "correction", options.EntropyCorrection | None),

@@ -37,6 +37,10 @@ TemporalAnchors = Literal["all", "interior"]
 """Which steps are temporal InfoNCE anchors: every step, or only those with a full neighbourhood
 ``window`` steps on each side inside the trajectory (the released code)."""
 
+PendulumObservation = Literal["cartesian", "angle"]
+"""What ``jaxinfo.testing.pendulum`` returns: ``(cos theta, sin theta, theta')`` or
+``(theta, theta')``."""
+
 Similarity = Literal["cosine", "dot"]
 """Score between two embeddings: cosine (L2-normalised, bounded) or raw dot product."""
 
@@ -93,6 +97,7 @@ MARGINAL_TRANSFORMS: tuple[MarginalTransform, ...] = get_args(MarginalTransform)
 MINDE_VARIANTS: tuple[MindeVariant, ...] = get_args(MindeVariant)
 TEMPORAL_INFORMATION: tuple[TemporalInformation, ...] = get_args(TemporalInformation)
 SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
+PENDULUM_OBSERVATIONS: tuple[PendulumObservation, ...] = get_args(PendulumObservation)
 TEMPORAL_NEGATIVES: tuple[TemporalNegatives, ...] = get_args(TemporalNegatives)
 TEMPORAL_POSITIVES: tuple[TemporalPositives, ...] = get_args(TemporalPositives)
 TEMPORAL_ANCHORS: tuple[TemporalAnchors, ...] = get_args(TemporalAnchors)
