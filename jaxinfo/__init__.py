@@ -88,6 +88,7 @@ from jaxinfo._src.neighbours import (
     ksg_conditional_mutual_information,
     ksg_mutual_information,
 )
+from jaxinfo._src.representations import dataset_entropy, prompt_entropy, token_curvature
 from jaxinfo._src.resampling import (
     ConfidenceInterval,
     PermutationTest,
@@ -156,6 +157,7 @@ __all__ = [
     "conditional_cauchy_schwarz_divergence_two_sample",
     "conditional_mutual_information",
     "confidence_interval",
+    "dataset_entropy",
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
@@ -207,6 +209,7 @@ __all__ = [
     "o_information",
     "permutation_test",
     "plugin_entropy",
+    "prompt_entropy",
     "renyi_entropy",
     "ross_mutual_information",
     "s_information",
@@ -214,6 +217,7 @@ __all__ = [
     "shannon_entropy_from_logits",
     "smile_estimate",
     "temporal_infonce_cross_entropy",
+    "token_curvature",
     "total_correlation",
     "variational_information_bottleneck_loss",
     "vendi_score",

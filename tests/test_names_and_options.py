@@ -155,6 +155,7 @@ TYPED_OPTIONS = [
     (jaxinfo.nn.minde_mutual_information, "marginals", options.MarginalTransform | None),
     (jaxinfo.nn.soi_o_information, "marginals", options.MarginalTransform | None),
     (jaxinfo.nn.minde_entropy, "marginals", options.MarginalTransform | None),
+    (jaxinfo.dataset_entropy, "pooling", options.TokenPooling | None),
 ]
 
 

@@ -86,6 +86,10 @@ MultivariateMeasure = Literal[
 ]
 """Measure scored by ``jaxinfo.multiplet_information``."""
 
+TokenPooling = Literal["mean", "last"]
+"""How ``jaxinfo.dataset_entropy`` pools one input's tokens into one row: the mean of its valid
+tokens, or its last valid token (the summary of a causal language model)."""
+
 MindeVariant = Literal["conditional", "joint"]
 """Which KL ``jaxinfo.nn.minde_mutual_information`` reads: ``p(y | x)`` vs ``p(y)``, or the
 joint vs the product of marginals."""
@@ -94,6 +98,7 @@ BANDWIDTH_RULES: tuple[BandwidthRule, ...] = get_args(BandwidthRule)
 CONDITIONAL_METHODS: tuple[ConditionalMethod, ...] = get_args(ConditionalMethod)
 VARIATIONAL_METHODS: tuple[VariationalMethod, ...] = get_args(VariationalMethod)
 MARGINAL_TRANSFORMS: tuple[MarginalTransform, ...] = get_args(MarginalTransform)
+TOKEN_POOLINGS: tuple[TokenPooling, ...] = get_args(TokenPooling)
 MINDE_VARIANTS: tuple[MindeVariant, ...] = get_args(MindeVariant)
 TEMPORAL_INFORMATION: tuple[TemporalInformation, ...] = get_args(TemporalInformation)
 SIMILARITIES: tuple[Similarity, ...] = get_args(Similarity)
