@@ -88,7 +88,13 @@ from jaxinfo._src.neighbours import (
     ksg_conditional_mutual_information,
     ksg_mutual_information,
 )
-from jaxinfo._src.representations import dataset_entropy, prompt_entropy, token_curvature
+from jaxinfo._src.representations import (
+    dataset_entropy,
+    dime,
+    lidar,
+    prompt_entropy,
+    token_curvature,
+)
 from jaxinfo._src.resampling import (
     ConfidenceInterval,
     PermutationTest,
@@ -161,6 +167,7 @@ __all__ = [
     "diffusion_reference_bins",
     "diffusion_spectral_entropy",
     "diffusion_spectral_mutual_information",
+    "dime",
     "discrete_mutual_information",
     "donsker_varadhan_estimate",
     "dual_total_correlation",
@@ -191,6 +198,7 @@ __all__ = [
     "ksg_mutual_information",
     "ksg_transfer_entropy",
     "l1out_estimate",
+    "lidar",
     "matrix_conditional_entropy",
     "matrix_information_bottleneck_loss",
     "matrix_joint_entropy",

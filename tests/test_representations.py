@@ -131,11 +131,50 @@ def test_jit_and_vmap_over_layers_equal_the_loop():
         lambda z: jaxinfo.prompt_entropy(z, where=where),
         lambda z: jaxinfo.token_curvature(z, where=where),
         lambda z: jaxinfo.dataset_entropy(z, where=where, pooling="last"),
+        lambda z: jaxinfo.lidar(z),  # [batch, tokens, d] read as [n, views, d]
+        lambda z: jaxinfo.dime(z[:, 0], z[:, 1], key=jax.random.key(1)),
     ]
     for fn in calls:
         single = jax.jit(fn)
         loop = jnp.stack([single(layer) for layer in z])
         np.testing.assert_allclose(jax.jit(jax.vmap(fn))(z), loop, rtol=1e-5, atol=1e-6)
+
+
+def _direct_lidar(z: np.ndarray, delta: float = 1e-4) -> float:
+    z = np.asarray(z, np.float64)
+    means = z.mean(1)
+    between = (means - means.mean(0)).T @ (means - means.mean(0)) / len(z)
+    spread = (z - means[:, None]).reshape(-1, z.shape[-1])
+    values, vectors = np.linalg.eigh(spread.T @ spread / len(spread) + delta * np.eye(z.shape[-1]))
+    root = vectors @ np.diag(values**-0.5) @ vectors.T
+    return _direct_entropy_of_psd(root @ between @ root)
+
+
+def _direct_entropy_of_psd(matrix: np.ndarray) -> float:
+    values = np.linalg.eigvalsh(matrix / np.trace(matrix))
+    values = values[values > 1e-12]
+    return float(-np.sum(values * np.log(values)))
+
+
+@pytest.mark.parametrize("shape", [(12, 3, 5), (4, 2, 9)])  # n V > d, and n V < d (repeated eigs)
+def test_lidar_is_the_entropy_of_the_lda_matrix(shape, x64):
+    z = _normal(shape).astype(jnp.float64)  # the ridge 1e-4 makes float32 good to 1e-4 only
+    value, grad = jax.jit(jax.value_and_grad(jaxinfo.lidar))(z)
+    np.testing.assert_allclose(value, _direct_lidar(np.asarray(z)), rtol=1e-8)
+    assert np.all(np.isfinite(grad))
+
+
+def test_dime_is_the_mean_shuffled_joint_entropy_minus_the_paired_one():
+    a, noise = _normal((10, 3)), _normal((10, 4), seed=1)
+    b = jnp.concatenate([a, a[:, :1]], axis=1) + 0.3 * noise
+    key = jax.random.key(3)
+    got = jax.jit(lambda a, b: jaxinfo.dime(a, b, key=key, alpha=2.0, num_permutations=3))(a, b)
+    joint = _jit(jaxinfo.matrix_joint_entropy, alpha=2.0, kernels=kernels.Linear())
+    shuffled = [
+        joint(a, b[jax.random.permutation(jax.random.fold_in(key, p), 10)]) for p in range(3)
+    ]
+    np.testing.assert_allclose(got, np.mean(shuffled) - joint(a, b), rtol=1e-4, atol=1e-6)
+    assert got > 0
 
 
 def test_too_few_valid_tokens_under_jit_is_nan():
@@ -193,6 +232,19 @@ def test_too_few_valid_tokens_under_jit_is_nan():
             ),
             ValueError,
             "got 1 valid under `where`",
+        ),
+        (lambda: jaxinfo.lidar(jnp.ones((3, 1, 2))), ValueError, "`z` needs at least 2"),
+        (lambda: jaxinfo.lidar(jnp.ones((3, 2))), ValueError, "`z` must have shape [n, views, d]"),
+        (lambda: jaxinfo.lidar(jnp.ones((3, 2, 2)), delta=0.0), ValueError, "`delta`"),
+        (
+            lambda: jaxinfo.dime(jnp.ones((3, 2)), jnp.ones((4, 2)), key=jax.random.key(0)),
+            ValueError,
+            "view_b",
+        ),
+        (
+            lambda: jaxinfo.dime(jnp.ones((3, 2)), jnp.ones((3, 2)), key=0),  # pyright: ignore[reportArgumentType]
+            TypeError,
+            "`key` must be a JAX PRNG key",
         ),
     ],
 )

@@ -17,13 +17,16 @@ from jaxinfo._src import guards, numerics, programs, validation
 from jaxinfo._src.matrix import matrix_renyi_entropy_from_gram
 from jaxinfo._src.options import TOKEN_POOLINGS, TokenPooling
 
+_DATASET_SHAPE = "[n, tokens, d] or [n, d]"
 
-def _sequences(z, name: str, min_tokens: int, *, ndims: tuple[int, ...] | None = None) -> jax.Array:
-    """``z`` as a float array ``[..., tokens, d]`` with at least ``min_tokens`` tokens."""
+
+def _sequences(
+    z, name: str, min_tokens: int, *, shape: str = "[..., tokens, d]", ndims=None
+) -> jax.Array:
+    """``z`` as a float array ``[..., m, d]`` with ``m >= min_tokens`` (``shape`` says how)."""
     arr = validation.as_array(z, name)
     if arr.ndim < 2 or (ndims is not None and arr.ndim not in ndims):
-        shapes = "[..., tokens, d]" if ndims is None else "[n, tokens, d] or [n, d]"
-        raise ValueError(f"`{name}` must have shape {shapes}; got shape {tuple(arr.shape)}.")
+        raise ValueError(f"`{name}` must have shape {shape}; got shape {tuple(arr.shape)}.")
     arr = validation.as_float_array(arr, name)
     if arr.shape[-2] < min_tokens:
         raise ValueError(
@@ -69,6 +72,19 @@ def _holds(z: jax.Array, mask: jax.Array | None, minimum: int) -> jax.Array:
     return jnp.all(jnp.isfinite(z), axis=(-2, -1)) & (count >= minimum)
 
 
+def _gram_entropy(gram: jax.Array, alpha: float, base, holds: jax.Array) -> jax.Array:
+    """α-entropy of PSD Grams ``[..., m, m]``; NaN where ``holds`` is false or the trace is 0."""
+    holds = holds & (jnp.trace(gram, axis1=-2, axis2=-1) > 0)
+    # Grams without an answer get a harmless identity (no eager PSD error, no NaN gradient
+    # from their branch) and NaN as their value.
+    safe = jnp.where(holds[..., None, None], gram, jnp.eye(gram.shape[-1], dtype=gram.dtype))
+    return guards.answer(holds, matrix_renyi_entropy_from_gram(safe, alpha=alpha, base=base))
+
+
+def _linear_gram(rows: jax.Array) -> jax.Array:
+    return jnp.matmul(rows, jnp.swapaxes(rows, -1, -2), precision=numerics.HIGHEST)
+
+
 def _linear_gram_entropy(rows: jax.Array, alpha: float, base, holds: jax.Array) -> jax.Array:
     """α-entropy of ``rows rows^T / tr`` for rows ``[..., m, d]`` (one value per leading index).
 
@@ -76,13 +92,9 @@ def _linear_gram_entropy(rows: jax.Array, alpha: float, base, holds: jax.Array) 
     Zero rows (masked entries) add zero eigenvalues only, so masking equals slicing.
     """
     m, d = rows.shape[-2:]
-    left = rows if m <= d else jnp.swapaxes(rows, -1, -2)
-    gram = jnp.matmul(left, jnp.swapaxes(left, -1, -2), precision=numerics.HIGHEST)
-    holds = holds & (jnp.trace(gram, axis1=-2, axis2=-1) > 0)
-    # Sequences without an answer get a harmless identity (no eager PSD error, no NaN
-    # gradient from their branch) and NaN as their value.
-    safe = jnp.where(holds[..., None, None], gram, jnp.eye(gram.shape[-1], dtype=gram.dtype))
-    return guards.answer(holds, matrix_renyi_entropy_from_gram(safe, alpha=alpha, base=base))
+    return _gram_entropy(
+        _linear_gram(rows if m <= d else jnp.swapaxes(rows, -1, -2)), alpha, base, holds
+    )
 
 
 def prompt_entropy(
@@ -203,11 +215,11 @@ def dataset_entropy(
             "`pooling=None` (or [n, tokens, d] token representations to pool)."
         )
     if arr.ndim == 2:
-        rows = _sequences(arr, "z", 2, ndims=(2, 3))
+        rows = _sequences(arr, "z", 2, shape=_DATASET_SHAPE, ndims=(2, 3))
         mask = _entry_mask(where, rows.shape[:-1], 2, "z", "valid rows", "valid inputs (rows)")
         rows = _zero_masked(rows, mask)
         return _linear_gram_entropy(rows, alpha, base, _holds(rows, mask, 2))
-    tokens = _sequences(arr, "z", 1, ndims=(2, 3))
+    tokens = _sequences(arr, "z", 1, shape=_DATASET_SHAPE, ndims=(2, 3))
     if tokens.shape[0] < 2:
         raise ValueError(f"`z` needs at least 2 inputs (rows); got shape {tuple(tokens.shape)}.")
     mask = _entry_mask(where, tokens.shape[:-1], 0, "z", "valid tokens", "valid tokens")
@@ -289,3 +301,135 @@ def token_curvature(z: ArrayLike, *, where: ArrayLike | None = None) -> jax.Arra
     total = jnp.sum(jnp.where(turns, angles, 0.0), axis=-1)
     mean = total / jnp.maximum(jnp.asarray(count, total.dtype) - 2, 1)
     return guards.answer(holds, mean)
+
+
+def lidar(
+    z: ArrayLike, *, alpha: float = 1.0, delta: float = 1e-4, base: float | None = None
+) -> jax.Array:
+    r"""LiDAR: the α-entropy of the LDA matrix of inputs seen under several augmentations.
+
+    How many directions separate the inputs (the classes) relative to how much each input
+    moves under augmentation (Thilak et al. 2024), as Skean et al. score invariance per layer.
+    With class means ``mu_i``, their mean ``mu`` and ``V`` views per input:
+
+    .. math::
+       \Sigma_b = \frac1n\sum_i (\mu_i - \mu)(\mu_i - \mu)^\top, \quad
+       \Sigma_w = \frac{1}{nV}\sum_{i,j} (z_{ij} - \mu_i)(z_{ij} - \mu_i)^\top + \delta I,
+
+    and the value is :math:`S_\alpha` of :math:`\Sigma_w^{-1/2}\Sigma_b\Sigma_w^{-1/2}`
+    (trace-normalised). Its spectrum is computed through the Cholesky factor of
+    :math:`\Sigma_w` (the same eigenvalues, finite gradients at repeated eigenvalues).
+    ``exp`` of the ``alpha = 1`` value is the effective rank that Thilak et al. call LiDAR;
+    Skean et al.'s code reports the entropy, returned here.
+
+    Args:
+      z: representations ``[n, views, d]`` of ``n >= 2`` inputs under ``views >= 2``
+        augmentations (for a layer, e.g. mean-pooled over tokens).
+      alpha: order ``> 0`` (static; ``1``, the reference's choice, is the von Neumann entropy).
+      delta: ridge ``> 0`` added to the within-class scatter (the reference's ``1e-4``).
+      base: logarithm base of the result (``2`` for bits); default nats.
+
+    Returns:
+      Scalar entropy in ``[0, log min(n, d)]``; NaN for non-finite input.
+
+    Raises:
+      ValueError: ``z`` is not ``[n, views, d]`` with ``n, views >= 2``, ``alpha <= 0``, or
+        ``delta <= 0``.
+      TypeError: ``z`` is not floating point.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> keys = jax.random.split(jax.random.key(0))
+      >>> inputs = jax.random.normal(keys[0], (32, 1, 8))
+      >>> views = inputs + 0.1 * jax.random.normal(keys[1], (32, 2, 8))
+      >>> print(f"{jaxinfo.lidar(views):.4f}")
+      1.8424
+
+    References:
+      Thilak, Huang, Saremi, Dinh, Goh, Nakkiran, Susskind & Littwin, "LiDAR: Sensing linear
+      probing performance in joint embedding SSL architectures", ICLR 2024; Skean et al.,
+      ICML 2025 (arXiv:2502.02013).
+    """
+    alpha = validation.check_alpha(alpha)
+    validation.log_base_divisor(base)
+    ridge = validation.check_number(delta, "delta", low=0.0, low_open=True)
+    z = _sequences(z, "z", 2, shape="[n, views, d]", ndims=(3,))
+    if z.shape[0] < 2:
+        raise ValueError(f"`z` needs at least 2 inputs (rows); got shape {tuple(z.shape)}.")
+    d = z.shape[-1]
+    means = jnp.mean(z, axis=1)
+    spread = (z - means[:, None]).reshape(-1, d)
+    within = jnp.matmul(spread.T, spread, precision=numerics.HIGHEST) / spread.shape[0]
+    factor = jnp.linalg.cholesky(within + ridge * jnp.eye(d, dtype=z.dtype))
+    between = means - jnp.mean(means, axis=0)
+    # Rows C = B L^-T: C^T C = L^-1 B^T B L^-T, similar to Sigma_w^-1/2 Sigma_b Sigma_w^-1/2.
+    whitened = jax.scipy.linalg.solve_triangular(factor, between.T, lower=True).T
+    return _linear_gram_entropy(whitened, alpha, base, jnp.all(jnp.isfinite(whitened)))
+
+
+def dime(
+    view_a: ArrayLike,
+    view_b: ArrayLike,
+    *,
+    key: jax.Array,
+    alpha: float = 1.0,
+    num_permutations: int = 10,
+    base: float | None = None,
+) -> jax.Array:
+    r"""DiME: how much the pairing of two views lowers their joint matrix entropy.
+
+    Two views of the same inputs that agree share structure, so their joint Gram (the
+    Hadamard product of the two Grams) has a lower entropy than with the pairing shuffled
+    (Skean et al. 2023); Skean et al. 2025 score augmentation invariance per layer with it.
+    With linear Grams ``K_a = A A^T``, ``K_b = B B^T`` and random permutations ``P``:
+
+    .. math::
+       \mathrm{DiME} = \mathbb E_P\, S_\alpha(K_a \circ P K_b P^\top) - S_\alpha(K_a \circ K_b)
+
+    The expectation is the mean over ``num_permutations`` permutations; permutation ``p``
+    is ``jax.random.permutation(jax.random.fold_in(key, p), n)``.
+
+    Args:
+      view_a: representations ``[n, d_a]`` of ``n`` inputs under one augmentation.
+      view_b: representations ``[n, d_b]`` of the same inputs, in the same order, under another.
+      key: JAX PRNG key of the permutations.
+      alpha: order ``> 0`` (static; ``1``, the reference's choice, is the von Neumann entropy).
+      num_permutations: shuffled pairings averaged (the reference's 10).
+      base: logarithm base of the result (``2`` for bits); default nats.
+
+    Returns:
+      Scalar; 0 for views unrelated beyond chance, larger for views that pair up. NaN for
+      non-finite input.
+
+    Raises:
+      ValueError: views that are not ``[n, d]`` with the same ``n >= 2``, or ``alpha <= 0``.
+      TypeError: a view that is not floating point, or ``key`` that is not a PRNG key.
+
+    Example:
+      >>> import jax, jaxinfo
+      >>> keys = jax.random.split(jax.random.key(0), 3)
+      >>> a = jax.random.normal(keys[0], (32, 8))
+      >>> b = a + 0.1 * jax.random.normal(keys[1], (32, 8))
+      >>> print(f"{jaxinfo.dime(a, b, key=keys[2]):.4f}")
+      0.4290
+
+    References:
+      Skean, Osorio, Brockmeier & Sanchez Giraldo, "DiME: Maximizing mutual information by a
+      difference of matrix-based entropies", arXiv:2301.08164, 2023.
+    """
+    alpha = validation.check_alpha(alpha)
+    validation.log_base_divisor(base)
+    key = validation.as_prng_key(key, "key")
+    count = validation.check_positive_int(num_permutations, "num_permutations")
+    a = validation.as_samples(view_a, "view_a")
+    b = validation.as_samples(view_b, "view_b")
+    n = validation.check_same_num_samples((a, b), ("view_a", "view_b"))
+    gram_a, gram_b = _linear_gram(a), _linear_gram(b)
+    orders = jax.vmap(lambda p: jax.random.permutation(jax.random.fold_in(key, p), n))(
+        jnp.arange(count)
+    )
+    shuffled = jax.vmap(lambda order: gram_b[order][:, order])(orders)
+    joint = gram_a * jnp.concatenate([gram_b[None], shuffled.astype(gram_b.dtype)])
+    holds = jnp.all(jnp.isfinite(a)) & jnp.all(jnp.isfinite(b))
+    entropies = _gram_entropy(joint, alpha, base, jnp.broadcast_to(holds, joint.shape[:1]))
+    return jnp.mean(entropies[1:]) - entropies[0]
