@@ -38,8 +38,8 @@ def _jit(fn, **options):
 
 
 @pytest.mark.parametrize(
-    ("shape", "alpha"), [((3, 6, 10), 1.0), ((2, 12, 5), 1.0), ((2, 5, 7), 2.0), ((2, 5, 4), 0.5)]
-)  # tokens < d and tokens > d
+    ("shape", "alpha"), [((3, 6, 10), 1.0), ((2, 5, 7), 2.0), ((2, 5, 4), 0.5)]
+)  # tokens < d and tokens > d (and in the masked test below)
 def test_prompt_entropy_is_the_entropy_of_each_sequences_gram(shape, alpha):
     z = _normal(shape)
     got = _jit(jaxinfo.prompt_entropy, alpha=alpha)(z)
@@ -131,8 +131,6 @@ def test_jit_and_vmap_over_layers_equal_the_loop():
         lambda z: jaxinfo.prompt_entropy(z, where=where),
         lambda z: jaxinfo.token_curvature(z, where=where),
         lambda z: jaxinfo.dataset_entropy(z, where=where, pooling="last"),
-        lambda z: jaxinfo.lidar(z),  # [batch, tokens, d] read as [n, views, d]
-        lambda z: jaxinfo.dime(z[:, 0], z[:, 1], key=jax.random.key(1)),
     ]
     for fn in calls:
         single = jax.jit(fn)
@@ -156,9 +154,10 @@ def _direct_entropy_of_psd(matrix: np.ndarray) -> float:
     return float(-np.sum(values * np.log(values)))
 
 
-@pytest.mark.parametrize("shape", [(12, 3, 5), (4, 2, 9)])  # n V > d, and n V < d (repeated eigs)
-def test_lidar_is_the_entropy_of_the_lda_matrix(shape, x64):
-    z = _normal(shape).astype(jnp.float64)  # the ridge 1e-4 makes float32 good to 1e-4 only
+def test_lidar_is_the_entropy_of_the_lda_matrix(x64):
+    # n (V - 1) < d: repeated eigenvalues of Sigma_w; float64, since the ridge 1e-4 leaves
+    # float32 good to about 1e-4 only
+    z = _normal((4, 2, 9)).astype(jnp.float64)
     value, grad = jax.jit(jax.value_and_grad(jaxinfo.lidar))(z)
     np.testing.assert_allclose(value, _direct_lidar(np.asarray(z)), rtol=1e-8)
     assert np.all(np.isfinite(grad))
