@@ -13,13 +13,13 @@ lane_one() {
   $run --information gaussian --operator ridge --grid 2,0 2,0.1
   $run --contrast window --grid 2,0 2,0.1
   $run --no-spectral-norm --grid 0,0 2,0.1
-  $run --steps 15000 --batch 64 --chunk 500 --grid 2,0.1 --seeds 0 1
+  $run --steps 15000 --batch 64 --chunk 500 --grid 2,0.1 --seeds 0 1 --tag lorenz_long_full
 }
 lane_two() {
   $run --protocol released --grid 0,0 2,-0.1 2,0 2,0.1
   $run --system pendulum --grid 0,0 0,0.1 0,0.5 2,0 2,0.1 2,0.5
   $run --system pendulum --information gaussian --grid 2,0 2,0.1
-  $run --steps 15000 --batch 64 --chunk 500 --grid 0,0 0,0.1 --seeds 0 1
+  $run --steps 15000 --batch 64 --chunk 500 --grid 0,0 0,0.1 --seeds 0 1 --tag lorenz_long_plain
 }
 lane_one > "$out/koopman_lane_one.log" 2>&1 &
 lane_two > "$out/koopman_lane_two.log" 2>&1 &
