@@ -175,3 +175,26 @@ def test_score_based_layer_runs():
         cells = [c.strip() for c in row.strip("|").split("|")]
         reference, minde = float(cells[2]), float(cells[3].split("±")[0])
         assert reference > 0 and minde >= 0
+
+
+@pytest.mark.slow  # ~35 s on one loaded core: the model and the metrics compile
+def test_layerwise_transformer_runs(tmp_path):
+    import json
+
+    _run("layerwise_transformer.py", "--quick", "--out", str(tmp_path))
+    summary = json.loads((tmp_path / "layerwise_transformer.json").read_text())
+    assert summary["layers"] == ["embedding", "block 1", "block 2", "block 3", "block 4"]
+    assert [c["step"] for c in summary["checkpoints"]] == [0, 10, 20]
+    metrics = {
+        "prompt_entropy",
+        "dataset_entropy",
+        "curvature",
+        "lidar",
+        "dime",
+        "probe_next_char",
+        "probe_module",
+    }
+    for checkpoint in summary["checkpoints"]:
+        assert set(checkpoint["metrics"]) == metrics and math.isfinite(checkpoint["eval_loss"])
+        for values in checkpoint["metrics"].values():
+            assert len(values) == 5 and all(math.isfinite(v) for v in values)
