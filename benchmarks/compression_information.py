@@ -65,7 +65,7 @@ def cell(d: int, width: int, n: int, dtype) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args()
     sizes = (2000, 10000) if args.full else (2000,)
@@ -73,13 +73,14 @@ def main():
         jax.config.update("jax_enable_x64", True)
     dtypes = (jnp.float32, jnp.float64) if args.full else (jnp.float32,)
     rows = []
+    name = "compression_information" + ("_full" if args.full else "")
     for dtype in dtypes:
         for n in sizes:
             for d in (1, 2, 4):
                 for width in (16, 64, 256):
                     rows.append(cell(d, width, n, dtype))
                     print(rows[-1], flush=True)
-    name = "compression_information" + ("_full" if args.full else "")
+                    results.write_results(name, rows)  # kept if the run is cut short
     path = results.write_results(name, rows)
     columns = [
         "d",
