@@ -16,6 +16,13 @@ from jaxinfo._src.cauchy_schwarz import (
     conditional_cauchy_schwarz_divergence,
     conditional_cauchy_schwarz_divergence_two_sample,
 )
+from jaxinfo._src.compression import (
+    InformationPlane,
+    add_layer_noise,
+    compressed_mutual_information,
+    information_plane,
+    pca_compress,
+)
 from jaxinfo._src.diffusion import (
     diffusion_reference_bins,
     diffusion_spectral_entropy,
@@ -148,10 +155,12 @@ _DEPRECATED_ALIASES = (
 __all__ = [
     "ConfidenceInterval",
     "Estimate",
+    "InformationPlane",
     "MineState",
     "Multiplets",
     "PermutationTest",
     "StochasticLanczos",
+    "add_layer_noise",
     "binned_mutual_information",
     "cauchy_schwarz_conditional_mutual_information",
     "cauchy_schwarz_divergence",
@@ -159,6 +168,7 @@ __all__ = [
     "cauchy_schwarz_mutual_information",
     "chao_shen_entropy",
     "club_estimate",
+    "compressed_mutual_information",
     "conditional_cauchy_schwarz_divergence",
     "conditional_cauchy_schwarz_divergence_two_sample",
     "conditional_mutual_information",
@@ -186,6 +196,7 @@ __all__ = [
     "gaussian_transfer_entropy",
     "grassberger_entropy",
     "infonce_lower_bound",
+    "information_plane",
     "jensen_shannon_objective",
     "js_divergence",
     "kde_entropy",
@@ -215,6 +226,7 @@ __all__ = [
     "nonlinear_information_bottleneck_loss",
     "nwj_lower_bound",
     "o_information",
+    "pca_compress",
     "permutation_test",
     "plugin_entropy",
     "prompt_entropy",

@@ -7,10 +7,12 @@ bottleneck; :class:`GaussianConditional` is the learned ``q(y | x)`` of the uppe
 :func:`jaxinfo.club_estimate` and :func:`jaxinfo.l1out_estimate`;
 :class:`KoopmanAutoencoder` is the model of :func:`jaxinfo.koopman_information_lagrangian`;
 :func:`minde_mutual_information`, :func:`minde_entropy` and :func:`soi_o_information` train a
-:class:`ScoreNetwork` and read a score-based (Girsanov) estimate out.
+:class:`ScoreNetwork` and read a score-based (Girsanov) estimate out;
+:func:`autoencoder_compress` is the trained lossy compressor of the information plane.
 """
 
 from jaxinfo._src.autoencoders import KoopmanAutoencoder
+from jaxinfo._src.compressors import autoencoder_compress
 from jaxinfo._src.conditionals import GaussianConditional
 from jaxinfo._src.critics import (
     MLP,
@@ -44,6 +46,7 @@ __all__ = [
     "ScoreEstimate",
     "ScoreNetwork",
     "SeparableCritic",
+    "autoencoder_compress",
     "estimate_mutual_information",
     "minde_entropy",
     "minde_mutual_information",

@@ -156,6 +156,8 @@ TYPED_OPTIONS = [
     (jaxinfo.nn.soi_o_information, "marginals", options.MarginalTransform | None),
     (jaxinfo.nn.minde_entropy, "marginals", options.MarginalTransform | None),
     (jaxinfo.dataset_entropy, "pooling", options.TokenPooling | None),
+    (jaxinfo.compressed_mutual_information, "method", options.MutualInformationMethod),
+    (jaxinfo.information_plane, "method", options.MutualInformationMethod),
 ]
 
 
