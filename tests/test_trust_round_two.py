@@ -194,6 +194,10 @@ def _keyed_calls():
             jaxinfo.gaussian_mutual_information, x, x, key=key, num_permutations=2
         ),
         "Task.sample": lambda key: testing.correlated_gaussians().sample(key, 8),
+        "dime": lambda key: jaxinfo.dime(x, x, key=key, num_permutations=2),
+        "add_layer_noise": lambda key: jaxinfo.add_layer_noise(x, 0.1, key=key),
+        "information_plane": lambda key: jaxinfo.information_plane(x, labels, [x[None]], key=key),
+        "autoencoder_compress": lambda key: jaxinfo.nn.autoencoder_compress(x, 1, key=key, steps=2),
     }
 
 
