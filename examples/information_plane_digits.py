@@ -142,7 +142,7 @@ def compression_verdicts(rows, layers):
     return verdicts
 
 
-def plot(rows, layers, verdicts, args, path: pathlib.Path):
+def plot(rows, layers, args, path: pathlib.Path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -307,7 +307,7 @@ def main(argv=None):
 
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "information_plane_digits.png"
-    plot(rows, LAYERS, verdicts, args, png)
+    plot(rows, LAYERS, args, png)
     summary = {
         "config": {k: v for k, v in vars(args).items() if k != "out"},
         "estimator": {
