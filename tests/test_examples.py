@@ -198,3 +198,25 @@ def test_layerwise_transformer_runs(tmp_path):
         assert set(checkpoint["metrics"]) == metrics and math.isfinite(checkpoint["eval_loss"])
         for values in checkpoint["metrics"].values():
             assert len(values) == 5 and all(math.isfinite(v) for v in values)
+
+
+@pytest.mark.slow  # ~30 s on one core: the network, KSG and Ross compile
+def test_information_plane_digits_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    import json
+
+    out = _run("information_plane_digits.py", "--quick", "--out", str(tmp_path))
+    assert (tmp_path / "information_plane_digits.png").exists()
+    summary = json.loads((tmp_path / "information_plane_digits.json").read_text())
+    layers = ["conv1", "conv2", "dense", "logits"]
+    assert summary["layers"] == layers
+    assert [row["epoch"] for row in summary["epochs"]] == [0, 1, 2, 3]
+    for row in summary["epochs"]:
+        assert set(row["layers"]) == set(layers) and 0.0 <= row["test_accuracy"] <= 1.0
+        for values in row["layers"].values():
+            assert set(values) == {"i_xt", "i_xt_se", "i_ty", "i_ty_se"}
+            assert all(math.isfinite(v) for v in values.values())
+            assert values["i_xt_se"] > 0 and values["i_ty_se"] > 0
+    assert set(summary["compression"]) == set(layers)
+    assert "compression phase" in out
