@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinfo._src import guards, numerics, programs, validation
+from jaxinfo._src.kernels import Linear
 from jaxinfo._src.matrix import matrix_renyi_entropy_from_gram
 from jaxinfo._src.options import TOKEN_POOLINGS, TokenPooling
 
@@ -82,7 +83,8 @@ def _gram_entropy(gram: jax.Array, alpha: float, base, holds: jax.Array) -> jax.
 
 
 def _linear_gram(rows: jax.Array) -> jax.Array:
-    return jnp.matmul(rows, jnp.swapaxes(rows, -1, -2), precision=numerics.HIGHEST)
+    """The library's one linear-kernel Gram (:class:`kernels.Linear`) over leading axes."""
+    return jnp.vectorize(Linear().gram, signature="(m,d)->(m,m)")(rows)
 
 
 def _linear_gram_entropy(rows: jax.Array, alpha: float, base, holds: jax.Array) -> jax.Array:
