@@ -115,6 +115,10 @@ def test_repeated_tokens_give_finite_values_and_gradients():
     line = jnp.arange(5.0)[:, None] * jnp.ones((1, 3))
     assert np.all(np.isfinite(jax.jit(jax.grad(jaxinfo.token_curvature))(line)))
     same = jnp.tile(_normal((1, 4)), (5, 1))  # every token identical: rank one Gram
+    # Every step of zero length: no turn at all, value 0 and a finite gradient.
+    value, grad = jax.jit(jax.value_and_grad(jaxinfo.token_curvature))(same)
+    np.testing.assert_allclose(value, 0.0, atol=1e-6)
+    assert np.all(np.isfinite(grad))
     for fn in (
         lambda z: jaxinfo.prompt_entropy(z),
         lambda z: jaxinfo.dataset_entropy(z, pooling=None),

@@ -297,8 +297,11 @@ def token_curvature(z: ArrayLike, *, where: ArrayLike | None = None) -> jax.Arra
     moving = lengths > 0
     unit = steps / jnp.where(moving, lengths, 1.0)[..., None]
     before, after = unit[..., :-1, :], unit[..., 1:, :]
-    angles = 2.0 * jnp.arctan2(_norm(before - after), _norm(before + after))
     turns = moving[..., :-1] & moving[..., 1:]
+    # Outside a turn both steps may be zero: atan2(0, 0) has no gradient, so it gets (0, 1).
+    apart = jnp.where(turns, _norm(before - after), 0.0)
+    together = jnp.where(turns, _norm(before + after), 1.0)
+    angles = 2.0 * jnp.arctan2(apart, together)
     turns = turns & (jnp.arange(angles.shape[-1]) < (count - 2)[..., None])
     total = jnp.sum(jnp.where(turns, angles, 0.0), axis=-1)
     mean = total / jnp.maximum(jnp.asarray(count, total.dtype) - 2, 1)
